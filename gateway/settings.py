@@ -73,6 +73,64 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of every upstream request."
     )
+    orphan_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How old a create of unknown outcome must be before the orphan search "
+        "may conclude it did not happen (Jira's search is eventually consistent).",
+    )
+    scheduler_interval_seconds: int = Field(
+        default=5, ge=1, le=60, description="How often workers look for due ticks and sweeps."
+    )
+    metrics_enabled: bool = Field(
+        default=True, description="Serve Prometheus metrics on the API's /metrics."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics requires 'Authorization: Bearer <token>'; "
+        "unset: /metrics is public (the Prometheus convention; keep it off the internet).",
+    )
+    worker_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port on which each worker serves its own Prometheus metrics; 0 = off.",
+    )
+    worker_metrics_host: str = Field(
+        default="0.0.0.0",
+        min_length=1,
+        description="Interface the worker metrics server listens on.",
+    )
+    ready_worker_max_age_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=86400,
+        description="/readyz fails when no worker heartbeat is younger than this; "
+        "0 = report workers but do not require one (API-only deployments).",
+    )
+    notify_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Slack-compatible incoming-webhook URL for alerts; unset = no alerts.",
+    )
+    notify_webhook_url_fallback: SecretStr | None = Field(
+        default=None,
+        description="Second incoming-webhook URL, used when the first one fails.",
+    )
+    notify_min_interval_seconds: int = Field(
+        default=900,
+        ge=0,
+        description="Minimum time between two alerts of one kind for one domain.",
+    )
+    notify_sweep_repaired_threshold: int = Field(
+        default=10,
+        ge=0,
+        description="Alert when one sweep repairs more than this many lost webhooks.",
+    )
+    notify_tick_failures_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="Alert when a domain's ticks fail this many times in a row.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Minimum level logged."
     )
@@ -123,6 +181,16 @@ class Settings(BaseSettings):
             raise ValueError("is empty; set a high-entropy secret or leave the variable unset")
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"is too short; use at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("notify_webhook_url", "notify_webhook_url_fallback")
+    @classmethod
+    def _check_notify_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith(("https://", "http://")):
+            # Never echo the value: incoming-webhook URLs are credentials.
+            raise ValueError("must be an http(s):// incoming-webhook URL")
         return value
 
     @property
