@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway.cli_sync import register as register_sync_commands
 from gateway.settings import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 redis_app = typer.Typer(help="The embedded Redis server (when GATEWAY_REDIS_URL is unset).")
 app.add_typer(db_app, name="db")
 app.add_typer(redis_app, name="redis", no_args_is_help=True)
+register_sync_commands(app)
 
 out = Console()
 err = Console(stderr=True)
@@ -84,7 +86,7 @@ def worker(
 
     from gateway.logs import configure_logging
     from gateway.redis import RedisUnavailable, arq_redis_settings, resolve_redis_url
-    from gateway.worker import WorkerSettings
+    from gateway.worker import WorkerSettings, cron_jobs
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
@@ -97,6 +99,7 @@ def worker(
         WorkerSettings,  # ty: ignore[invalid-argument-type]
         redis_settings=redis_settings,
         burst=burst,
+        cron_jobs=[] if burst else cron_jobs(settings),
         ctx={"settings": settings},
     )
 
@@ -217,6 +220,17 @@ def settings_table(settings: Settings) -> list[tuple[str, str]]:
             shown = str(value)
         rows.append((f"{ENV_PREFIX}{name.upper()}", shown))
     return rows
+
+
+def _register_admin_commands() -> None:
+    from gateway.cli_admin import admin_app, domain_app, rule_app
+
+    app.add_typer(admin_app, name="admin")
+    app.add_typer(domain_app, name="domain")
+    app.add_typer(rule_app, name="rule")
+
+
+_register_admin_commands()
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api import health
+from gateway.api import health, webhooks
+from gateway.api.admin import install_admin
 from gateway.db import make_engine
 from gateway.queue import open_pool
 from gateway.redis import resolve_redis_url
@@ -37,4 +38,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(health.router)
+    app.include_router(webhooks.router)
+    install_admin(app, settings)
     return app
