@@ -287,12 +287,7 @@ class ForwardSync:
         except PermanentUpstreamError as error:
             self._dead_letter(task, digest, state, "create", error.status, str(error), fields)
             return
-        state.jira_issue_id = created.id
-        state.jira_issue_key = created.key
-        state.status = SyncStatus.SYNCED
-        state.last_sync_hash = digest
-        state.last_synced_fields = fields
-        state = self.ledger.save(state)
+        state = self._mark_synced(state, created.id, created.key, digest, fields)
         self.ledger.record(
             EventType.CREATED,
             decision.reason,
@@ -300,6 +295,22 @@ class ForwardSync:
             details={"project": decision.project_key, "issue_type": decision.issue_type},
         )
         self.report.created += 1
+
+    def _mark_synced(
+        self,
+        state: SyncState,
+        issue_id: str,
+        issue_key: str,
+        digest: str | None,
+        fields: dict[str, Any] | None,
+    ) -> SyncState:
+        """Record the task's issue; the hash and fields are what Jira is known to hold."""
+        state.jira_issue_id = issue_id
+        state.jira_issue_key = issue_key
+        state.status = SyncStatus.SYNCED
+        state.last_sync_hash = digest
+        state.last_synced_fields = fields
+        return self.ledger.save(state)
 
     def _dead_letter(
         self,
@@ -423,13 +434,8 @@ class ForwardSync:
         if orphan is None:
             await self._route_and_create(task, digest, state)
             return
-        state.jira_issue_id = orphan.id
-        state.jira_issue_key = orphan.key
-        state.status = SyncStatus.SYNCED
         # Unknown what the orphan holds: no hash, no fields, so the update below sends all.
-        state.last_sync_hash = None
-        state.last_synced_fields = None
-        state = self.ledger.save(state)
+        state = self._mark_synced(state, orphan.id, orphan.key, None, None)
         self.ledger.record(
             EventType.ADOPTED, "found the issue a lost create made (label + property)", state=state
         )

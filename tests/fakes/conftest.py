@@ -1,4 +1,4 @@
-"""Fixtures shared by the fake-service tests: a fake PeopleForce and clients for it."""
+"""Fixtures shared by the fake-service tests: both fakes and clients for them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from fastapi import FastAPI
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultyASGITransport
+from fakes.jira import create_jira_app
+from fakes.jira_human import FakeJira
 from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
+from tests.fakes.jira_fake_support import client_for
 
 PF_KEY = "pf-test-key"
 PF_PAGE_SIZE = 3
@@ -48,3 +51,21 @@ async def pf_client(pf_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         headers={"X-API-KEY": PF_KEY},
     ) as client:
         yield client
+
+
+@pytest.fixture
+def app(clock: FakeClock) -> FastAPI:
+    """A fake Jira on the shared clock."""
+    return create_jira_app(clock=clock)
+
+
+@pytest.fixture
+def jira(app: FastAPI) -> FakeJira:
+    return app.state.jira
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An authenticated client talking to the fake Jira in-process."""
+    async with client_for(app) as c:
+        yield c

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,27 +10,10 @@ import pytest
 from fastapi import FastAPI
 
 from fakes.clock import FakeClock
-from fakes.jira import create_jira_app
 from fakes.jira_human import FakeJira
 from tests.fakes.jira_fake_support import BASE, adf, client_for, issue_body
 
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> FastAPI:
-    return create_jira_app(clock=clock)
-
-
-@pytest.fixture
-def jira(app: FastAPI) -> FakeJira:
-    return app.state.jira
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(app) as c:
-        yield c
 
 
 async def create(client: httpx.AsyncClient, project: str = "HR", **fields: Any) -> dict:

@@ -9,19 +9,9 @@ import pytest
 from fastapi import FastAPI
 
 from fakes.clock import FakeClock
-from fakes.jira import JiraError, create_jira_app
+from fakes.jira import JiraError
 from fakes.jira_human import FakeJira
 from tests.fakes.jira_fake_support import client_for
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> FastAPI:
-    return create_jira_app(clock=clock)
-
-
-@pytest.fixture
-def jira(app: FastAPI) -> FakeJira:
-    return app.state.jira
 
 
 @pytest.fixture

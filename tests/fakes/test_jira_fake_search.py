@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from fakes.clock import FakeClock
 from fakes.jira import create_jira_app
@@ -15,22 +12,6 @@ from fakes.jira_human import FakeJira
 from tests.fakes.jira_fake_support import client_for
 
 SEARCH = "/rest/api/3/search/jql"
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> FastAPI:
-    return create_jira_app(clock=clock)
-
-
-@pytest.fixture
-def jira(app: FastAPI) -> FakeJira:
-    return app.state.jira
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(app) as c:
-        yield c
 
 
 def seed(jira: FakeJira, n: int, *, labels: tuple[str, ...] = ("PeopleForce",)) -> list[str]:
