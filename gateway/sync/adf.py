@@ -367,7 +367,8 @@ def text_to_adf(text: str | None) -> Node:
 
 def html_to_adf(source: str | None) -> Node:
     """PeopleForce's HTML description as an ADF document (``content`` empty when blank)."""
-    if not source or not source.strip():
+    # HTML whitespace only: a non-breaking space is content, not blank.
+    if not source or not _HTML_SPACE.sub("", source):
         return empty_doc()
     builder = _AdfBuilder()
     try:
