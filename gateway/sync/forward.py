@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from gateway.clients.peopleforce import COMPLETE_STOP_REASONS, PeopleForceClient
 from gateway.clock import as_utc, utcnow
 from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncState, SyncStatus
 from gateway.sync.deps import SyncDeps
-from gateway.sync.hashing import state_hash
+from gateway.sync.hashing import canonical_json, state_hash
 from gateway.sync.ledger import Ledger
 from gateway.sync.locks import (
     TICK_LOCK_TIMEOUT_SECONDS,
@@ -50,6 +50,7 @@ ACCOUNT_CACHE_TTL_SECONDS = 24 * 3600
 ACCOUNT_MISS_TTL_SECONDS = 3600
 ORPHAN_WINDOW_MARGIN = timedelta(minutes=10)
 COMPLETED_SCAN_MAX_PAGES = 100
+RULES_FINGERPRINT_KEY = "gateway:rules:fingerprint:{domain_id}"
 
 
 @dataclass
@@ -81,6 +82,13 @@ class TickReport:
             if isinstance(value, int) and name != "domain_id" and value
         }
         return ", ".join(f"{name}={value}" for name, value in counts.items()) or "nothing to do"
+
+
+def rules_fingerprint(rules: list[RuleSpec], defaults: DomainDefaults) -> str:
+    """A digest of everything routing depends on, to notice rule edits between ticks."""
+    return hashlib.sha256(
+        canonical_json({"rules": [asdict(r) for r in rules], "defaults": asdict(defaults)})
+    ).hexdigest()
 
 
 def lineage(domain: DomainConfig, pf_task_id: int) -> dict[str, Any]:
@@ -136,6 +144,10 @@ class ForwardSync:
         open_tasks = await self.pf.list_open_tasks()
         self.report.open_tasks = len(open_tasks)
         states = self.ledger.states()
+        if await self._rules_changed():
+            # A dropped task's hash did not change, but the rules that dropped it did.
+            self.ledger.forget_hashes(SyncStatus.DROPPED)
+            states = self.ledger.states()
         work: list[tuple[PFTask, str, SyncState | None]] = []
         for task in open_tasks:
             digest = state_hash(task.raw)
@@ -163,6 +175,15 @@ class ForwardSync:
         if gone:
             await self._handle_gone(gone)
         return self.report
+
+    async def _rules_changed(self) -> bool:
+        """Whether the routing configuration differs from the one the last tick used."""
+        fingerprint = rules_fingerprint(self.rules, self.defaults)
+        key = RULES_FINGERPRINT_KEY.format(domain_id=self.domain_id)
+        previous = await self.deps.redis.getset(key, fingerprint)
+        if isinstance(previous, bytes):
+            previous = previous.decode()
+        return previous is not None and previous != fingerprint
 
     @staticmethod
     def _unchanged(state: SyncState, digest: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
@@ -107,6 +107,17 @@ class Ledger:
                     ).all()
                 )
         return found
+
+    def forget_hashes(self, status: SyncStatus) -> int:
+        """Make every row in ``status`` look changed to the next tick; returns how many."""
+        with self.session() as session:
+            result = session.connection().execute(
+                update(SyncState)
+                .where(col(SyncState.domain_id) == self.domain_id, col(SyncState.status) == status)
+                .values(last_sync_hash=None)
+            )
+            session.commit()
+            return result.rowcount or 0
 
     def save(self, state: SyncState) -> SyncState:
         state.updated_at = utcnow()

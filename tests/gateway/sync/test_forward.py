@@ -257,3 +257,27 @@ async def test_retry_after_is_honoured(world: World) -> None:
         ]
         if later:
             assert later[0].at - earlier.at >= 1.0 - 0.01
+
+
+async def test_dropped_tasks_are_routed_again_when_the_rules_change(world: World) -> None:
+    setup_rules(world)
+    private = world.pf.create_task("[private] salary review")
+    await world.tick()
+    assert world.issues() == []
+    await world.tick()  # at rest: the drop is remembered, nothing is sent
+    assert world.issues() == []
+
+    # The admin narrows the DROP rule: the task is now routed to the fallback project.
+    from sqlmodel import Session, select
+
+    from gateway.models import RoutingRule
+
+    with Session(world.engine) as session:
+        rule = session.exec(select(RoutingRule).where(RoutingRule.action == RuleAction.DROP)).one()
+        rule.conditions = [{"path": "title", "op": "contains", "value": "[secret]"}]
+        session.add(rule)
+        session.commit()
+    await world.tick()
+
+    assert world.issues_by_task() == {private["id"]: 1}
+    assert world.states()[private["id"]].status == SyncStatus.SYNCED
