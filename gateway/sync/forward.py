@@ -32,7 +32,7 @@ from gateway.clock import as_utc, utcnow
 from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncState, SyncStatus
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import canonical_json, state_hash
-from gateway.sync.ledger import Ledger
+from gateway.sync.ledger import Ledger, StateSummary
 from gateway.sync.locks import (
     TICK_LOCK_TIMEOUT_SECONDS,
     LockBusy,
@@ -143,37 +143,39 @@ class ForwardSync:
         self.rules = self.ledger.rules()
         open_tasks = await self.pf.list_open_tasks()
         self.report.open_tasks = len(open_tasks)
-        states = self.ledger.states()
         if await self._rules_changed():
             # A dropped task's hash did not change, but the rules that dropped it did.
             self.ledger.forget_hashes(SyncStatus.DROPPED)
-            states = self.ledger.states()
-        work: list[tuple[PFTask, str, SyncState | None]] = []
+        index = self.ledger.state_index()
+        work: list[tuple[PFTask, str]] = []
+        pending: list[StateSummary] = []
         for task in open_tasks:
             digest = state_hash(task.raw)
-            state = states.get(task.id)
-            if state is not None and self._unchanged(state, digest):
+            summary = index.get(task.id)
+            if summary is not None and self._unchanged(summary, digest):
                 self.report.unchanged += 1
                 continue
-            work.append((task, digest, state))
+            work.append((task, digest))
+            if summary is not None and summary.status == SyncStatus.PENDING_CREATE:
+                pending.append(summary)
         if work:
-            await self._find_orphans([s for _, _, s in work if s is not None])
+            await self._find_orphans(pending)
             await self._bounded(
                 [
                     self._guarded(task.id, self._sync_open_task, task, digest)
-                    for task, digest, _ in work
+                    for task, digest in work
                 ]
             )
         open_ids = {task.id for task in open_tasks}
         gone = [
-            state
-            for state in states.values()
-            if state.pf_task_id not in open_ids
-            and not state.is_completed
-            and state.status != SyncStatus.DELETED
+            summary.pf_task_id
+            for summary in index.values()
+            if summary.pf_task_id not in open_ids
+            and not summary.is_completed
+            and summary.status != SyncStatus.DELETED
         ]
         if gone:
-            await self._handle_gone(gone)
+            await self._handle_gone(self.ledger.states_for(gone))
         return self.report
 
     async def _rules_changed(self) -> bool:
@@ -186,7 +188,7 @@ class ForwardSync:
         return previous is not None and previous != fingerprint
 
     @staticmethod
-    def _unchanged(state: SyncState, digest: str) -> bool:
+    def _unchanged(state: SyncState | StateSummary, digest: str) -> bool:
         if state.last_sync_hash != digest:
             return False
         # A task open again after completion changes its hash (completed, completed_at),
@@ -418,7 +420,7 @@ class ForwardSync:
 
     # --- crash recovery -------------------------------------------------------------------
 
-    async def _find_orphans(self, states: list[SyncState]) -> None:
+    async def _find_orphans(self, states: list[StateSummary]) -> None:
         """One labelled search covering every stale pending create of this tick."""
         grace = timedelta(seconds=self.deps.settings.orphan_grace_seconds)
         now = utcnow()

@@ -6,9 +6,11 @@ upstream request.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
@@ -23,6 +25,16 @@ from gateway.models import (
     SyncStatus,
 )
 from gateway.sync.routing import RuleSpec
+
+
+class StateSummary(NamedTuple):
+    """The columns of a SyncState row that decide whether a task needs work."""
+
+    pf_task_id: int
+    last_sync_hash: str | None
+    status: str
+    is_completed: bool
+    intent_at: datetime | None
 
 
 class Ledger:
@@ -68,6 +80,34 @@ class Ledger:
         return [RuleSpec.from_models(rule, by_rule.get(rule.id or -1, [])) for rule in rules]
 
     # --- sync state -----------------------------------------------------------------------
+
+    def state_index(self) -> dict[int, StateSummary]:
+        """What a tick needs to skip unchanged tasks: a few columns, no ORM objects."""
+        columns = sa_select(
+            col(SyncState.pf_task_id),
+            col(SyncState.last_sync_hash),
+            col(SyncState.status),
+            col(SyncState.is_completed),
+            col(SyncState.intent_at),
+        ).where(col(SyncState.domain_id) == self.domain_id)
+        with self.session() as session:
+            rows = session.connection().execute(columns)
+            return {row[0]: StateSummary(*row) for row in rows}
+
+    def states_for(self, pf_task_ids: list[int]) -> list[SyncState]:
+        found: list[SyncState] = []
+        with self.session() as session:
+            for start in range(0, len(pf_task_ids), 500):
+                chunk = pf_task_ids[start : start + 500]
+                found.extend(
+                    session.exec(
+                        select(SyncState).where(
+                            SyncState.domain_id == self.domain_id,
+                            col(SyncState.pf_task_id).in_(chunk),
+                        )
+                    ).all()
+                )
+        return found
 
     def states(self) -> dict[int, SyncState]:
         with self.session() as session:
