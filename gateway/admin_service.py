@@ -7,7 +7,7 @@ Every function takes an open session and leaves committing to the caller
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -36,6 +36,12 @@ from gateway.sync.routing import RuleSpec, validate_rule
 
 PRIORITY_STEP = 10
 MAX_PAGE_SIZE = 200
+
+# Rule check states: "unknown" until checked, "pending" while a background check runs.
+UNKNOWN = "unknown"
+PENDING = "pending"
+# A check takes seconds; one pending this long died with its process.
+PENDING_STALE = timedelta(minutes=2)
 
 # Event types that wrote to PeopleForce or Jira, and those that report a failure.
 WRITE_EVENTS = frozenset(
@@ -209,7 +215,7 @@ def _apply_rule(session: Session, rule: RoutingRule, data: RuleIn) -> None:
     rule.target_project_key = data.target_project_key
     rule.target_issue_type = data.target_issue_type
     # The target changed or may have: an earlier check against Jira no longer applies.
-    rule.validation_status = "unknown"
+    rule.validation_status = UNKNOWN
     rule.validation_message = None
     rule.validated_at = None
     rule.updated_at = utcnow()
@@ -221,6 +227,24 @@ def _apply_rule(session: Session, rule: RoutingRule, data: RuleIn) -> None:
     for mapping in data.mappings:
         session.add(FieldMapping(rule_id=rule.id or 0, **mapping.model_dump()))
     session.flush()
+
+
+def mark_check_pending(session: Session, rule: RoutingRule) -> None:
+    """Flag a background check as started, so the badge polls for its outcome."""
+    rule.validation_status = PENDING
+    rule.validation_message = None
+    rule.validated_at = utcnow()  # when the check started, until it stores its outcome
+    session.add(rule)
+    session.flush()
+
+
+def check_status(rule: RoutingRule, now: datetime | None = None) -> str:
+    """The badge to show: a pending check older than PENDING_STALE counts as never run."""
+    if rule.validation_status != PENDING:
+        return rule.validation_status
+    started = rule.validated_at or rule.updated_at
+    started = started if started.tzinfo else started.replace(tzinfo=UTC)
+    return UNKNOWN if (now or utcnow()) - started > PENDING_STALE else PENDING
 
 
 def create_rule(session: Session, domain: DomainConfig, data: RuleIn) -> RoutingRule:

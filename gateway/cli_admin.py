@@ -6,22 +6,26 @@ command line, where they would land in shell history and ``ps`` output.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Coroutine, Generator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlmodel import Session
 
-from gateway import accounts, admin_service
-from gateway.admin_schemas import DomainCreate, DomainOut, RuleIn, RuleOut
+from gateway import accounts, admin_actions, admin_service
+from gateway.admin_schemas import ActionResult, DomainCreate, DomainOut, RuleIn, RuleOut
 from gateway.models import DeletionPolicy, ReopenPolicy, RuleAction
+from gateway.settings import Settings
 
 admin_app = typer.Typer(help="Admin accounts and API tokens.", no_args_is_help=True)
 domain_app = typer.Typer(
@@ -53,6 +57,35 @@ def _db() -> Generator[Session]:
         raise fail(_validation_line(error)) from None
     finally:
         engine.dispose()
+
+
+def _run_action(action: Callable[[Engine, Settings], Coroutine[Any, Any, Any]]) -> Any:
+    """Run one admin action (connection test, rule check, preview) against the database."""
+    from gateway.cli import fail, prepare_database, settings_or_exit
+    from gateway.clients import UpstreamError
+    from gateway.db import make_engine
+
+    settings = settings_or_exit()
+    prepare_database(settings)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        return asyncio.run(action(engine, settings))
+    except admin_service.NotFound as error:
+        raise fail(str(error)) from None
+    except UpstreamError as error:
+        raise fail(str(error)) from None
+    finally:
+        engine.dispose()
+
+
+def _report(result: ActionResult, as_json: bool) -> None:
+    """Print an action's outcome; a failed one exits 1 so scripts can branch on it."""
+    if as_json:
+        _print_json(result.model_dump(mode="json"))
+    else:
+        _out().print(result.message, highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def _validation_line(error: ValidationError) -> str:
@@ -252,6 +285,54 @@ def _set_active(domain: str, active: bool) -> None:
     _out().print(f"domain {name} {'resumed' if active else 'paused'}", highlight=False)
 
 
+def _domain_id(domain: str) -> int:
+    with _db() as session:
+        return admin_service.find_domain(session, domain).id or 0
+
+
+@domain_app.command("test")
+def domain_test(
+    domain: Annotated[str, typer.Argument(help="Domain id or name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check the stored credentials with one read from PeopleForce and from Jira."""
+    domain_id = _domain_id(domain)
+    result = _run_action(
+        lambda engine, settings: admin_actions.check_connection(engine, settings, domain_id)
+    )
+    _report(result, as_json)
+
+
+@domain_app.command("preview")
+def domain_preview(
+    domain: Annotated[str, typer.Argument(help="Domain id or name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Route the open PeopleForce tasks through the current rules; writes nothing."""
+    domain_id = _domain_id(domain)
+    rows: list[admin_actions.PreviewRow] = _run_action(
+        lambda engine, settings: admin_actions.preview_routing(engine, settings, domain_id)
+    )
+    if as_json:
+        _print_json([asdict(row) for row in rows])
+        return
+    from rich.table import Table
+
+    table = Table(show_header=True)
+    for column in ("task", "title", "rule", "target", "fields"):
+        table.add_column(column)
+    for row in rows:
+        target = f"{row.project_key}/{row.issue_type}" if row.action == "SYNC" else row.action
+        table.add_row(
+            str(row.task_id),
+            row.title,
+            row.rule_name or "-",
+            target,
+            ", ".join(row.fields),
+        )
+    _out().print(table)
+
+
 @domain_app.command("pause")
 def domain_pause(domain: Annotated[str, typer.Argument(help="Domain id or name.")]) -> None:
     """Stop syncing a domain (takes effect on the next scheduler pass)."""
@@ -364,6 +445,18 @@ def rule_list(
             conditions or "always",
         )
     _out().print(table)
+
+
+@rule_app.command("check")
+def rule_check(
+    rule_id: Annotated[int, typer.Argument(help="The rule's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check a rule's project, issue type and fields against Jira; the UI shows the result."""
+    result = _run_action(
+        lambda engine, settings: admin_actions.validate_rule_against_jira(engine, settings, rule_id)
+    )
+    _report(result, as_json)
 
 
 @rule_app.command("delete")

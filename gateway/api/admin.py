@@ -18,7 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import admin_service
 from gateway.accounts import AccountError, ensure_bootstrap_admin
-from gateway.api import admin_api, admin_log_pages, admin_login, admin_pages, admin_rule_pages
+from gateway.admin_actions import RuleChecks
+from gateway.admin_catalog import JiraCatalog
+from gateway.api import (
+    admin_api,
+    admin_jira_pages,
+    admin_log_pages,
+    admin_login,
+    admin_pages,
+    admin_rule_pages,
+)
 from gateway.api.admin_auth import LoginRequired, login_url
 from gateway.api.sessions import SessionCodec, load_or_create_secret_key
 from gateway.api.templating import is_htmx, render
@@ -110,8 +119,9 @@ async def _validation(request: Request, exc: Exception) -> Response:
 def install_admin(app: FastAPI, settings: Settings) -> None:
     """Add the admin routes, handlers and headers, and the bootstrap-admin start-up step."""
     app.state.session_codec = SessionCodec(load_or_create_secret_key(settings))
+    app.state.jira_catalog = JiraCatalog(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (admin_login, admin_pages, admin_rule_pages, admin_log_pages):
+    for module in (admin_login, admin_pages, admin_rule_pages, admin_jira_pages, admin_log_pages):
         app.include_router(module.router)
     app.include_router(admin_api.router)
     app.include_router(admin_api.docs_router)
@@ -131,6 +141,10 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
                 ensure_bootstrap_admin(app_.state.engine, settings)
             except AccountError as error:
                 log.error("bootstrap admin not created: %s", error)
-            yield state
+            app_.state.rule_checks = RuleChecks(app_.state.engine, settings)
+            try:
+                yield state
+            finally:
+                await app_.state.rule_checks.aclose()
 
     app.router.lifespan_context = lifespan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from gateway.api.admin_auth import (
     api_writer,
     page_user,
     request_engine,
+    request_rule_checks,
 )
 from gateway.api.templating import render
 from gateway.db import session_scope
@@ -131,12 +133,16 @@ def list_rules(request: Request, domain_id: int, _: Reader) -> list[RuleOut]:
 
 
 @router.post("/domains/{domain_id}/rules", status_code=status.HTTP_201_CREATED)
-def create_rule(request: Request, domain_id: int, body: RuleIn, _: Writer) -> RuleOut:
-    """Without a priority the rule goes last."""
+async def create_rule(request: Request, domain_id: int, body: RuleIn, _: Writer) -> RuleOut:
+    """Without a priority the rule goes last. A check against Jira starts in the
+    background: ``validation_status`` is "pending" until it reports."""
     with session_scope(request_engine(request)) as db:
         domain = admin_service.get_domain(db, domain_id)
         rule = admin_service.create_rule(db, domain, body)
-        return _rule_out(db, rule.id or 0)
+        admin_service.mark_check_pending(db, rule)
+        out = _rule_out(db, rule.id or 0)
+    request_rule_checks(request).schedule(out.id)
+    return out
 
 
 @router.post("/domains/{domain_id}/rules/reorder")
@@ -154,7 +160,7 @@ async def preview_rules(request: Request, domain_id: int, _: Writer) -> list[dic
     rows = await admin_actions.preview_routing(
         request_engine(request), request.app.state.settings, domain_id
     )
-    return [row.__dict__ for row in rows]
+    return [asdict(row) for row in rows]
 
 
 @router.get("/rules/{rule_id}")
@@ -164,12 +170,16 @@ def get_rule(request: Request, rule_id: int, _: Reader) -> RuleOut:
 
 
 @router.put("/rules/{rule_id}")
-def update_rule(request: Request, rule_id: int, body: RuleIn, _: Writer) -> RuleOut:
-    """Replaces the rule's conditions and mappings; priority is kept unless given."""
+async def update_rule(request: Request, rule_id: int, body: RuleIn, _: Writer) -> RuleOut:
+    """Replaces the rule's conditions and mappings; priority is kept unless given.
+    The Jira check runs again in the background, as after a create."""
     with session_scope(request_engine(request)) as db:
         rule = admin_service.get_rule(db, rule_id)
         admin_service.update_rule(db, rule, body)
-        return _rule_out(db, rule_id)
+        admin_service.mark_check_pending(db, rule)
+        out = _rule_out(db, rule_id)
+    request_rule_checks(request).schedule(rule_id)
+    return out
 
 
 @router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)

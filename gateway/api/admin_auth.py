@@ -16,6 +16,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from gateway.accounts import resolve_api_token
+from gateway.admin_actions import RuleChecks
+from gateway.admin_catalog import JiraCatalog
 from gateway.api.csrf import verify_csrf
 from gateway.api.sessions import SessionCodec, SessionData, is_session_revoked
 from gateway.auth_models import AdminUser
@@ -48,6 +50,16 @@ class LoginRequired(Exception):
 def request_engine(request: Request) -> Engine:
     """The database engine opened by the app's lifespan."""
     return request.app.state.engine
+
+
+def request_rule_checks(request: Request) -> RuleChecks:
+    """The background rule checks of this API process (see ``install_admin``)."""
+    return request.app.state.rule_checks
+
+
+def request_catalog(request: Request) -> JiraCatalog:
+    """The cached Jira projects and issue types for the rule editor's pickers."""
+    return request.app.state.jira_catalog
 
 
 def session_codec(request: Request) -> SessionCodec:

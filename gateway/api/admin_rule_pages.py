@@ -1,4 +1,4 @@
-"""Admin UI pages for routing rules: list in evaluation order, editor, reorder, preview."""
+"""Admin UI pages for routing rules: list in evaluation order, editor, reorder, Jira check."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from gateway import admin_actions, admin_service
+from gateway import admin_service
 from gateway.admin_schemas import RuleIn
-from gateway.api.admin_auth import Principal, page_user, page_writer, request_engine
+from gateway.api.admin_auth import (
+    Principal,
+    page_user,
+    page_writer,
+    request_engine,
+    request_rule_checks,
+)
 from gateway.api.admin_forms import describe_errors, rule_form_values, rule_payload
 from gateway.api.templating import is_htmx, redirect, render
-from gateway.clients import UpstreamError
 from gateway.db import session_scope
 from gateway.models import DomainConfig, FieldMapping, MappingKind, RoutingRule
 from gateway.sync.routing import Op
@@ -39,7 +44,7 @@ def _rules_table(
     return render(
         request,
         "partials/rules_table.html",
-        {"rules": rules, "ok": ok, "message": message},
+        {"rules": rules, "ok": ok, "message": message, "check_status": admin_service.check_status},
         principal=principal,
     )
 
@@ -54,7 +59,14 @@ def rules_page(
     return render(
         request,
         "rules.html",
-        {"domain": domain, "rules": rules, "message": None, "ok": True, "nav": "domains"},
+        {
+            "domain": domain,
+            "rules": rules,
+            "message": None,
+            "ok": True,
+            "nav": "domains",
+            "check_status": admin_service.check_status,
+        },
         principal=principal,
     )
 
@@ -111,7 +123,8 @@ async def create_rule(
     with session_scope(request_engine(request)) as db:
         domain = admin_service.get_domain(db, domain_id)
         try:
-            admin_service.create_rule(db, domain, RuleIn.model_validate(payload))
+            rule = admin_service.create_rule(db, domain, RuleIn.model_validate(payload))
+            admin_service.mark_check_pending(db, rule)
         except (ValidationError, admin_service.RuleInvalid) as error:
             db.rollback()
             return _rule_form(
@@ -123,6 +136,7 @@ async def create_rule(
                 errors=_save_errors(error),
                 status_code=422,
             )
+    request_rule_checks(request).schedule(rule.id or 0)
     return redirect(request, f"/admin/domains/{domain_id}/rules?notice=rule-created")
 
 
@@ -153,6 +167,7 @@ async def update_rule(
         domain = admin_service.get_domain(db, rule.domain_id)
         try:
             admin_service.update_rule(db, rule, RuleIn.model_validate(payload))
+            admin_service.mark_check_pending(db, rule)
         except (ValidationError, admin_service.RuleInvalid) as error:
             db.rollback()
             return _rule_form(
@@ -165,6 +180,7 @@ async def update_rule(
                 status_code=422,
             )
         domain_id = domain.id
+    request_rule_checks(request).schedule(rule_id)
     return redirect(request, f"/admin/domains/{domain_id}/rules?notice=rule-saved")
 
 
@@ -206,35 +222,13 @@ async def move_rule_down(
 async def validate_rule(
     request: Request, rule_id: int, principal: Principal = Depends(page_writer)
 ) -> Response:
-    """Check the rule against Jira's create screen; the badge shows the stored outcome."""
-    with Session(request_engine(request)) as db:
-        domain_id = admin_service.get_rule(db, rule_id).domain_id
-    result = await admin_actions.validate_rule_against_jira(
-        request_engine(request), request.app.state.settings, rule_id
-    )
-    return _rules_table(request, principal, domain_id, ok=result.ok, message=result.message)
-
-
-@router.post("/admin/domains/{domain_id}/rules/preview")
-async def preview_rules(
-    request: Request, domain_id: int, principal: Principal = Depends(page_writer)
-) -> Response:
-    """Dry run of the current rules over the open PeopleForce tasks; writes nothing."""
-    with Session(request_engine(request)) as db:
-        admin_service.get_domain(db, domain_id)
-    rows: list[admin_actions.PreviewRow] = []
-    error: str | None = None
-    try:
-        rows = await admin_actions.preview_routing(
-            request_engine(request), request.app.state.settings, domain_id
-        )
-    except UpstreamError as upstream:
-        error = f"Could not read PeopleForce tasks: {upstream}"
-    except ValueError as bad_config:
-        error = f"Cannot preview: {bad_config}"
-    return render(
-        request, "partials/preview.html", {"rows": rows, "error": error}, principal=principal
-    )
+    """Start a check against Jira's create screen; the badge polls for its outcome."""
+    with session_scope(request_engine(request)) as db:
+        rule = admin_service.get_rule(db, rule_id)
+        domain_id, name = rule.domain_id, rule.name
+        admin_service.mark_check_pending(db, rule)
+    request_rule_checks(request).schedule(rule_id)
+    return _rules_table(request, principal, domain_id, message=f"Checking {name!r} against Jira.")
 
 
 @router.get("/admin/fragments/condition-row")

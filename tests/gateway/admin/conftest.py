@@ -1,8 +1,10 @@
-"""Fixtures for the admin surface: a migrated app, an admin account, signed-in clients."""
+"""Fixtures for the admin surface: a migrated app, an admin account, signed-in clients,
+and a world of fakes on loopback for the actions that call PeopleForce and Jira."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -81,3 +83,14 @@ def admin(client: TestClient, admin_user: str) -> Admin:
 @pytest.fixture
 def bearer(api_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_token}"}
+
+
+def wait_for_check(admin: Admin, rule_id: int, timeout: float = 10.0) -> dict:
+    """The rule once its background Jira check has stored an outcome."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rule = admin.client.get(f"/api/v1/admin/rules/{rule_id}").json()
+        if rule["validation_status"] != "pending":
+            return rule
+        assert time.monotonic() < deadline, f"rule {rule_id} still pending"
+        time.sleep(0.05)

@@ -8,7 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.models import RuleAction
 from gateway.settings import Settings
+from tests.world import World
 
 
 @pytest.fixture
@@ -101,3 +103,36 @@ def test_rule_commands(run):
     assert missing.exit_code == 1 and "no routing rule with id 99" in missing.output
     for group in ("admin", "domain", "rule"):
         assert run(group, "--help").exit_code == 0
+
+
+def test_connection_preview_and_rule_check_against_the_fakes(run, world: World):
+    domain_id = world.add_domain()
+    world.add_rule(
+        "drop private",
+        [{"path": "title", "op": "contains", "value": "[private]"}],
+        action=RuleAction.DROP,
+    )
+    rule_id = world.add_rule("to IT", [], project="IT", issue_type="Task", priority=200)
+    world.pf.create_task("[private] salary review")
+    world.pf.create_task("Order laptop")
+
+    tested = run("domain", "test", "acme", "--json")
+    assert tested.exit_code == 0, tested.output
+    assert json.loads(tested.stdout)["details"]["jira"]["status"] == "ok"
+
+    preview = run("domain", "preview", str(domain_id), "--json")
+    assert preview.exit_code == 0, preview.output
+    actions = {
+        row["title"]: (row["action"], row["project_key"]) for row in json.loads(preview.stdout)
+    }
+    assert actions == {"[private] salary review": ("DROP", None), "Order laptop": ("SYNC", "IT")}
+    assert world.issues() == []
+
+    assert run("rule", "check", str(rule_id)).exit_code == 0
+    world.jira.require_field("IT", "Task", "customfield_10050", name="Cost centre")
+    failed = run("rule", "check", str(rule_id))
+    assert failed.exit_code == 1 and "Cost centre" in failed.output
+
+    world.pf_faults.partition("refuse")
+    down = run("domain", "test", "acme")
+    assert down.exit_code == 1 and "PeopleForce: unreachable" in down.output

@@ -12,7 +12,13 @@ from gateway.db import session_scope
 from gateway.models import DeadLetter, SyncEvent, SyncState
 from tests.gateway.admin.conftest import Admin
 
-PUBLIC = {("/healthz", "GET"), ("/readyz", "GET"), ("/login", "GET"), ("/login", "POST")}
+PUBLIC = {
+    ("/healthz", "GET"),
+    ("/readyz", "GET"),
+    ("/metrics", "GET"),  # public by default, as Prometheus expects (GATEWAY_METRICS_TOKEN)
+    ("/login", "GET"),
+    ("/login", "POST"),
+}
 PUBLIC_PREFIXES = ("/api/v1/webhooks/",)
 PUBLIC_MOUNTS = {"/static"}
 XSS = "<script>alert(1)</script>"
@@ -97,7 +103,9 @@ PAGES = [
     "/admin/domains",
     "/admin/domains/1",
     "/admin/domains/1/rules",
+    "/admin/domains/1/preview",
     "/admin/rules/1",
+    "/admin/rules/1/check",
     "/admin/audit",
     "/admin/dead-letters",
     "/api/v1/admin/docs",
