@@ -10,11 +10,15 @@ import redis
 from arq.connections import ArqRedis
 from sqlalchemy import Engine
 
+from gateway.clock import OFFSET_FILE_ENV
 from gateway.db import make_engine
 from gateway.migrate import upgrade
 from gateway.queue import open_pool
 from gateway.redis import EmbeddedRedis
 from gateway.settings import Settings, load_settings
+from tests import postgres
+from tests.fixtures import fake_world
+from tests.world import World
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
@@ -39,10 +43,21 @@ def redis_url(embedded_redis: EmbeddedRedis) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, redis_url: str) -> Settings:
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A SQLite file, or a fresh PostgreSQL database when GATEWAY_TEST_DATABASE_URL is set."""
+    server = postgres.server_url()
+    if server is None:
+        yield f"sqlite:///{tmp_path / 'gateway.db'}"
+        return
+    with postgres.fresh_database(server) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
     return load_settings(
         data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
+        database_url=database_url,
         redis_url=redis_url,
         jira_webhook_secret=WEBHOOK_SECRET,
     )
@@ -50,7 +65,7 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    """A SQLite database migrated to head through Alembic."""
+    """The test database (SQLite or PostgreSQL) migrated to head through Alembic."""
     upgrade(settings.effective_database_url)
     engine = make_engine(settings.effective_database_url)
     yield engine
@@ -62,3 +77,18 @@ async def arq_pool(redis_url: str) -> AsyncIterator[ArqRedis]:
     pool = await open_pool(redis_url)
     yield pool
     await pool.aclose()
+
+
+@pytest.fixture
+async def world(
+    settings: Settings,
+    engine: Engine,
+    arq_pool: ArqRedis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[World]:
+    """Both fakes on loopback and the real gateway parts, on one shiftable clock."""
+    offset_file = tmp_path / "clock-offset"
+    monkeypatch.setenv(OFFSET_FILE_ENV, str(offset_file))
+    with fake_world(settings, engine, arq_pool, offset_file) as built:
+        yield built

@@ -6,7 +6,7 @@ import asyncio
 
 from gateway.models import EventType, MappingKind, RuleAction, SyncStatus
 from gateway.sync.scheduler import TICK_JOB, enqueue_due_work
-from tests.gateway.sync.conftest import PAGE_SIZE
+from tests.fixtures import PAGE_SIZE
 from tests.world import World, expected_list_requests
 
 HTML = "<p>Prepare the <b>laptop</b></p><ul><li>charger</li><li>bag</li></ul>"
