@@ -76,12 +76,13 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        counts = {
-            name: value
+        """One line for the dashboard and the CLI, e.g. ``12 open, 2 created, 1 dropped``."""
+        counts = [
+            f"{value} {name.replace('_', ' ')}"
             for name, value in vars(self).items()
             if isinstance(value, int) and name != "domain_id" and value
-        }
-        return ", ".join(f"{name}={value}" for name, value in counts.items()) or "nothing to do"
+        ]
+        return ", ".join(counts).replace("open tasks", "open") or "no open tasks"
 
 
 def rules_fingerprint(rules: list[RuleSpec], defaults: DomainDefaults) -> str:

@@ -41,7 +41,7 @@ async def test_tick_and_sweep_commands(world: World) -> None:
 
     ticked = gateway(world, "tick", "acme")
     assert ticked.returncode == 0, ticked.stderr
-    assert "created=2" in ticked.stdout
+    assert "acme: ok; 2 open, 2 created" in ticked.stdout
     assert len(world.issues()) == 2
 
     world.jira.webhooks.set_faults(drop_rate=1.0)
