@@ -198,6 +198,8 @@ class FakePeopleForce:
         self._next_task_id = 1
         self._lock = threading.RLock()
         self._recent: deque[float] = deque()
+        # Rendered listings, dropped on every change: paging N tasks must not render N^2.
+        self._listing_cache: dict[tuple[bool, int | None], list[dict[str, Any]]] = {}
 
     # -- employees ---------------------------------------------------------------------
 
@@ -207,6 +209,7 @@ class FakePeopleForce:
             employee_id = id if id is not None else max(self.employees, default=0) + 1
             employee = {"id": employee_id, "full_name": full_name, "email": email}
             self.employees[employee_id] = employee
+            self._listing_cache.clear()
             return dict(employee)
 
     def _person(self, employee_id: int | None, *, typed: bool = False) -> dict[str, Any] | None:
@@ -272,6 +275,7 @@ class FakePeopleForce:
         updated = max(now, record.updated_at.replace(microsecond=0) + timedelta(seconds=1))
         new = replace(record, **changes, updated_at=updated)
         self._records[record.id] = new
+        self._listing_cache.clear()
         return new
 
     def create_task(
@@ -312,6 +316,7 @@ class FakePeopleForce:
             )
             self._next_task_id += 1
             self._records[record.id] = record
+            self._listing_cache.clear()
             return self.render(record)
 
     def edit_task(self, task_id: int, **changes: Any) -> dict[str, Any]:
@@ -355,19 +360,25 @@ class FakePeopleForce:
         with self._lock:
             self._record(task_id)
             del self._records[task_id]
+            self._listing_cache.clear()
 
     def list_tasks(
         self, *, completed: bool = False, assigned_to: int | None = None
     ) -> list[dict[str, Any]]:
         """Tasks in API order (id descending), filtered like the list endpoints."""
         with self._lock:
+            cached = self._listing_cache.get((completed, assigned_to))
+            if cached is not None:
+                return cached
             records = [
                 r
                 for r in self._records.values()
                 if r.completed == completed and assigned_to in (None, r.assigned_to)
             ]
             records.sort(key=lambda r: r.id, reverse=True)
-            return [self.render(r) for r in records]
+            listing = [self.render(r) for r in records]
+            self._listing_cache[(completed, assigned_to)] = listing
+            return listing
 
     def page(self, tasks: list[dict[str, Any]], page: int) -> dict[str, Any]:
         """The pagination envelope; ``pages`` is at least 1 and a page past the end is empty."""
