@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,10 +24,11 @@ from gateway.clients.errors import (
     NotFoundError,
     PermanentUpstreamError,
     TransientUpstreamError,
+    TruncatedListingError,
     UpstreamError,
 )
 from gateway.clients.jira import JiraClient
-from gateway.clients.models import JiraIssue, PFTask
+from gateway.clients.models import CreatedIssue, JiraIssue, PFTask, StopReason
 from gateway.clients.peopleforce import COMPLETE_STOP_REASONS, PeopleForceClient
 from gateway.clock import as_utc, utcnow
 from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncState, SyncStatus
@@ -124,6 +126,9 @@ def _parse_time(value: str | None) -> datetime | None:
 class ForwardSync:
     """One tick of one domain; build a new one per tick."""
 
+    # 50 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
+    MAX_OPEN_PAGES = 1000
+
     def __init__(self, deps: SyncDeps, domain: DomainConfig) -> None:
         if domain.id is None:
             raise ValueError("domain is not saved")
@@ -142,24 +147,17 @@ class ForwardSync:
 
     async def run(self) -> TickReport:
         self.rules = self.ledger.rules()
-        open_tasks = await self.pf.list_open_tasks()
-        self.report.open_tasks = len(open_tasks)
         if await self._rules_changed():
             # A dropped task's hash did not change, but the rules that dropped it did.
             self.ledger.forget_hashes(SyncStatus.DROPPED)
         index = self.ledger.state_index()
-        work: list[tuple[PFTask, str]] = []
-        pending: list[StateSummary] = []
-        for task in open_tasks:
-            digest = state_hash(task.raw)
-            summary = index.get(task.id)
-            if summary is not None and self._unchanged(summary, digest):
-                self.report.unchanged += 1
-                continue
-            work.append((task, digest))
-            if summary is not None and summary.status == SyncStatus.PENDING_CREATE:
-                pending.append(summary)
+        open_ids, work = await self._changed_open_tasks(index)
         if work:
+            pending = [
+                index[task.id]
+                for task, _ in work
+                if task.id in index and index[task.id].status == SyncStatus.PENDING_CREATE
+            ]
             await self._find_orphans(pending)
             await self._bounded(
                 [
@@ -167,7 +165,6 @@ class ForwardSync:
                     for task, digest in work
                 ]
             )
-        open_ids = {task.id for task in open_tasks}
         gone = [
             summary.pf_task_id
             for summary in index.values()
@@ -178,6 +175,38 @@ class ForwardSync:
         if gone:
             await self._handle_gone(self.ledger.states_for(gone))
         return self.report
+
+    async def _changed_open_tasks(
+        self, index: dict[int, StateSummary]
+    ) -> tuple[set[int], list[tuple[PFTask, str]]]:
+        """Page through the open tasks, keeping only their ids and the ones that changed.
+
+        Memory stays flat at any number of tasks. A listing cut short raises before
+        anything acts on it: a task missing from it would be taken for completed.
+        """
+        open_ids: set[int] = set()
+        work: list[tuple[PFTask, str]] = []
+        stop_reason: StopReason | None = None
+        pages = 0
+        listing_pages = self.pf.iter_task_pages(False, max_pages=self.MAX_OPEN_PAGES)
+        async with aclosing(listing_pages) as listing:
+            async for page in listing:
+                pages += 1
+                stop_reason = page.stop_reason
+                for task in page.tasks:
+                    if task.id in open_ids:
+                        continue  # pages shift while they are read
+                    open_ids.add(task.id)
+                    digest = state_hash(task.raw)
+                    summary = index.get(task.id)
+                    if summary is not None and self._unchanged(summary, digest):
+                        self.report.unchanged += 1
+                    else:
+                        work.append((task, digest))
+        if stop_reason not in COMPLETE_STOP_REASONS:
+            raise TruncatedListingError("peopleforce open tasks", pages)
+        self.report.open_tasks = len(open_ids)
+        return open_ids, work
 
     async def _rules_changed(self) -> bool:
         """Whether the routing configuration differs from the one the last tick used."""
@@ -311,30 +340,38 @@ class ForwardSync:
         except PermanentUpstreamError as error:
             self._dead_letter(task, digest, state, "create", error.status, str(error), fields)
             return
-        state = self._mark_synced(state, created.id, created.key, digest, fields)
-        self.ledger.record(
+        self._mark_synced(
+            state,
+            created,
+            digest,
+            fields,
             EventType.CREATED,
             decision.reason,
-            state=state,
-            details={"project": decision.project_key, "issue_type": decision.issue_type},
+            {"project": decision.project_key, "issue_type": decision.issue_type},
         )
         self.report.created += 1
 
     def _mark_synced(
         self,
         state: SyncState,
-        issue_id: str,
-        issue_key: str,
+        issue: CreatedIssue | JiraIssue,
         digest: str | None,
         fields: dict[str, Any] | None,
+        event_type: EventType,
+        reason: str,
+        details: dict[str, Any] | None = None,
     ) -> SyncState:
-        """Record the task's issue; the hash and fields are what Jira is known to hold."""
-        state.jira_issue_id = issue_id
-        state.jira_issue_key = issue_key
+        """Record the task's issue and why, in one transaction.
+
+        ``digest`` and ``fields`` are what Jira is known to hold (None: unknown).
+        """
+        state.jira_issue_id = issue.id
+        state.jira_issue_key = issue.key
         state.status = SyncStatus.SYNCED
         state.last_sync_hash = digest
         state.last_synced_fields = fields
-        return self.ledger.save(state)
+        event = self.ledger.event(event_type, reason, state=state, details=details)
+        return self.ledger.save(state, event)
 
     def _dead_letter(
         self,
@@ -395,19 +432,19 @@ class ForwardSync:
             return
         fields = await self._with_assignee(decision, task)
         changed = diff_fields(state.last_synced_fields, fields)
+        events = []
         if changed:
             try:
                 await self.jira.edit_issue(state.jira_issue_id, changed)
             except NotFoundError:
                 self._issue_deleted(state)
                 return
-            self.ledger.record(
-                EventType.UPDATED, f"changed: {', '.join(sorted(changed))}", state=state
-            )
+            reason = f"changed: {', '.join(sorted(changed))}"
+            events.append(self.ledger.event(EventType.UPDATED, reason, state=state))
             self.report.updated += 1
         state.last_sync_hash = digest
         state.last_synced_fields = fields
-        self.ledger.save(state)
+        self.ledger.save(state, *events)
 
     def _issue_deleted(self, state: SyncState) -> None:
         """The mapped issue is gone from Jira: forget it, so the next tick recreates it."""
@@ -459,9 +496,13 @@ class ForwardSync:
             await self._route_and_create(task, digest, state)
             return
         # Unknown what the orphan holds: no hash, no fields, so the update below sends all.
-        state = self._mark_synced(state, orphan.id, orphan.key, None, None)
-        self.ledger.record(
-            EventType.ADOPTED, "found the issue a lost create made (label + property)", state=state
+        state = self._mark_synced(
+            state,
+            orphan,
+            None,
+            None,
+            EventType.ADOPTED,
+            "found the issue a lost create made (label + property)",
         )
         self.report.adopted += 1
         await self._update(task, digest, state)

@@ -159,13 +159,19 @@ class Ledger:
             session.commit()
             return result.rowcount or 0
 
-    def save(self, state: SyncState) -> SyncState:
+    def save(self, state: SyncState, *events: SyncEvent) -> SyncState:
+        """Write the row (and any audit events) in one transaction.
+
+        ``add`` re-attaches a row read in another session and flushes only what
+        changed; no merge or refresh round trips on the hot path of a tick.
+        """
         state.updated_at = utcnow()
         with self.session() as session:
-            merged = session.merge(state)
+            session.add(state)
+            for event in events:
+                session.add(event)
             session.commit()
-            session.refresh(merged)
-            return merged
+        return state
 
     def delete(self, state: SyncState) -> None:
         with self.session() as session:
@@ -175,6 +181,29 @@ class Ledger:
                 session.commit()
 
     # --- audit and dead letters -----------------------------------------------------------
+
+    def event(
+        self,
+        event_type: EventType,
+        reason: str,
+        *,
+        state: SyncState | None = None,
+        pf_task_id: int | None = None,
+        issue_id: str | None = None,
+        issue_key: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> SyncEvent:
+        """An audit event about ``state`` (or the given ids), not yet written."""
+        return SyncEvent(
+            domain_id=self.domain_id,
+            pf_task_id=pf_task_id if pf_task_id is not None or state is None else state.pf_task_id,
+            jira_issue_id=issue_id or (state.jira_issue_id if state else None),
+            jira_issue_key=issue_key or (state.jira_issue_key if state else None),
+            event_type=event_type.value,
+            reason=reason,
+            details=details,
+            created_at=utcnow(),
+        )
 
     def record(
         self,
@@ -187,15 +216,15 @@ class Ledger:
         issue_key: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        event = SyncEvent(
-            domain_id=self.domain_id,
-            pf_task_id=pf_task_id if pf_task_id is not None or state is None else state.pf_task_id,
-            jira_issue_id=issue_id or (state.jira_issue_id if state else None),
-            jira_issue_key=issue_key or (state.jira_issue_key if state else None),
-            event_type=event_type.value,
-            reason=reason,
+        """Write one audit event on its own."""
+        event = self.event(
+            event_type,
+            reason,
+            state=state,
+            pf_task_id=pf_task_id,
+            issue_id=issue_id,
+            issue_key=issue_key,
             details=details,
-            created_at=utcnow(),
         )
         with self.session() as session:
             session.add(event)

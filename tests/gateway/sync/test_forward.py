@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from gateway.models import EventType, MappingKind, RuleAction, SyncStatus
+from gateway.sync.forward import ForwardSync
 from gateway.sync.scheduler import TICK_JOB, enqueue_due_work
 from tests.fixtures import PAGE_SIZE
 from tests.world import World, expected_list_requests
@@ -281,3 +284,24 @@ async def test_dropped_tasks_are_routed_again_when_the_rules_change(world: World
 
     assert world.issues_by_task() == {private["id"]: 1}
     assert world.states()[private["id"]].status == SyncStatus.SYNCED
+
+
+async def test_a_listing_cut_short_is_never_read_as_completions(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup_rules(world)
+    for n in range(12):
+        world.pf.create_task(f"Task {n}")
+    await world.tick()
+    assert len(world.issues()) == 12
+    world.pf.edit_task(1, title="Task 0 (renamed)")
+    world.reset_request_logs()
+
+    # Three pages of open tasks, but the page cap allows two: the listing is incomplete.
+    monkeypatch.setattr(ForwardSync, "MAX_OPEN_PAGES", 2)
+    await world.tick()
+
+    assert world.domain().last_tick_outcome == "failed"
+    assert "TruncatedListingError" in (world.domain().last_tick_error or "")
+    assert world.jira_requests() == 0  # no transitions, and no half-done updates either
+    assert not any(s.is_completed for s in world.states().values())
