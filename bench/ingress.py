@@ -1,0 +1,168 @@
+"""Benchmark 1, webhook ingress: ``gateway serve`` versus a bare 202 on the same stack.
+
+Both servers run as their own uvicorn process; the load generator is a third
+process. Closed-loop runs at increasing concurrency find each server's saturation
+throughput; an open-loop run at half the gateway's saturation rate measures the
+latency a webhook sees when the API is busy but not overloaded.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from bench.env import WEBHOOK_SECRET, GatewayEnv
+from bench.loadgen import WARMUP_SECONDS as WARMUP
+from bench.payloads import SITE
+from bench.procs import Service, free_port, gateway_serve, run_json
+from bench.report import BenchResult
+
+PATH = "/api/v1/webhooks/jira"
+LEVELS = (1, 4, 16, 64)
+DURATION = 5.0
+QUICK_DURATION = 2.0
+RATIO_TARGET = 0.7
+P99_TARGET_MS = 20.0
+
+
+def _load(url: str, duration: float, *, concurrency: int = 0, rate: float = 0.0) -> dict[str, Any]:
+    args = ["--url", url, "--secret", WEBHOOK_SECRET, "--duration", str(duration)]
+    args += ["--rate", f"{rate:.1f}"] if rate else ["--concurrency", str(concurrency)]
+    return run_json("bench.loadgen", args)
+
+
+def _measured(
+    service: Service, url: str, duration: float, *, concurrency: int = 0, rate: float = 0.0
+) -> dict[str, Any]:
+    """One load run plus the server's CPU time per answered request."""
+    cpu = service.cpu_seconds()
+    run_ = _load(url, duration, concurrency=concurrency, rate=rate)
+    spent = service.cpu_seconds() - cpu
+    total = sum(run_["statuses"].values()) or 1
+    # The server also served the warm-up requests; scale them in by throughput.
+    served = total * (duration + WARMUP) / duration
+    run_["server_cpu_us"] = spent / served * 1e6
+    return run_
+
+
+def _accepted(run: dict[str, Any]) -> bool:
+    return set(run["statuses"]) == {"202"} and run["errors"] == 0
+
+
+def run(quick: bool = False) -> BenchResult:
+    duration = QUICK_DURATION if quick else DURATION
+    result = BenchResult(
+        "ingress",
+        "Webhook ingress: gateway serve vs bare 202",
+        params={"levels": LEVELS, "seconds_per_level": duration},
+    )
+    started = time.perf_counter()
+    with GatewayEnv("ingress") as env:
+        env.add_domain(jira_base_url=SITE)
+        gateway_port, bare_port = free_port(), free_port()
+        gateway = gateway_serve(env.child_env(), gateway_port)
+        bare = Service(
+            [sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
+            env.child_env(),
+            "bare",
+        )
+        try:
+            bare.wait_http(f"http://127.0.0.1:{bare_port}/")
+            urls = {
+                "gateway": f"http://127.0.0.1:{gateway_port}{PATH}",
+                "bare": f"http://127.0.0.1:{bare_port}{PATH}",
+            }
+            services = {"gateway": gateway, "bare": bare}
+            closed: dict[str, list[dict[str, Any]]] = {"gateway": [], "bare": []}
+            for level in LEVELS:
+                for name, url in urls.items():
+                    run_ = _measured(services[name], url, duration, concurrency=level)
+                    closed[name].append(run_ | {"level": level})
+            saturation = {
+                name: max(runs, key=lambda r: r["throughput"]) for name, runs in closed.items()
+            }
+            half_rate = saturation["gateway"]["throughput"] / 2
+            paced = {
+                name: _measured(services[name], url, duration, rate=half_rate)
+                for name, url in urls.items()
+            }
+        finally:
+            gateway.stop()
+            bare.stop()
+    table = result.section(
+        "closed loop (throughput req/s, latency ms)",
+        [
+            "concurrency",
+            "gateway req/s",
+            "gateway p50",
+            "gateway p99",
+            "bare req/s",
+            "bare p50",
+            "bare p99",
+            "ratio",
+            "gateway CPU µs/req",
+            "bare CPU µs/req",
+        ],
+    )
+    for ours, theirs in zip(closed["gateway"], closed["bare"], strict=True):
+        table.add(
+            ours["level"],
+            ours["throughput"],
+            ours["p50_ms"],
+            ours["p99_ms"],
+            theirs["throughput"],
+            theirs["p50_ms"],
+            theirs["p99_ms"],
+            ours["throughput"] / theirs["throughput"],
+            ours["server_cpu_us"],
+            theirs["server_cpu_us"],
+        )
+    paced_table = result.section(
+        f"open loop at half the gateway's saturation rate ({half_rate:.0f} req/s)",
+        ["server", "req/s", "p50 ms", "p99 ms", "max ms", "CPU µs/req"],
+    )
+    for name, run_ in paced.items():
+        paced_table.add(
+            name,
+            run_["throughput"],
+            run_["p50_ms"],
+            run_["p99_ms"],
+            run_["max_ms"],
+            run_["server_cpu_us"],
+        )
+    ratio = saturation["gateway"]["throughput"] / saturation["bare"]["throughput"]
+    result.figures = {
+        "closed": closed,
+        "paced": paced,
+        "half_rate": half_rate,
+        "saturation_ratio": ratio,
+        "body_sizes": closed["gateway"][0]["body_sizes"],
+    }
+    result.target(
+        "throughput ratio at saturation",
+        f">= {RATIO_TARGET}",
+        f"{ratio:.2f} ({saturation['gateway']['throughput']:.0f} / "
+        f"{saturation['bare']['throughput']:.0f} req/s)",
+        ratio >= RATIO_TARGET,
+    )
+    p99 = paced["gateway"]["p99_ms"]
+    result.target(
+        "p99 at half saturation",
+        f"< {P99_TARGET_MS:.0f} ms",
+        f"{p99:.1f} ms at {half_rate:.0f} req/s",
+        p99 < P99_TARGET_MS,
+    )
+    every = [*closed["gateway"], paced["gateway"]]
+    result.target(
+        "every delivery accepted",
+        "202, no errors",
+        "yes" if all(_accepted(r) for r in every) else "no",
+        all(_accepted(r) for r in every),
+    )
+    result.notes.append(
+        f"bodies {'/'.join(str(s) for s in result.figures['body_sizes'])} bytes, signed, "
+        "unique X-Atlassian-Webhook-Identifier per request; generator: bench.loadgen"
+    )
+    result.seconds = time.perf_counter() - started
+    return result
