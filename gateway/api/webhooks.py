@@ -4,18 +4,16 @@ The raw body is read under a size limit and its signature verified before
 anything parses it or touches Redis or the database. A verified
 ``jira:issue_updated`` for a tracked issue of a known site is deduplicated and
 queued as an ARQ job; the answer is 202 only once the job is queued, so Jira
-retries (5xx, 409) whatever the gateway could not take on.
+retries (5xx) whatever the gateway could not take on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -27,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect
 
 from gateway import metrics
+from gateway.api.delivery_queue import QueuedJob, queue_delivery
 from gateway.api.signature import SIGNATURE_HEADER, verify_signature
 from gateway.api.sites import (
     SiteDirectory,
@@ -44,9 +43,6 @@ IDENTIFIER_HEADER = "X-Atlassian-Webhook-Identifier"
 RETRY_HEADER = "X-Atlassian-Webhook-Retry"
 DEDUPE_KEY_PREFIX = "gateway:webhook:seen:"
 JOB_ID_PREFIX = "jira-event:"
-# A claim lives this long until its job is queued: far shorter than Jira's first retry
-# (5 minutes), so a claim orphaned by a failure never swallows that retry.
-PENDING_CLAIM_TTL_SECONDS = 60
 INVALID_SIGNATURE = "invalid signature"
 
 log = logging.getLogger("gateway.webhooks")
@@ -56,18 +52,8 @@ _CONTENT_LENGTH = re.compile(r"[0-9]+")
 _SAFE_IDENTIFIER = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ISSUE_ID = re.compile(r"[0-9]{1,19}")
 _MAX_ISSUE_KEY_LENGTH = 255
-_PENDING = b"pending"
-_QUEUED = b"queued"
 
 router = APIRouter(tags=["webhooks"])
-
-
-class Claim(StrEnum):
-    """The dedupe key's verdict on a delivery."""
-
-    NEW = "new"
-    DUPLICATE = "duplicate"
-    IN_PROGRESS = "in_progress"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,20 +192,6 @@ def job_id(domain_id: int, issue_id: str, token: str) -> str:
     return f"{JOB_ID_PREFIX}{domain_id}:{issue_id}:{token}"
 
 
-async def claim_delivery(redis: ArqRedis, key: str, ttl_seconds: int) -> Claim:
-    """Claim ``key`` for this request; a queued claim means the delivery was already taken."""
-    for _ in range(2):
-        if await redis.set(key, _PENDING, nx=True, ex=PENDING_CLAIM_TTL_SECONDS):
-            return Claim.NEW
-        state = await redis.get(key)
-        if state == _QUEUED:
-            return Claim.DUPLICATE
-        if state is not None:
-            return Claim.IN_PROGRESS
-        # The claim expired between SET and GET: try once more.
-    return Claim.IN_PROGRESS
-
-
 def _ignored(reason: str) -> JSONResponse:
     metrics.WEBHOOKS_IGNORED.labels(reason=reason).inc()
     return JSONResponse({"status": "ignored", "reason": reason}, status_code=200)
@@ -260,41 +232,27 @@ async def _enqueue(
     token: str,
     identifier: str | None,
 ) -> JSONResponse:
-    """Dedupe, then queue one job per domain; 202 only once every job is queued."""
-    key = dedupe_key(issue.site, token)
+    """Dedupe, then queue one job per domain, atomically; 202 only once they are queued."""
+    jobs = [
+        QueuedJob(
+            PROCESS_JIRA_ISSUE_EVENT,
+            (domain.id, issue.issue_id),
+            job_id(domain.id, issue.issue_id, token),
+        )
+        for domain in domains
+    ]
     try:
-        claim = await claim_delivery(redis, key, settings.webhook_dedupe_ttl_seconds)
+        queued = await queue_delivery(
+            redis,
+            dedupe_key=dedupe_key(issue.site, token),
+            dedupe_ttl_seconds=settings.webhook_dedupe_ttl_seconds,
+            jobs=jobs,
+        )
     except _REDIS_ERRORS as error:
         raise _queue_unavailable(error, identifier) from None
-    if claim is Claim.DUPLICATE:
+    if not queued:
         metrics.WEBHOOK_DUPLICATES.inc()
         return JSONResponse({"status": "duplicate"}, status_code=200)
-    if claim is Claim.IN_PROGRESS:
-        # Another request holds this delivery and may still fail: 409 makes Jira retry.
-        log.info("webhook delivery already in progress: delivery=%s", _loggable(identifier))
-        return JSONResponse({"status": "in_progress"}, status_code=409)
-    try:
-        for domain in domains:
-            await redis.enqueue_job(
-                PROCESS_JIRA_ISSUE_EVENT,
-                domain.id,
-                issue.issue_id,
-                _job_id=job_id(domain.id, issue.issue_id, token),
-            )
-    except _REDIS_ERRORS as error:
-        # If this fails too, the pending claim expires long before Jira retries.
-        with contextlib.suppress(*_REDIS_ERRORS):
-            await redis.delete(key)
-        raise _queue_unavailable(error, identifier) from None
-    try:
-        await redis.set(key, _QUEUED, ex=settings.webhook_dedupe_ttl_seconds)
-    except _REDIS_ERRORS as error:
-        # The job is queued, so 202 holds; only a later retry could run it twice.
-        log.warning(
-            "webhook queued but not marked seen: delivery=%s error=%s",
-            _loggable(identifier),
-            type(error).__name__,
-        )
     metrics.WEBHOOKS_ACCEPTED.inc()
     return JSONResponse({"status": "queued"}, status_code=202)
 
@@ -319,7 +277,6 @@ def _described(description: str, schema: dict[str, Any]) -> dict[str, Any]:
         202: _described("Verified and queued", _STATUS_SCHEMA),
         400: _described("Signed, but not a usable issue event", _DETAIL_SCHEMA),
         401: _described("Missing or invalid signature", _DETAIL_SCHEMA),
-        409: _described("The same delivery is being queued by another request", _STATUS_SCHEMA),
         413: _described("Body larger than the configured limit", _DETAIL_SCHEMA),
         503: _described("Queue or database unavailable; Jira retries", _DETAIL_SCHEMA),
     },
