@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format typecheck pytest clean
+.PHONY: test lint format typecheck pytest test-postgres demo clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,20 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The database-touching tests again, against PostgreSQL: each test gets a fresh database
+# on the server this URL names (the role needs CREATEDB). .ci/run starts one.
+TEST_DATABASE_URL ?= postgresql+psycopg://gateway:gateway@127.0.0.1:5432/gateway
+test-postgres: $(STAMP)
+	GATEWAY_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Everything locally with fake PeopleForce and Jira: make demo ARGS="--duration 60"
+demo: $(STAMP)
+	$(BIN)/gateway demo $(ARGS)
+
+# Benchmarks (not part of `test` or CI): `make bench BENCH_ARGS="--only tick --quick"`.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

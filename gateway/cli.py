@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway.cli_demo import register as register_demo_command
 from gateway.cli_sync import register as register_sync_commands
 from gateway.settings import ConfigurationError, Settings, load_settings
 
@@ -22,6 +23,7 @@ redis_app = typer.Typer(help="The embedded Redis server (when GATEWAY_REDIS_URL 
 app.add_typer(db_app, name="db")
 app.add_typer(redis_app, name="redis", no_args_is_help=True)
 register_sync_commands(app)
+register_demo_command(app)
 
 out = Console()
 err = Console(stderr=True)

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import time
-from dataclasses import asdict
-from typing import Any, ClassVar
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, replace
+from typing import Any, ClassVar, cast
 
 import httpx
 from arq import Retry
 from arq.cron import CronJob, cron
+from arq.typing import WorkerCoroutine
 from arq.worker import Function, func
 
+from gateway import metrics
 from gateway.clients.errors import PermanentUpstreamError, TransientUpstreamError
+from gateway.clients.instrument import record_retry
+from gateway.clients.retry import RetryPolicy
 from gateway.db import make_engine
+from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
+from gateway.logs import log_context
 from gateway.models import DomainConfig, EventType
+from gateway.notify import AlertKind, notify
 from gateway.queue import QUEUE_NAME
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
@@ -29,8 +38,6 @@ from gateway.sync.sweeper import run_sweep
 
 log = logging.getLogger("gateway.worker")
 
-HEARTBEAT_KEY_PREFIX = "gateway:worker:heartbeat:"
-HEARTBEAT_TTL_SECONDS = 120
 INBOUND_MAX_TRIES = 8
 INBOUND_MAX_DEFER_SECONDS = 300
 
@@ -48,8 +55,33 @@ async def startup(ctx: dict[str, Any]) -> None:
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     ctx["http"] = httpx.AsyncClient(timeout=timeout, limits=limits)
     ctx["worker_id"] = worker_id()
+    policy: RetryPolicy = ctx.get("retry_policy") or RetryPolicy()
+    if policy.on_retry is None:
+        ctx["retry_policy"] = replace(policy, on_retry=record_retry)
+    start_metrics_server(settings)
     await record_heartbeat(ctx)
     log.info("worker started", extra={"job_id": ctx["worker_id"]})
+
+
+_metrics_server_port: int | None = None
+
+
+def start_metrics_server(settings: Settings) -> None:
+    """Serve this process's Prometheus metrics on GATEWAY_WORKER_METRICS_PORT (0: off)."""
+    global _metrics_server_port
+    port = settings.worker_metrics_port
+    if not port or _metrics_server_port == port:
+        return
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port, addr=settings.worker_metrics_host)
+    except OSError as error:
+        # Another worker on this host holds the port: run on, without a metrics port.
+        log.warning("worker metrics port %s unavailable: %s", port, error)
+        return
+    _metrics_server_port = port
+    log.info("worker metrics on %s:%s/metrics", settings.worker_metrics_host, port)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -64,12 +96,68 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 async def record_heartbeat(ctx: dict[str, Any]) -> float:
     """Tell readiness checks and the dashboard this worker is alive."""
     now = time.time()
+    settings: Settings | None = ctx.get("settings")
+    ttl = max(HEARTBEAT_TTL_SECONDS, settings.ready_worker_max_age_seconds if settings else 0)
     await ctx["redis"].set(
-        HEARTBEAT_KEY_PREFIX + ctx.get("worker_id", worker_id()),
-        str(now),
-        ex=HEARTBEAT_TTL_SECONDS,
+        HEARTBEAT_KEY_PREFIX + ctx.get("worker_id", worker_id()), str(now), ex=ttl
     )
+    if settings is not None and settings.worker_metrics_port and "engine" in ctx:
+        from gateway.observe import refresh_database_gauges, refresh_redis_gauges
+
+        try:
+            await refresh_redis_gauges(ctx["redis"], QUEUE_NAME)
+            refresh_database_gauges(ctx["engine"])
+        except Exception as error:
+            log.warning("metrics gauges not refreshed: %s", type(error).__name__)
     return now
+
+
+def domain_label(ctx: dict[str, Any], domain_id: int) -> str:
+    """The domain's name for metrics and alerts (its id if it is gone)."""
+    domain = Ledger(ctx["engine"], domain_id).domain()
+    return domain.name if domain is not None else str(domain_id)
+
+
+async def alert(ctx: dict[str, Any], kind: AlertKind, domain: str, text: str) -> None:
+    """Send an alert; a failing alert never fails the job that raised it."""
+    try:
+        await notify(
+            redis=ctx["redis"],
+            http=ctx["http"],
+            settings=ctx["settings"],
+            kind=kind,
+            domain=domain,
+            text=text,
+        )
+    except Exception as error:
+        log.warning("alert %s failed: %s", kind, type(error).__name__)
+
+
+JobFunction = Callable[..., Coroutine[Any, Any, Any]]
+
+
+def observed(function: JobFunction) -> WorkerCoroutine:
+    """Count a job's runs by outcome and time them (ARQ's hooks do not see the outcome)."""
+    name = getattr(function, "__name__", "job")
+
+    @functools.wraps(function)
+    async def wrapper(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        metrics.JOBS_RUNNING.inc()
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await function(ctx, *args, **kwargs)
+            outcome = "ok"
+            return result
+        except Retry:
+            outcome = "retry"
+            raise
+        finally:
+            metrics.JOBS_RUNNING.dec()
+            metrics.JOBS.labels(function=name, outcome=outcome).inc()
+            metrics.JOB_DURATION.labels(function=name).observe(time.perf_counter() - started)
+
+    return cast("WorkerCoroutine", wrapper)
 
 
 async def schedule_due_work(ctx: dict[str, Any]) -> list[str]:
@@ -79,22 +167,66 @@ async def schedule_due_work(ctx: dict[str, Any]) -> list[str]:
 
 async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str, Any] | None:
     """One forward tick of one domain."""
-    report = await run_tick(SyncDeps.from_ctx(ctx), domain_id)
-    return asdict(report) if report else None
+    name = domain_label(ctx, domain_id)
+    started = time.perf_counter()
+    with log_context(domain=name):
+        report = await run_tick(SyncDeps.from_ctx(ctx), domain_id)
+    if report is None:
+        metrics.TICKS.labels(domain=name, outcome="skipped").inc()
+        return None
+    metrics.TICKS.labels(domain=name, outcome=report.outcome).inc()
+    metrics.TICK_DURATION.labels(domain=name).observe(time.perf_counter() - started)
+    for action in ("created", "adopted", "updated", "completed", "reopened", "dropped", "failed"):
+        count = getattr(report, action)
+        if count:
+            metrics.SYNC_ACTIONS.labels(domain=name, action=action).inc(count)
+    if report.dead_lettered:
+        metrics.DEAD_LETTERS.labels(domain=name, operation="create").inc(report.dead_lettered)
+        await alert(
+            ctx,
+            AlertKind.DEAD_LETTER,
+            name,
+            f"{report.dead_lettered} task(s) dead-lettered by a tick; "
+            "see `gateway deadletter list` or the admin UI",
+        )
+    domain = Ledger(ctx["engine"], domain_id).domain()
+    threshold = ctx["settings"].notify_tick_failures_threshold
+    if domain is not None and domain.consecutive_tick_failures >= threshold:
+        await alert(
+            ctx,
+            AlertKind.TICK_FAILURES,
+            name,
+            f"{domain.consecutive_tick_failures} ticks failed in a row; last error: "
+            f"{(domain.last_tick_error or 'unknown')[:300]}",
+        )
+    return asdict(report)
 
 
 async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id: str) -> str:
     """A webhook delivery: make the task agree with the issue; retried with back-off."""
     deps = SyncDeps.from_ctx(ctx)
+    name = domain_label(ctx, domain_id)
     try:
-        return await process_issue_event(deps, domain_id, issue_id)
+        with log_context(domain=name, issue_id=issue_id):
+            outcome = str(await process_issue_event(deps, domain_id, issue_id))
     except (TransientUpstreamError, LockBusy) as error:
         job_try = int(ctx.get("job_try", 1))
         if job_try < INBOUND_MAX_TRIES:
             raise Retry(defer=min(INBOUND_MAX_DEFER_SECONDS, 2**job_try)) from error
-        return _inbound_dead_letter(deps, domain_id, issue_id, error, job_try)
+        outcome = _inbound_dead_letter(deps, domain_id, issue_id, error, job_try)
     except PermanentUpstreamError as error:
-        return _inbound_dead_letter(deps, domain_id, issue_id, error, 1)
+        outcome = _inbound_dead_letter(deps, domain_id, issue_id, error, 1)
+    metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=outcome).inc()
+    if outcome == "dead_lettered":
+        metrics.DEAD_LETTERS.labels(domain=name, operation="complete_from_jira").inc()
+        await alert(
+            ctx,
+            AlertKind.DEAD_LETTER,
+            name,
+            f"completing the task of Jira issue {issue_id} failed permanently; "
+            "see `gateway deadletter list` or the admin UI",
+        )
+    return outcome
 
 
 def _inbound_dead_letter(
@@ -130,9 +262,26 @@ async def zombie_recovery_task(ctx: dict[str, Any], domain_id: int | None = None
     else:
         ids = [domain_id]
     results = []
+    threshold = ctx["settings"].notify_sweep_repaired_threshold
     for one in ids:
-        report = await run_sweep(deps, one)
-        results.append(asdict(report) if report else None)
+        name = domain_label(ctx, one)
+        with log_context(domain=name):
+            report = await run_sweep(deps, one)
+        if report is None:
+            metrics.SWEEPS.labels(domain=name, outcome="skipped").inc()
+            results.append(None)
+            continue
+        metrics.SWEEPS.labels(domain=name, outcome="ok" if report.ok else "failed").inc()
+        metrics.SWEEP_REPAIRED.labels(domain=name).inc(report.repaired)
+        if report.repaired > threshold:
+            await alert(
+                ctx,
+                AlertKind.SWEEP_REPAIRED,
+                name,
+                f"the sweep repaired {report.repaired} tasks (threshold {threshold}): "
+                "that many Jira webhooks were lost; check the webhook and the gateway's ingress",
+            )
+        results.append(asdict(report))
     return results
 
 
@@ -175,12 +324,16 @@ async def replay(deps: SyncDeps, dead_letter_id: int) -> str:
 
 
 FUNCTIONS: list[Function] = [
-    func(record_heartbeat),
-    func(schedule_due_work, keep_result=0),
-    func(sync_pf_to_jira_task, name=TICK_JOB, keep_result=0),
-    func(zombie_recovery_task, name=SWEEP_JOB, keep_result=0),
-    func(process_jira_issue_event, max_tries=INBOUND_MAX_TRIES + 1),
-    func(replay_dead_letter),
+    func(observed(record_heartbeat), name=record_heartbeat.__name__),
+    func(observed(schedule_due_work), name=schedule_due_work.__name__, keep_result=0),
+    func(observed(sync_pf_to_jira_task), name=TICK_JOB, keep_result=0),
+    func(observed(zombie_recovery_task), name=SWEEP_JOB, keep_result=0),
+    func(
+        observed(process_jira_issue_event),
+        name=process_jira_issue_event.__name__,
+        max_tries=INBOUND_MAX_TRIES + 1,
+    ),
+    func(observed(replay_dead_letter), name=replay_dead_letter.__name__),
 ]
 
 
@@ -201,6 +354,8 @@ class WorkerSettings:
     on_shutdown = shutdown
     queue_name = QUEUE_NAME
     max_jobs = 20
+    # A queued webhook job waits up to one poll for a worker: 50 ms, not ARQ's 500 ms.
+    poll_delay = 0.05
     job_timeout = 600
     keep_result = 3600
     max_tries = 5

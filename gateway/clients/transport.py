@@ -17,6 +17,7 @@ from gateway.clients.errors import (
     redact,
     safe_url,
 )
+from gateway.clients.instrument import count_upstream_attempt
 from gateway.clients.retry import RetryPolicy, send_with_retries
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -84,15 +85,21 @@ class Transport:
             request_kwargs["auth"] = self.auth
 
         async def send() -> httpx.Response:
-            return await self.http.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                content=content,
-                headers=headers,
-                **request_kwargs,
-            )
+            try:
+                response = await self.http.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    content=content,
+                    headers=headers,
+                    **request_kwargs,
+                )
+            except httpx.TransportError:
+                count_upstream_attempt(self.service, path, None)
+                raise
+            count_upstream_attempt(self.service, path, response.status_code)
+            return response
 
         return await send_with_retries(
             send,
