@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -142,6 +143,7 @@ class ForwardSync:
         self.rules: list[RuleSpec] = []
         self.report = TickReport(domain_id=domain.id)
         self.orphans: dict[int, JiraIssue] = {}
+        self.orphan_searched: set[int] = set()
 
     # --- the tick -------------------------------------------------------------------------
 
@@ -458,8 +460,14 @@ class ForwardSync:
 
     # --- crash recovery -------------------------------------------------------------------
 
-    async def _find_orphans(self, states: list[StateSummary]) -> None:
-        """One labelled search covering every stale pending create of this tick."""
+    async def _find_orphans(self, states: Sequence[SyncState | StateSummary]) -> None:
+        """One labelled search covering every stale pending create of this tick.
+
+        Afterwards ``self.orphan_searched`` holds the tasks the search covered: only
+        for those may "no orphan found" be read as "the create never happened". A
+        create younger than the grace period (Jira's search is eventually consistent)
+        or a failed search leaves its task for a later tick, never to a second create.
+        """
         grace = timedelta(seconds=self.deps.settings.orphan_grace_seconds)
         now = utcnow()
         pending = [
@@ -468,6 +476,7 @@ class ForwardSync:
             if s.status == SyncStatus.PENDING_CREATE
             and s.intent_at is not None
             and as_utc(s.intent_at) + grace <= now
+            and s.pf_task_id not in self.orphan_searched
         ]
         if not pending:
             return
@@ -478,25 +487,24 @@ class ForwardSync:
             f'AND created >= "-{minutes}m" ORDER BY created DESC'
         )
         wanted = {s.pf_task_id for s in pending}
-        async for issue in self.jira.search_jql(jql, fields=["labels", "created"]):
-            value = await self.jira.get_property(issue.id, self.domain.property_key)
-            task_id = lineage_matches(value, self.domain)
-            if task_id in wanted and task_id not in self.orphans:
-                self.orphans[task_id] = issue
+        found: dict[int, JiraIssue] = {}
+        try:
+            async for issue in self.jira.search_jql(jql, fields=["labels", "created"]):
+                value = await self.jira.get_property(issue.id, self.domain.property_key)
+                task_id = lineage_matches(value, self.domain)
+                if task_id in wanted and task_id not in found:
+                    found[task_id] = issue
+        except UpstreamError as error:
+            self.report.errors.append(f"orphan search failed: {error}")
+            log.warning("domain %s: orphan search failed: %s", self.domain.name, error)
+            return
+        self.orphans.update(found)
+        self.orphan_searched.update(wanted)
 
-    async def _retry_pending(self, task: PFTask, digest: str, state: SyncState) -> None:
-        grace = timedelta(seconds=self.deps.settings.orphan_grace_seconds)
-        intent = as_utc(state.intent_at)
-        if intent is not None and intent + grace > utcnow():
-            # Jira's search is eventually consistent: too early to conclude "no orphan".
-            self.report.deferred += 1
-            return
-        orphan = self.orphans.get(task.id)
-        if orphan is None:
-            await self._route_and_create(task, digest, state)
-            return
-        # Unknown what the orphan holds: no hash, no fields, so the update below sends all.
-        state = self._mark_synced(
+    def _adopt_orphan(self, state: SyncState, orphan: JiraIssue) -> SyncState:
+        # Unknown what the orphan holds: no hash, no fields, so an update sends all.
+        self.report.adopted += 1
+        return self._mark_synced(
             state,
             orphan,
             None,
@@ -504,19 +512,38 @@ class ForwardSync:
             EventType.ADOPTED,
             "found the issue a lost create made (label + property)",
         )
-        self.report.adopted += 1
+
+    async def _retry_pending(self, task: PFTask, digest: str, state: SyncState) -> None:
+        if task.id not in self.orphan_searched:
+            self.report.deferred += 1
+            return
+        orphan = self.orphans.get(task.id)
+        if orphan is None:
+            await self._route_and_create(task, digest, state)
+            return
+        state = self._adopt_orphan(state, orphan)
         await self._update(task, digest, state)
 
     # --- tasks that left the open list ----------------------------------------------------
 
     async def _handle_gone(self, gone: list[SyncState]) -> None:
         synced = {s.pf_task_id: s for s in gone if s.status == SyncStatus.SYNCED}
+        # A create of unknown outcome may have made an issue: find it before closing the row.
+        await self._find_orphans([s for s in gone if s.status == SyncStatus.PENDING_CREATE])
         for state in gone:
-            if state.pf_task_id not in synced:
-                # Never reached Jira: nothing to transition, just stop tracking it as open.
-                state.is_completed = True
-                state.completed_at = utcnow()
-                self.ledger.save(state)
+            if state.pf_task_id in synced:
+                continue
+            if state.status == SyncStatus.PENDING_CREATE:
+                if state.pf_task_id not in self.orphan_searched:
+                    continue  # too early to tell (or the search failed): next tick
+                orphan = self.orphans.get(state.pf_task_id)
+                if orphan is not None:
+                    synced[state.pf_task_id] = self._adopt_orphan(state, orphan)
+                    continue
+            # Never reached Jira: nothing to transition, just stop tracking it as open.
+            state.is_completed = True
+            state.completed_at = utcnow()
+            self.ledger.save(state)
         if not synced:
             return
         completed, exhaustive = await self._confirm_completed(set(synced))
