@@ -19,7 +19,8 @@ from scenarios.result import ScenarioResult
 from scenarios.runner import Scenario, all_scenarios, get_scenario, run_scenario_async
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
+# Wide enough for the summary table when the output goes to a file or a CI log.
+console = Console(width=max(120, Console().width))
 
 
 @app.command("list")
