@@ -29,11 +29,14 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# The database-touching tests again, against PostgreSQL: each test gets a fresh database
-# on the server this URL names (the role needs CREATEDB). .ci/run starts one.
+# The database-touching tests again, against PostgreSQL, plus the concurrent-workers
+# scenario: each test gets a fresh database on the server this URL names (the role needs
+# CREATEDB). .ci/run starts one. Fakes, clients and the SQLite-only scenarios run once.
 TEST_DATABASE_URL ?= postgresql+psycopg://gateway:gateway@127.0.0.1:5432/gateway
+POSTGRES_TESTS := tests/gateway tests/ops tests/scenarios/test_scenarios_postgres.py
 test-postgres: $(STAMP)
-	GATEWAY_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	GATEWAY_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(POSTGRES_TESTS) \
+		--ignore=tests/gateway/clients $(PYTEST_ARGS)
 
 # Everything locally with fake PeopleForce and Jira: make demo ARGS="--duration 60"
 demo: $(STAMP)

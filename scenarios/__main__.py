@@ -43,6 +43,13 @@ def run(
         int | None, typer.Option(min=2, help="Tasks per scenario (default: each one's own).")
     ] = None,
     verbose: Annotated[bool, typer.Option(help="Show the gateway's log and tracebacks.")] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="An empty database (e.g. postgresql+psycopg://...) instead of a SQLite "
+            "file; one scenario per database."
+        ),
+    ] = None,
 ) -> None:
     """Run NAME (or all) and check its guarantees; exit code 1 on any failure."""
     if not verbose:
@@ -53,7 +60,10 @@ def run(
     except KeyError as error:
         console.print(f"[red]{error.args[0]}[/red]")
         raise typer.Exit(2) from None
-    results = asyncio.run(_run_all(chosen, seed, tasks))
+    if database_url and len(chosen) > 1:
+        console.print("[red]--database-url runs one scenario: each needs an empty database[/red]")
+        raise typer.Exit(2)
+    results = asyncio.run(_run_all(chosen, seed, tasks, database_url))
     for result in results:
         render(result, console, verbose=verbose)
     if len(results) > 1:
@@ -65,7 +75,9 @@ def run(
     console.print(f"[bold green]PASS[/bold green]: {len(results)} scenario(s)")
 
 
-async def _run_all(chosen: list[Scenario], seed: int, tasks: int | None) -> list[ScenarioResult]:
+async def _run_all(
+    chosen: list[Scenario], seed: int, tasks: int | None, database_url: str | None = None
+) -> list[ScenarioResult]:
     results: list[ScenarioResult] = []
     columns = (
         SpinnerColumn(),
@@ -84,7 +96,13 @@ async def _run_all(chosen: list[Scenario], seed: int, tasks: int | None) -> list
                 progress.update(bar, description=text)
 
             results.append(
-                await run_scenario_async(scenario.name, seed=seed, tasks=tasks, on_phase=phase)
+                await run_scenario_async(
+                    scenario.name,
+                    seed=seed,
+                    tasks=tasks,
+                    on_phase=phase,
+                    database_url=database_url,
+                )
             )
             progress.advance(bar)
     return results

@@ -113,6 +113,8 @@ class HarnessConfig:
     redis_url: str | None = None
     """Reuse a running Redis (flushed first) instead of starting one in the temp folder."""
     keep_folder: bool = False
+    database_url: str | None = None
+    """An empty database (e.g. PostgreSQL) instead of a SQLite file in the temp folder."""
     max_settle_rounds: int = 12
     """Settling normally takes two to four rounds; a loop never settles."""
 
@@ -139,7 +141,7 @@ class Harness:
         self.counters = Counters()
         self.folder = Path(tempfile.mkdtemp(prefix="gw-scn-"))
         self.offset_file = self.folder / "clock-offset"
-        self.database_url = f"sqlite:///{self.folder / 'gateway.db'}"
+        self.database_url = self.config.database_url or f"sqlite:///{self.folder / 'gateway.db'}"
         self.domain_id = 0
         self._redis: EmbeddedRedis | None = None
         self._servers: list[FakeServer] = []

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 
 from scenarios.checks import (
@@ -103,12 +103,15 @@ async def run_scenario_async(
     knobs: Knobs | None = None,
     on_phase: Callable[[str], None] | None = None,
     config: HarnessConfig | None = None,
+    database_url: str | None = None,
 ) -> ScenarioResult:
     """Run one scenario end to end and check every guarantee; never raises for a failure."""
     scenario = get_scenario(name)
     knobs = knobs or Knobs()
     ctx = RunContext(tasks=tasks or scenario.default_tasks, knobs=knobs)
     config = config or scenario.config(seed, knobs)
+    if database_url:
+        config = replace(config, database_url=database_url)
     started = time.monotonic()
     h = Harness(config, on_phase)
     histogram: Counter[int] = Counter()
@@ -165,8 +168,16 @@ def run_scenario(
     tasks: int | None = None,
     knobs: Knobs | None = None,
     on_phase: Callable[[str], None] | None = None,
+    database_url: str | None = None,
 ) -> ScenarioResult:
     """Synchronous entry point (its own event loop)."""
     return asyncio.run(
-        run_scenario_async(name, seed=seed, tasks=tasks, knobs=knobs, on_phase=on_phase)
+        run_scenario_async(
+            name,
+            seed=seed,
+            tasks=tasks,
+            knobs=knobs,
+            on_phase=on_phase,
+            database_url=database_url,
+        )
     )
