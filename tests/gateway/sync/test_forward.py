@@ -305,3 +305,48 @@ async def test_a_listing_cut_short_is_never_read_as_completions(
     assert "TruncatedListingError" in (world.domain().last_tick_error or "")
     assert world.jira_requests() == 0  # no transitions, and no half-done updates either
     assert not any(s.is_completed for s in world.states().values())
+
+
+async def test_assignee_is_looked_up_by_email_and_a_miss_is_audited(world: World) -> None:
+    world.add_domain()
+    known = world.pf.add_employee("Alice Admin", "alice@example.com")
+    stranger = world.pf.add_employee("Sam Stranger", "sam@example.com")
+    mapped = world.pf.create_task("Welcome lunch", assigned_to=known["id"])
+    unmapped = world.pf.create_task("Desk set-up", assigned_to=stranger["id"])
+    await world.tick()
+
+    issues = {i["summary"]: i for i in world.issues()}
+    alice = next(u for u in world.jira.dump()["users"] if u["email"] == "alice@example.com")
+    assert issues["Welcome lunch"]["assignee"] == alice["accountId"]
+    assert issues["Desk set-up"]["assignee"] is None
+    [miss] = world.events(EventType.ASSIGNEE_UNMATCHED)
+    assert miss.pf_task_id == unmapped["id"]
+    assert world.issues_by_task() == {mapped["id"]: 1, unmapped["id"]: 1}
+
+    # The lookup is cached: a second task for the same person asks Jira no more.
+    world.reset_request_logs()
+    world.pf.create_task("Laptop handover", assigned_to=known["id"])
+    await world.tick()
+    searches = [r for r in world.jira_faults.requests if r.endpoint.endswith("/user/search")]
+    assert searches == []
+
+
+async def test_a_task_deleted_in_peopleforce_follows_the_deletion_policy(world: World) -> None:
+    world.add_domain()
+    kept = world.pf.create_task("Welcome lunch")
+    closed = world.pf.create_task("Order laptop")
+    await world.tick()
+    world.pf.delete_task(kept["id"])
+    await world.tick()  # default policy: leave the issue as it is, audit the deletion
+    assert world.states()[kept["id"]].status == SyncStatus.DELETED
+    assert {i["status_category"] for i in world.issues()} == {"new"}
+
+    from gateway.models import DeletionPolicy
+
+    world.update_domain(deletion_policy=DeletionPolicy.CLOSE)
+    world.pf.delete_task(closed["id"])
+    await world.tick()
+    by_summary = {i["summary"]: i for i in world.issues()}
+    assert by_summary["Order laptop"]["status_category"] == "done"
+    assert by_summary["Welcome lunch"]["status_category"] == "new"
+    assert len(world.events(EventType.TASK_DELETED)) == 2

@@ -166,3 +166,48 @@ async def test_task_deleted_in_peopleforce_is_recorded(world: World) -> None:
     await world.run_worker()
     assert len(world.events(EventType.TASK_DELETED)) == 1
     assert not world.dead_letters()
+
+
+async def test_a_transient_failure_is_retried_by_the_worker(world: World) -> None:
+    task, key = await one_synced_task(world)
+    issue_id = world.issues()[0]["id"]
+    world.jira.transition(key, to_category="done")
+    world.pf_faults.partition("refuse")
+    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+
+    async def heal_soon() -> None:
+        await asyncio.sleep(1.0)
+        world.pf_faults.heal()
+
+    healer = asyncio.create_task(heal_soon())
+    await world.run_worker()  # first try fails; ARQ runs the deferred retry
+    await healer
+    assert world.pf.get_task(task["id"])["completed"] is True
+    assert not world.dead_letters()
+
+
+async def test_retries_that_run_out_land_in_the_dead_letters(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gateway.worker
+
+    task, key = await one_synced_task(world)
+    issue_id = world.issues()[0]["id"]
+    world.jira.transition(key, to_category="done")
+    monkeypatch.setattr(gateway.worker, "INBOUND_MAX_TRIES", 1)
+    world.pf_faults.partition("refuse")
+    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+    await world.run_worker()
+    world.pf_faults.heal()
+
+    [letter] = world.dead_letters()
+    assert letter.operation == "complete_from_jira"
+    assert letter.pf_task_id == task["id"] and letter.jira_issue_id == issue_id
+    assert world.pf.get_task(task["id"])["completed"] is False
+
+    # Once PeopleForce is back, the replay completes the task.
+    await world.pool.enqueue_job("replay_dead_letter", letter.id)
+    await world.run_worker()
+    assert world.pf.get_task(task["id"])["completed"] is True
+    [letter] = world.dead_letters()
+    assert letter.replayed_at is not None
