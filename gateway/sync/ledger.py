@@ -205,29 +205,10 @@ class Ledger:
             created_at=utcnow(),
         )
 
-    def record(
-        self,
-        event_type: EventType,
-        reason: str,
-        *,
-        state: SyncState | None = None,
-        pf_task_id: int | None = None,
-        issue_id: str | None = None,
-        issue_key: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        """Write one audit event on its own."""
-        event = self.event(
-            event_type,
-            reason,
-            state=state,
-            pf_task_id=pf_task_id,
-            issue_id=issue_id,
-            issue_key=issue_key,
-            details=details,
-        )
+    def record(self, event_type: EventType, reason: str, **about: Any) -> None:
+        """Write one audit event on its own; ``about`` as for :meth:`event`."""
         with self.session() as session:
-            session.add(event)
+            session.add(self.event(event_type, reason, **about))
             session.commit()
 
     def dead_letter(
