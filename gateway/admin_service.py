@@ -417,10 +417,29 @@ class DomainStats:
     writes_today: int
     errors_today: int
     dead_letters_open: int
+    last_sweep_repaired: int | None = None
 
 
 def _counts(session: Session, query: Any) -> dict[Any, int]:
     return {key: count for key, count in session.exec(query)}
+
+
+def _last_sweep_repaired(session: Session) -> dict[int, int]:
+    """Per domain, how many tasks its most recent recorded sweep repaired."""
+    latest = (
+        select(func.max(SyncEvent.id))
+        .where(col(SyncEvent.event_type) == EventType.SWEEP.value)
+        .group_by(col(SyncEvent.domain_id))
+    )
+    rows = session.exec(
+        select(SyncEvent.domain_id, SyncEvent.details).where(col(SyncEvent.id).in_(latest))
+    )
+    repaired: dict[int, int] = {}
+    for domain_id, details in rows:
+        value = (details or {}).get("repaired")
+        if domain_id is not None and isinstance(value, int) and not isinstance(value, bool):
+            repaired[domain_id] = value
+    return repaired
 
 
 def dashboard_stats(session: Session, now: datetime | None = None) -> list[DomainStats]:
@@ -470,6 +489,7 @@ def dashboard_stats(session: Session, now: datetime | None = None) -> list[Domai
         .where(col(DeadLetter.replayed_at).is_(None), col(DeadLetter.discarded_at).is_(None))
         .group_by(col(DeadLetter.domain_id)),
     )
+    repaired = _last_sweep_repaired(session)
     return [
         DomainStats(
             domain=domain,
@@ -479,6 +499,7 @@ def dashboard_stats(session: Session, now: datetime | None = None) -> list[Domai
             writes_today=writes.get(domain.id, 0),
             errors_today=errors.get(domain.id, 0),
             dead_letters_open=letters.get(domain.id, 0),
+            last_sweep_repaired=repaired.get(domain.id) if domain.id is not None else None,
         )
         for domain in list_domains(session)
     ]

@@ -6,6 +6,7 @@ and costs a few indexed queries per scrape.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -14,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from gateway import metrics
 from gateway.clock import as_utc, utcnow
-from gateway.heartbeat import read_heartbeats
+from gateway.heartbeat import WorkerSeen, read_heartbeats
 from gateway.models import DeadLetter, DomainConfig, SyncState, SyncStatus
 
 
@@ -72,10 +73,24 @@ def refresh_database_gauges(engine: Engine) -> None:
             metrics.LAST_TICK_AGE_SECONDS.labels(domain=name).set((now - last).total_seconds())
 
 
+@dataclass(frozen=True)
+class RuntimeSnapshot:
+    """What Redis says about the queue and the workers draining it."""
+
+    queued: int
+    workers: list[WorkerSeen]
+
+
+async def read_runtime(redis: Redis, queue_name: str) -> RuntimeSnapshot:
+    """Jobs waiting on the queue and every live worker heartbeat, newest first."""
+    queued = int(await redis.zcard(queue_name))
+    return RuntimeSnapshot(queued=queued, workers=await read_heartbeats(redis))
+
+
 async def refresh_redis_gauges(redis: Redis, queue_name: str) -> None:
     """Queue depth and worker heartbeats."""
-    metrics.JOBS_QUEUED.set(await redis.zcard(queue_name))
-    workers = await read_heartbeats(redis)
-    metrics.WORKERS_ALIVE.set(len(workers))
-    if workers:
-        metrics.WORKER_HEARTBEAT_AGE_SECONDS.set(workers[0].age())
+    runtime = await read_runtime(redis, queue_name)
+    metrics.JOBS_QUEUED.set(runtime.queued)
+    metrics.WORKERS_ALIVE.set(len(runtime.workers))
+    if runtime.workers:
+        metrics.WORKER_HEARTBEAT_AGE_SECONDS.set(runtime.workers[0].age())

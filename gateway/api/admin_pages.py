@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -19,6 +22,10 @@ from gateway.api.admin_forms import (
 )
 from gateway.api.templating import is_htmx, redirect, render
 from gateway.db import session_scope
+from gateway.heartbeat import HEARTBEAT_TTL_SECONDS
+from gateway.observe import read_runtime
+from gateway.queue import QUEUE_NAME
+from gateway.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,29 +35,57 @@ async def root(_: Principal = Depends(page_user)) -> Response:
     return RedirectResponse("/admin", status_code=303)
 
 
-@router.get("/admin")
-def dashboard(request: Request, principal: Principal = Depends(page_user)) -> HTMLResponse:
+@dataclass(frozen=True)
+class WorkersPanel:
+    """The dashboard's view of the queue and the workers, read from Redis alone."""
+
+    workers: list[tuple[str, float]]
+    queued: int | None
+    window_seconds: int
+    error: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        """No worker has beaten within the window (or Redis could not say)."""
+        return not any(age <= self.window_seconds for _, age in self.workers)
+
+
+async def _workers_panel(request: Request) -> WorkersPanel:
+    settings: Settings = request.app.state.settings
+    window = settings.ready_worker_max_age_seconds or HEARTBEAT_TTL_SECONDS
+    try:
+        runtime = await read_runtime(request.app.state.redis, QUEUE_NAME)
+    except Exception as error:
+        return WorkersPanel([], None, window, f"Redis unreachable: {type(error).__name__}")
+    now = time.time()
+    return WorkersPanel(
+        [(w.worker_id, w.age(now)) for w in runtime.workers], runtime.queued, window
+    )
+
+
+def _stats(request: Request) -> list[admin_service.DomainStats]:
     with Session(request_engine(request)) as db:
-        stats = admin_service.dashboard_stats(db)
-        return render(
-            request,
-            "dashboard.html",
-            {"stats": stats, "now": datetime.now(UTC), "nav": "dashboard"},
-            principal=principal,
-        )
+        return admin_service.dashboard_stats(db)
+
+
+async def _dashboard_context(request: Request) -> dict[str, object]:
+    stats = await run_in_threadpool(_stats, request)
+    return {"stats": stats, "runtime": await _workers_panel(request), "now": datetime.now(UTC)}
+
+
+@router.get("/admin")
+async def dashboard(request: Request, principal: Principal = Depends(page_user)) -> HTMLResponse:
+    context = await _dashboard_context(request)
+    return render(request, "dashboard.html", {**context, "nav": "dashboard"}, principal=principal)
 
 
 @router.get("/admin/fragments/dashboard")
-def dashboard_fragment(request: Request, principal: Principal = Depends(page_user)) -> HTMLResponse:
+async def dashboard_fragment(
+    request: Request, principal: Principal = Depends(page_user)
+) -> HTMLResponse:
     """The cards alone, polled by the dashboard every few seconds."""
-    with Session(request_engine(request)) as db:
-        stats = admin_service.dashboard_stats(db)
-        return render(
-            request,
-            "partials/dashboard_cards.html",
-            {"stats": stats, "now": datetime.now(UTC)},
-            principal=principal,
-        )
+    context = await _dashboard_context(request)
+    return render(request, "partials/dashboard_cards.html", context, principal=principal)
 
 
 @router.get("/admin/domains")
