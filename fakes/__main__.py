@@ -38,6 +38,9 @@ def _jira(args: argparse.Namespace) -> FastAPI:
         seed=args.seed,
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
+        # Issue 'self' links must name where this fake really answers: the gateway
+        # finds a webhook's domain by the site in them.
+        base_url=f"http://{args.host}:{args.port}",
     )
 
 

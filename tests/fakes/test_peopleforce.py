@@ -460,6 +460,8 @@ def test_command_line_builds_a_seeded_fake() -> None:
     assert len(app.state.pf.tasks) == 4
     jira = build_parser().parse_args(["jira", "--webhook-url", "http://gw/hook", "--seed", "3"])
     assert (jira.webhook_url, jira.seed, jira.port) == ("http://gw/hook", 3, 9002)
+    # Issue links name the fake's real address, as the gateway's site lookup needs.
+    assert jira.build(jira).state.jira.base_url == "http://127.0.0.1:9002"
 
 
 def test_command_line_serves_in_another_process() -> None:
