@@ -12,7 +12,12 @@ import pytest
 
 import gateway.sync.forward as forward
 import gateway.sync.inbound as inbound
+import gateway.worker as worker
+from gateway.clients.errors import TransientUpstreamError
+from gateway.clients.models import StopReason, TaskPage
+from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clients.retry import RetryPolicy
+from gateway.models import EventType
 from gateway.sync.routing import TARGET_FIELDS
 from scenarios import Knobs, ScenarioResult, run_scenario
 
@@ -88,3 +93,68 @@ def test_storm_ignoring_retry_after_fails(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(RetryPolicy, "delay", impatient)
     result = run_scenario("rate-limit-storm", seed=1, tasks=6)
     assert failed(result, "no request before its Retry-After elapsed")
+
+
+def test_late_deliveries_acting_on_the_done_snapshot_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job trusts the "done" a delivery carried instead of the issue's current status."""
+    original = inbound._reconcile
+    done = {"name": "Done", "statusCategory": {"key": "done"}}
+
+    async def on_the_event(
+        deps: Any, ledger: Any, domain: Any, issue: Any, state: Any, source: Any
+    ):
+        stale = issue.model_copy(update={"fields": {**issue.fields, "status": done}})
+        return await original(deps, ledger, domain, stale, state, source)
+
+    monkeypatch.setattr(inbound, "_reconcile", on_the_event)
+    result = run_scenario("late-and-reordered", seed=1, tasks=10)
+    assert failed(result, "a done arriving after a reopen changes nothing")
+
+
+def test_partition_read_as_a_complete_listing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listing PeopleForce could not serve ends as if complete: open tasks look finished."""
+    original = PeopleForceClient.iter_task_pages
+
+    async def forgiving(self: PeopleForceClient, completed: bool = False, **kwargs: Any):
+        try:
+            async for page in original(self, completed, **kwargs):
+                yield page
+        except TransientUpstreamError:
+            yield TaskPage(page=1, tasks=[], stop_reason=StopReason.EMPTY_PAGE)
+
+    monkeypatch.setattr(PeopleForceClient, "iter_task_pages", forgiving)
+    result = run_scenario("peopleforce-partition", seed=1, tasks=8)
+    assert failed(result, "ticks failed while partitioned")
+
+
+def test_jira_partition_without_job_retries_or_sweep_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook jobs that meet the partition give up at once and no sweep repairs them.
+
+    Either mechanism alone carries Jira's completions over (the scenario passes with
+    only one of them off), so both are switched off.
+    """
+    monkeypatch.setattr(worker, "INBOUND_MAX_TRIES", 1)
+    result = run_scenario("jira-partition", seed=1, tasks=9, knobs=Knobs(skip_sweep=True))
+    assert failed(result, "completion agrees")
+
+
+def test_deleted_issue_kept_mapped_is_never_recreated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway audits the 404 but keeps the stale mapping, so nothing is recreated."""
+
+    def keep_mapping(self: forward.ForwardSync, state: Any) -> None:
+        self.ledger.record(EventType.ISSUE_DELETED, "mapped issue gone; mapping kept", state=state)
+
+    monkeypatch.setattr(forward.ForwardSync, "_issue_deleted", keep_mapping)
+    result = run_scenario("issue-deleted-in-jira", seed=1, tasks=8)
+    assert failed(result, "recreated exactly once")
+    assert failed(result, "one issue per task")
+
+
+def test_schema_drift_without_dead_letters_retries_every_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused create is not dead-lettered: it stays pending and is sent again each tick."""
+    monkeypatch.setattr(forward.ForwardSync, "_dead_letter", lambda self, *args: None)
+    result = run_scenario("schema-drift", seed=1, tasks=8)
+    assert failed(result, "exactly the affected tasks dead-lettered")
+    assert failed(result, "dead tasks are not retried every tick")
