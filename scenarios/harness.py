@@ -34,7 +34,6 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import deserialize_job
 from arq.worker import Worker
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane, RecordedRequest
@@ -51,10 +50,7 @@ from gateway.migrate import upgrade
 from gateway.models import (
     DeadLetter,
     DomainConfig,
-    FieldMapping,
     MappingKind,
-    RoutingRule,
-    RuleAction,
     SyncEvent,
     SyncState,
 )
@@ -70,12 +66,21 @@ from scenarios.probes import (
     peopleforce_task_resolver,
     without_lifespan,
 )
+from scenarios.records import (
+    JIRA_EMAIL,
+    JIRA_TOKEN,
+    PF_KEY,
+    domain_values,
+    insert_domain,
+    insert_rule,
+    read_dead_letters,
+    read_domain,
+    read_events,
+    read_states,
+    update_domain,
+)
 
 WEBHOOK_SECRET = "scenario-webhook-secret-0123456789"
-PF_KEY = "pf-scenario-key"
-JIRA_EMAIL = "bot@example.com"
-JIRA_TOKEN = "jira-scenario-token"
-DOMAIN_NAME = "acme"
 PROPERTY_KEY = "pf_sync_metadata"
 WEBHOOK_JQL = "labels = PeopleForce AND statusCategory = Done"
 WEBHOOK_PATH = "/api/v1/webhooks/jira"
@@ -328,36 +333,18 @@ class Harness:
         # The daily sweep is placed an hour behind now, so it is due only when a
         # scenario lets about a day pass; every other sweep is asked for explicitly.
         sweep_at = (self.clock.now() - timedelta(hours=1)).strftime("%H:%M")
-        values: dict[str, Any] = {
-            "name": DOMAIN_NAME,
-            "pf_base_url": self.pf_server.url,
-            "pf_api_key": PF_KEY,
-            "jira_base_url": self.jira_server.url,
-            "jira_email": JIRA_EMAIL,
-            "jira_api_token": JIRA_TOKEN,
-            "fallback_project_key": "HR",
-            "poll_interval_seconds": 1,
-            "max_concurrency": self.config.max_concurrency,
-            "sweep_time": sweep_at,
-        }
+        values = domain_values(
+            self.pf_server.url,
+            self.jira_server.url,
+            max_concurrency=self.config.max_concurrency,
+            sweep_time=sweep_at,
+        )
         values.update(overrides)
-        with Session(self.engine) as session:
-            domain = DomainConfig(**values)
-            session.add(domain)
-            session.commit()
-            session.refresh(domain)
-            assert domain.id is not None
-            self.domain_id = domain.id
+        self.domain_id = insert_domain(self.engine, values)
         return self.domain_id
 
     def update_domain(self, **changes: Any) -> None:
-        with Session(self.engine) as session:
-            domain = session.get(DomainConfig, self.domain_id)
-            assert domain is not None
-            for name, value in changes.items():
-                setattr(domain, name, value)
-            session.add(domain)
-            session.commit()
+        update_domain(self.engine, self.domain_id, **changes)
 
     def add_rule(
         self,
@@ -370,26 +357,16 @@ class Harness:
         mappings: tuple[tuple[str, MappingKind, str], ...] = (),
     ) -> int:
         """What the admin does in the UI: an enabled SYNC rule with optional mappings."""
-        with Session(self.engine) as session:
-            rule = RoutingRule(
-                domain_id=self.domain_id,
-                name=name,
-                priority=priority,
-                conditions=conditions,
-                action=RuleAction.SYNC,
-                target_project_key=project,
-                target_issue_type=issue_type,
-            )
-            session.add(rule)
-            session.commit()
-            session.refresh(rule)
-            assert rule.id is not None
-            for jira_field, kind, value in mappings:
-                session.add(
-                    FieldMapping(rule_id=rule.id, jira_field=jira_field, kind=kind, value=value)
-                )
-            session.commit()
-            return rule.id
+        return insert_rule(
+            self.engine,
+            self.domain_id,
+            name,
+            conditions,
+            project=project,
+            issue_type=issue_type,
+            priority=priority,
+            mappings=mappings,
+        )
 
     # --- human actions (each one counts as a human change) --------------------------------
 
@@ -572,26 +549,16 @@ class Harness:
     # --- observation ----------------------------------------------------------------------
 
     def states(self) -> dict[int, SyncState]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(SyncState).where(SyncState.domain_id == self.domain_id))
-            return {s.pf_task_id: s for s in rows}
+        return read_states(self.engine, self.domain_id)
 
     def events(self, event_type: str | None = None) -> list[SyncEvent]:
-        with Session(self.engine) as session:
-            query = select(SyncEvent).order_by(SyncEvent.id)  # ty: ignore[invalid-argument-type]
-            if event_type:
-                query = query.where(SyncEvent.event_type == event_type)
-            return list(session.exec(query))
+        return read_events(self.engine, event_type)
 
     def dead_letters(self) -> list[DeadLetter]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(DeadLetter)))
+        return read_dead_letters(self.engine)
 
     def domain(self) -> DomainConfig:
-        with Session(self.engine) as session:
-            domain = session.get(DomainConfig, self.domain_id)
-            assert domain is not None
-            return domain
+        return read_domain(self.engine, self.domain_id)
 
     def issues(self) -> list[dict[str, Any]]:
         return list(self.jira.dump()["issues"])

@@ -18,7 +18,8 @@ from fakes.jira import create_jira_app
 from fakes.peopleforce import create_peopleforce_app
 from fakes.server import FakeServer
 from gateway.settings import Settings
-from tests.world import JIRA_EMAIL, JIRA_TOKEN, PF_KEY, World
+from scenarios.records import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
+from tests.world import World
 
 PAGE_SIZE = 5
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.worker import Worker
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane
@@ -26,9 +26,7 @@ from gateway.clients.retry import RetryPolicy
 from gateway.models import (
     DeadLetter,
     DomainConfig,
-    FieldMapping,
     MappingKind,
-    RoutingRule,
     RuleAction,
     SyncEvent,
     SyncState,
@@ -38,10 +36,17 @@ from gateway.redis import arq_redis_settings
 from gateway.settings import Settings
 from gateway.sync.scheduler import TICK_JOB, tick_job_id
 from gateway.worker import FUNCTIONS, shutdown, startup
+from scenarios.records import (
+    domain_values,
+    insert_domain,
+    insert_rule,
+    read_dead_letters,
+    read_domain,
+    read_events,
+    read_states,
+    update_domain,
+)
 
-PF_KEY = "pf-test-key"
-JIRA_EMAIL = "bot@example.com"
-JIRA_TOKEN = "jira-test-token"
 FAST_RETRIES = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.2)
 
 
@@ -82,25 +87,9 @@ class World:
     # --- configuration ----------------------------------------------------------------
 
     def add_domain(self, **overrides: Any) -> int:
-        values: dict[str, Any] = {
-            "name": "acme",
-            "pf_base_url": self.pf_server.url,
-            "pf_api_key": PF_KEY,
-            "jira_base_url": self.jira_server.url,
-            "jira_email": JIRA_EMAIL,
-            "jira_api_token": JIRA_TOKEN,
-            "fallback_project_key": "HR",
-            "poll_interval_seconds": 1,
-        }
-        values.update(overrides)
-        with Session(self.engine) as session:
-            domain = DomainConfig(**values)
-            session.add(domain)
-            session.commit()
-            session.refresh(domain)
-            assert domain.id is not None
-            self.domain_id = domain.id
-            return domain.id
+        values = domain_values(self.pf_server.url, self.jira_server.url, **overrides)
+        self.domain_id = insert_domain(self.engine, values)
+        return self.domain_id
 
     def add_rule(
         self,
@@ -111,37 +100,22 @@ class World:
         project: str | None = None,
         issue_type: str | None = None,
         priority: int = 100,
-        mappings: list[tuple[str, MappingKind, str]] = (),  # ty: ignore[invalid-parameter-default]
+        mappings: Sequence[tuple[str, MappingKind, str]] = (),
     ) -> int:
-        with Session(self.engine) as session:
-            rule = RoutingRule(
-                domain_id=self.domain_id,
-                name=name,
-                priority=priority,
-                conditions=conditions,
-                action=action,
-                target_project_key=project,
-                target_issue_type=issue_type,
-            )
-            session.add(rule)
-            session.commit()
-            session.refresh(rule)
-            assert rule.id is not None
-            for jira_field, kind, value in mappings:
-                session.add(
-                    FieldMapping(rule_id=rule.id, jira_field=jira_field, kind=kind, value=value)
-                )
-            session.commit()
-            return rule.id
+        return insert_rule(
+            self.engine,
+            self.domain_id,
+            name,
+            conditions,
+            action=action,
+            project=project,
+            issue_type=issue_type,
+            priority=priority,
+            mappings=mappings,
+        )
 
     def update_domain(self, **changes: Any) -> None:
-        with Session(self.engine) as session:
-            domain = session.get(DomainConfig, self.domain_id)
-            assert domain is not None
-            for name, value in changes.items():
-                setattr(domain, name, value)
-            session.add(domain)
-            session.commit()
+        update_domain(self.engine, self.domain_id, **changes)
 
     # --- running the gateway ----------------------------------------------------------
 
@@ -176,25 +150,16 @@ class World:
     # --- inspection -------------------------------------------------------------------
 
     def domain(self) -> DomainConfig:
-        with Session(self.engine) as session:
-            domain = session.get(DomainConfig, self.domain_id)
-            assert domain is not None
-            return domain
+        return read_domain(self.engine, self.domain_id)
 
     def states(self) -> dict[int, SyncState]:
-        with Session(self.engine) as session:
-            return {s.pf_task_id: s for s in session.exec(select(SyncState))}
+        return read_states(self.engine, self.domain_id)
 
     def events(self, event_type: str | None = None) -> list[SyncEvent]:
-        with Session(self.engine) as session:
-            query = select(SyncEvent)
-            if event_type:
-                query = query.where(SyncEvent.event_type == event_type)
-            return list(session.exec(query))
+        return read_events(self.engine, event_type)
 
     def dead_letters(self) -> list[DeadLetter]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(DeadLetter)))
+        return read_dead_letters(self.engine)
 
     def issues(self) -> list[dict[str, Any]]:
         return list(self.jira.dump()["issues"])

@@ -30,8 +30,9 @@ from gateway.redis import arq_redis_settings
 from gateway.settings import Settings
 from gateway.sync.scheduler import enqueue_due_work
 from gateway.worker import FUNCTIONS, shutdown, startup
+from scenarios.records import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
 from tests.gateway.admin.conftest import ADMIN_PASSWORD, ADMIN_USER
-from tests.world import JIRA_EMAIL, JIRA_TOKEN, PF_KEY, World
+from tests.world import World
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
