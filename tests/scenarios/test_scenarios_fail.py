@@ -158,3 +158,44 @@ def test_schema_drift_without_dead_letters_retries_every_tick(
     result = run_scenario("schema-drift", seed=1, tasks=8)
     assert failed(result, "exactly the affected tasks dead-lettered")
     assert failed(result, "dead tasks are not retried every tick")
+
+
+def test_concurrent_ticks_without_job_ids_or_locks_collide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three ticks per beat under distinct job ids, and no tick or task lock.
+
+    Tasks are then worked by two workers at once. Duplicate issues still do not
+    appear here: the unique (domain, task) row written before each create stops
+    the second tick first, a last line of defence under the locks.
+    """
+    import uuid
+    from contextlib import asynccontextmanager
+
+    from sqlmodel import Session, select
+
+    import gateway.worker
+    from gateway.models import DomainConfig
+    from gateway.sync.scheduler import TICK_JOB
+
+    @asynccontextmanager
+    async def no_lock(*_args: Any, **_kwargs: Any) -> Any:
+        yield
+
+    async def eager(engine: Any, redis: Any) -> list[str]:
+        with Session(engine) as session:
+            domains = [d.id for d in session.exec(select(DomainConfig)) if d.is_active]
+        queued = []
+        for domain_id in domains:
+            for _ in range(3):
+                job_id = f"tick-{uuid.uuid4().hex}"
+                await redis.enqueue_job(TICK_JOB, domain_id, _job_id=job_id)
+                queued.append(job_id)
+        return queued
+
+    monkeypatch.setattr(forward, "redis_lock", no_lock)
+    monkeypatch.setattr(forward, "task_lock", no_lock)
+    monkeypatch.setattr(inbound, "task_lock", no_lock)
+    monkeypatch.setattr(gateway.worker, "enqueue_due_work", eager)
+    result = run_scenario("concurrent-workers", seed=1, tasks=8, knobs=Knobs(workers="inprocess"))
+    assert failed(result, "no task processed twice concurrently")
