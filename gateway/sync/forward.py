@@ -653,7 +653,11 @@ async def run_tick(deps: SyncDeps, domain_id: int, *, force: bool = False) -> Ti
     ledger = Ledger(deps.engine, domain_id)
     try:
         async with redis_lock(
-            deps.redis, tick_lock_name(domain_id), timeout=TICK_LOCK_TIMEOUT_SECONDS, wait=None
+            deps.redis,
+            tick_lock_name(domain_id),
+            timeout=TICK_LOCK_TIMEOUT_SECONDS,
+            wait=None,
+            renew=True,
         ):
             domain = ledger.domain()
             if domain is None or not (domain.is_active or force):

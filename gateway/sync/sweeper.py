@@ -26,7 +26,7 @@ log = logging.getLogger("gateway.sync.sweeper")
 
 MIN_WINDOW = timedelta(hours=24)
 SAFETY_OVERLAP = timedelta(hours=1)
-SWEEP_LOCK_TIMEOUT_SECONDS = 1800
+SWEEP_LOCK_TIMEOUT_SECONDS = 60
 
 
 @dataclass
@@ -78,7 +78,11 @@ async def run_sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
     """The job body of ``zombie_recovery_task`` for one domain."""
     try:
         async with redis_lock(
-            deps.redis, sweep_lock_name(domain_id), timeout=SWEEP_LOCK_TIMEOUT_SECONDS, wait=None
+            deps.redis,
+            sweep_lock_name(domain_id),
+            timeout=SWEEP_LOCK_TIMEOUT_SECONDS,
+            wait=None,
+            renew=True,
         ):
             return await _sweep(deps, domain_id)
     except LockBusy:
