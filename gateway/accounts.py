@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from gateway.auth_models import AdminUser, ApiToken
+from gateway.clock import utcnow
 from gateway.db import session_scope
-from gateway.models import utcnow
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.accounts")

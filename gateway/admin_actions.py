@@ -32,8 +32,17 @@ from gateway.admin_upstream import (
 )
 from gateway.clients import UpstreamError
 from gateway.clients.models import FieldMeta
+from gateway.clock import utcnow
 from gateway.db import session_scope
-from gateway.models import DomainConfig, RoutingRule, RuleAction, utcnow
+from gateway.jobs import (
+    REPLAY_JOB,
+    SWEEP_JOB,
+    TICK_JOB,
+    replay_job_id,
+    sweep_job_id,
+    tick_job_id,
+)
+from gateway.models import DomainConfig, RoutingRule, RuleAction
 from gateway.settings import Settings
 
 __all__ = [
@@ -50,10 +59,6 @@ __all__ = [
 
 log = logging.getLogger("gateway.admin")
 
-TICK_JOB = "sync_pf_to_jira_task"
-SWEEP_JOB = "zombie_recovery_task"
-REPLAY_JOB = "replay_dead_letter"
-
 # What every create fills without a mapping (the reporter is Jira's own default).
 DEFAULT_FIELDS = frozenset(
     {"summary", "description", "labels", "duedate", "project", "issuetype", "reporter"}
@@ -67,21 +72,21 @@ async def _enqueue(redis: ArqRedis, job: str, arg: int, job_id: str) -> bool:
 
 async def run_tick_now(redis: ArqRedis, domain_id: int) -> ActionResult:
     """Queue a forward tick; the per-domain job id keeps it from doubling a running tick."""
-    if await _enqueue(redis, TICK_JOB, domain_id, f"tick:{domain_id}"):
+    if await _enqueue(redis, TICK_JOB, domain_id, tick_job_id(domain_id)):
         return ActionResult(ok=True, message="Tick queued; a worker runs it within seconds.")
     return ActionResult(ok=True, message="A tick for this domain is already queued or running.")
 
 
 async def run_sweep_now(redis: ArqRedis, domain_id: int) -> ActionResult:
     """Queue the zombie sweep (JQL repair of lost webhooks) for one domain."""
-    if await _enqueue(redis, SWEEP_JOB, domain_id, f"sweep:{domain_id}"):
+    if await _enqueue(redis, SWEEP_JOB, domain_id, sweep_job_id(domain_id)):
         return ActionResult(ok=True, message="Sweep queued; its result appears in the audit log.")
     return ActionResult(ok=True, message="A sweep for this domain is already queued or running.")
 
 
 async def replay_dead_letter(redis: ArqRedis, dead_letter_id: int) -> ActionResult:
     """Queue a replay; the job records ``replayed_at`` (or a new dead letter) when it runs."""
-    if await _enqueue(redis, REPLAY_JOB, dead_letter_id, f"replay:{dead_letter_id}"):
+    if await _enqueue(redis, REPLAY_JOB, dead_letter_id, replay_job_id(dead_letter_id)):
         return ActionResult(ok=True, message="Replay queued; the outcome appears in the audit log.")
     return ActionResult(ok=True, message="A replay of this item is already queued or running.")
 

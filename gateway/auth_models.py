@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from gateway.models import utcnow
+from gateway.clock import utcnow
 
 
 class AdminUser(SQLModel, table=True):

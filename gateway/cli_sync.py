@@ -49,7 +49,7 @@ def _run(work: Callable[[Any], Awaitable[T]]) -> T:
     """Open database, Redis and HTTP like a worker does, run ``work(deps)``, close them."""
     from gateway.cli import prepare_database, settings_or_exit
     from gateway.db import make_engine
-    from gateway.queue import open_pool
+    from gateway.jobs import open_pool
     from gateway.redis import RedisUnavailable, resolve_redis_url
     from gateway.sync.deps import SyncDeps
 

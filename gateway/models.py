@@ -6,20 +6,17 @@ migration revision.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
+from gateway.clock import utcnow
+
 # Enums are stored as their string values: portable, and no native enum types to migrate.
 _enum_column = AutoString(length=30)
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now; every stored timestamp is UTC."""
-    return datetime.now(UTC)
 
 
 class ReopenPolicy(StrEnum):

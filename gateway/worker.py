@@ -23,17 +23,17 @@ from gateway.clients.instrument import record_retry
 from gateway.clients.retry import RetryPolicy
 from gateway.db import make_engine
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
+from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
 from gateway.logs import log_context
 from gateway.models import DomainConfig, EventType
 from gateway.notify import AlertKind, notify
-from gateway.queue import QUEUE_NAME
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
 from gateway.sync.forward import replay_create, run_tick
 from gateway.sync.inbound import process_issue_event
 from gateway.sync.ledger import Ledger
 from gateway.sync.locks import LockBusy
-from gateway.sync.scheduler import SWEEP_JOB, TICK_JOB, enqueue_due_work
+from gateway.sync.scheduler import enqueue_due_work
 from gateway.sync.sweeper import run_sweep
 
 log = logging.getLogger("gateway.worker")
@@ -330,10 +330,10 @@ FUNCTIONS: list[Function] = [
     func(observed(zombie_recovery_task), name=SWEEP_JOB, keep_result=0),
     func(
         observed(process_jira_issue_event),
-        name=process_jira_issue_event.__name__,
+        name=ISSUE_EVENT_JOB,
         max_tries=INBOUND_MAX_TRIES + 1,
     ),
-    func(observed(replay_dead_letter), name=replay_dead_letter.__name__),
+    func(observed(replay_dead_letter), name=REPLAY_JOB),
 ]
 
 

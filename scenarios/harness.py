@@ -46,6 +46,7 @@ from gateway.api.app import create_app
 from gateway.clients.retry import RetryPolicy
 from gateway.clock import OFFSET_FILE_ENV
 from gateway.db import make_engine
+from gateway.jobs import QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, open_pool, sweep_job_id
 from gateway.migrate import upgrade
 from gateway.models import (
     DeadLetter,
@@ -54,10 +55,8 @@ from gateway.models import (
     SyncEvent,
     SyncState,
 )
-from gateway.queue import QUEUE_NAME, open_pool
 from gateway.redis import EmbeddedRedis, arq_redis_settings
 from gateway.settings import Settings, load_settings
-from gateway.sync.scheduler import SWEEP_JOB, sweep_job_id
 from gateway.worker import FUNCTIONS, shutdown, startup
 from scenarios.probes import (
     FreshIdentifierTransport,
@@ -89,7 +88,6 @@ COMPRESSED_WEBHOOK_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 JIRA_READ_ENDPOINT_SUFFIXES = ("/search", "/search/jql", "/search/approximate-count")
 SCHEDULE_JOB = "schedule_due_work"
 BACKOFF_HORIZON_SECONDS = 3600.0
-REPLAY_JOB = "replay_dead_letter"
 
 Upstream = str  # "peopleforce" | "jira"
 

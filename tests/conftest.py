@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from gateway.clock import OFFSET_FILE_ENV
 from gateway.db import make_engine
+from gateway.jobs import open_pool
 from gateway.migrate import upgrade
-from gateway.queue import open_pool
 from gateway.redis import EmbeddedRedis
 from gateway.settings import Settings, load_settings
 from tests import postgres

@@ -23,6 +23,7 @@ from fakes.jira_human import FakeJira
 from fakes.peopleforce import FakePeopleForce
 from fakes.server import FakeServer
 from gateway.clients.retry import RetryPolicy
+from gateway.jobs import QUEUE_NAME, TICK_JOB, tick_job_id
 from gateway.models import (
     DeadLetter,
     DomainConfig,
@@ -31,10 +32,8 @@ from gateway.models import (
     SyncEvent,
     SyncState,
 )
-from gateway.queue import QUEUE_NAME
 from gateway.redis import arq_redis_settings
 from gateway.settings import Settings
-from gateway.sync.scheduler import TICK_JOB, tick_job_id
 from gateway.worker import FUNCTIONS, shutdown, startup
 from scenarios.records import (
     domain_values,

@@ -23,8 +23,8 @@ from gateway.api.admin_forms import (
 from gateway.api.templating import is_htmx, redirect, render
 from gateway.db import session_scope
 from gateway.heartbeat import HEARTBEAT_TTL_SECONDS
+from gateway.jobs import QUEUE_NAME
 from gateway.observe import read_runtime
-from gateway.queue import QUEUE_NAME
 from gateway.settings import Settings
 
 router = APIRouter(include_in_schema=False)

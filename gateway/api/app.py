@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from gateway.api import health, observability, webhooks
 from gateway.api.admin import install_admin
 from gateway.db import make_engine
-from gateway.queue import open_pool
+from gateway.jobs import open_pool
 from gateway.redis import resolve_redis_url
 from gateway.settings import Settings, get_settings
 

@@ -20,8 +20,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.jobs import QUEUE_NAME
 from gateway.logs import log_context
-from gateway.queue import QUEUE_NAME
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.api")

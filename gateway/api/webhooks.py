@@ -34,10 +34,10 @@ from gateway.api.sites import (
     record_unknown_site,
     site_of_issue_url,
 )
+from gateway.jobs import ISSUE_EVENT_JOB
 from gateway.settings import Settings
 
 WEBHOOK_PATH = "/api/v1/webhooks/jira"
-PROCESS_JIRA_ISSUE_EVENT = "process_jira_issue_event"
 TRACKED_EVENT = "jira:issue_updated"
 IDENTIFIER_HEADER = "X-Atlassian-Webhook-Identifier"
 RETRY_HEADER = "X-Atlassian-Webhook-Retry"
@@ -235,7 +235,7 @@ async def _enqueue(
     """Dedupe, then queue one job per domain, atomically; 202 only once they are queued."""
     jobs = [
         QueuedJob(
-            PROCESS_JIRA_ISSUE_EVENT,
+            ISSUE_EVENT_JOB,
             (domain.id, issue.issue_id),
             job_id(domain.id, issue.issue_id, token),
         )

@@ -30,8 +30,8 @@ from gateway.demo.stack import (
 from gateway.demo.story import Story
 from gateway.demo.verdict import Verdict, judge
 from gateway.demo.view import collect, one_line, render
+from gateway.jobs import open_pool
 from gateway.models import DomainConfig, EventType
-from gateway.queue import open_pool
 from gateway.redis import RedisUnavailable
 
 REFRESH_SECONDS = 0.25

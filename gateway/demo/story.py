@@ -18,7 +18,7 @@ from arq.connections import ArqRedis
 
 from fakes.jira_fields import JiraError
 from gateway.demo.stack import Stack
-from gateway.sync.scheduler import SWEEP_JOB, sweep_job_id
+from gateway.jobs import SWEEP_JOB, sweep_job_id
 
 BEAT_SECONDS = 2.0
 CYCLE_SECONDS = 60.0

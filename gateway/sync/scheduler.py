@@ -15,19 +15,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from gateway.clock import as_utc, utcnow
+from gateway.jobs import SWEEP_JOB, TICK_JOB, sweep_job_id, tick_job_id
 from gateway.models import DomainConfig
 from gateway.sync.sweeper import next_sweep_after
-
-TICK_JOB = "sync_pf_to_jira_task"
-SWEEP_JOB = "zombie_recovery_task"
-
-
-def tick_job_id(domain_id: int) -> str:
-    return f"tick:{domain_id}"
-
-
-def sweep_job_id(domain_id: int) -> str:
-    return f"sweep:{domain_id}"
 
 
 async def enqueue_due_work(engine: Engine, redis: ArqRedis) -> list[str]:

@@ -18,7 +18,7 @@ from arq.worker import Worker
 from fastapi.testclient import TestClient
 
 from gateway.api.app import create_app
-from gateway.queue import QUEUE_NAME, open_pool
+from gateway.jobs import QUEUE_NAME, open_pool
 from gateway.redis import EmbeddedRedis
 from gateway.settings import Settings, load_settings
 from gateway.worker import HEARTBEAT_KEY_PREFIX, WorkerSettings, record_heartbeat

@@ -21,8 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fakes.server import FakeServer
 from gateway.api.app import create_app
+from gateway.jobs import ISSUE_EVENT_JOB, SWEEP_JOB
 from gateway.settings import ENV_PREFIX
-from gateway.sync.scheduler import SWEEP_JOB
 from tests.conftest import WEBHOOK_SECRET
 from tests.world import World
 
@@ -112,7 +112,7 @@ async def test_counters_after_a_story(world: World) -> None:
         value(
             worker_metrics,
             "gateway_jobs_total",
-            function="process_jira_issue_event",
+            function=ISSUE_EVENT_JOB,
             outcome="ok",
         )
         == 1

@@ -25,7 +25,7 @@ from arq.worker import Worker
 from sqlalchemy import Engine
 
 from gateway.api.app import create_app
-from gateway.queue import QUEUE_NAME, open_pool
+from gateway.jobs import QUEUE_NAME, open_pool, tick_job_id
 from gateway.redis import arq_redis_settings
 from gateway.settings import Settings
 from gateway.sync.scheduler import enqueue_due_work
@@ -202,7 +202,7 @@ def test_admin_journey_in_chromium(base_url: str, world: World) -> None:
 
         # Jira makes a field required: the tick dead-letters the laptop's create.
         world.jira.require_field("IT", "Task", COST_CENTRE, name="Cost centre")
-        assert f"tick:{domain_id}" in run_async(scheduler_pass(world))
+        assert tick_job_id(domain_id) in run_async(scheduler_pass(world))
         assert {i["summary"] for i in world.issues()} == {"Welcome lunch"}
         page.goto(f"{base_url}/admin")
         expect(page.get_by_role("link", name="1 open")).to_be_visible()
@@ -256,7 +256,7 @@ def test_admin_journey_in_chromium(base_url: str, world: World) -> None:
         page.goto(f"{base_url}/admin/domains")
         page.get_by_role("button", name="Resume acme").click()
         expect(page.get_by_text("Resumed: syncing on the next tick.")).to_be_visible()
-        assert f"tick:{domain_id}" in run_async(scheduler_pass(world))
+        assert tick_job_id(domain_id) in run_async(scheduler_pass(world))
         page.goto(f"{base_url}/admin")
         expect(last_tick).not_to_have_attribute("datetime", ticked_at)
 

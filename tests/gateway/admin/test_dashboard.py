@@ -15,8 +15,8 @@ from gateway.admin_schemas import DomainCreate
 from gateway.api import admin_pages
 from gateway.db import session_scope
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
+from gateway.jobs import QUEUE_NAME
 from gateway.models import EventType, SyncEvent
-from gateway.queue import QUEUE_NAME
 from tests.gateway.admin.conftest import Admin
 
 PAGES = ("/admin", "/admin/fragments/dashboard")

@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from gateway.admin_service import PENDING_STALE, check_status
-from gateway.models import RoutingRule, utcnow
+from gateway.clock import utcnow
+from gateway.models import RoutingRule
 from tests.gateway.admin.conftest import Admin, wait_for_check
 from tests.world import World
 

@@ -22,11 +22,11 @@ from gateway.api.app import create_app
 from gateway.api.signature import sign
 from gateway.api.sites import SiteDirectory
 from gateway.api.webhooks import (
-    PROCESS_JIRA_ISSUE_EVENT,
     WEBHOOK_PATH,
     ingress_state,
 )
 from gateway.db import make_engine
+from gateway.jobs import ISSUE_EVENT_JOB
 from gateway.migrate import upgrade
 from gateway.models import EventType, SyncEvent
 from gateway.redis import EmbeddedRedis
@@ -289,9 +289,7 @@ def test_verified_event_is_queued(client: TestClient, redis_url: str, domain_id:
     assert response.status_code == 202
     assert response.json() == {"status": "queued"}
     assert queued_jobs(redis_url) == [
-        QueuedJob(
-            f"jira-event:{domain_id}:10001:d-1", PROCESS_JIRA_ISSUE_EVENT, (domain_id, "10001")
-        )
+        QueuedJob(f"jira-event:{domain_id}:10001:d-1", ISSUE_EVENT_JOB, (domain_id, "10001"))
     ]
     assert sample("gateway_webhooks_accepted_total") == before + 1
 

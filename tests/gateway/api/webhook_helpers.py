@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 from gateway.api.signature import sign
 from gateway.api.webhooks import DEDUPE_KEY_PREFIX, WEBHOOK_PATH
+from gateway.jobs import QUEUE_NAME
 from gateway.models import DomainConfig
-from gateway.queue import QUEUE_NAME
 from tests.conftest import WEBHOOK_SECRET
 
 SITE = "https://acme.atlassian.net"

@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
+from gateway.jobs import TICK_JOB, tick_job_id
 from gateway.models import EventType, MappingKind, RuleAction, SyncStatus
 from gateway.sync.forward import ForwardSync
-from gateway.sync.scheduler import TICK_JOB, enqueue_due_work
+from gateway.sync.scheduler import enqueue_due_work
 from tests.fixtures import PAGE_SIZE
 from tests.world import World, expected_list_requests
 
@@ -134,7 +135,7 @@ async def test_pausing_stops_ticks_and_resuming_restarts_them(world: World) -> N
 
     world.update_domain(is_active=True)
     queued = await enqueue_due_work(world.engine, world.pool)
-    assert queued == [f"tick:{world.domain_id}"]
+    assert queued == [tick_job_id(world.domain_id)]
     # The same domain is never queued twice.
     assert await enqueue_due_work(world.engine, world.pool) == []
     await world.run_worker()
@@ -144,7 +145,7 @@ async def test_pausing_stops_ticks_and_resuming_restarts_them(world: World) -> N
     # Shortening the interval takes effect on the next look, no restart.
     world.update_domain(poll_interval_seconds=1)
     await asyncio.sleep(1.1)
-    assert await enqueue_due_work(world.engine, world.pool) == [f"tick:{world.domain_id}"]
+    assert await enqueue_due_work(world.engine, world.pool) == [tick_job_id(world.domain_id)]
 
 
 async def test_two_workers_never_tick_one_domain_at_once(world: World) -> None:

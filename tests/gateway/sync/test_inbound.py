@@ -9,6 +9,7 @@ import pytest
 
 from fakes.server import FakeServer
 from gateway.api.app import create_app
+from gateway.jobs import ISSUE_EVENT_JOB
 from gateway.models import EventType, ReopenPolicy
 from tests.conftest import WEBHOOK_SECRET
 from tests.world import World
@@ -98,7 +99,7 @@ async def test_done_arriving_after_a_reopen_does_not_complete(world: World) -> N
     world.jira.reopen(key)
     # The "done" delivery is late: by the time the job runs, the issue is open again.
     issue_id = world.issues()[0]["id"]
-    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue_id)
     await world.run_worker()
 
     assert world.pf.get_task(task["id"])["completed"] is False
@@ -111,7 +112,7 @@ async def test_repeated_jobs_for_one_issue_write_once(world: World) -> None:
     world.jira.transition(issue["key"], to_category="done")
     world.reset_request_logs()
     for _ in range(5):
-        await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue["id"])
+        await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue["id"])
     await world.run_worker()
     assert world.pf.get_task(task["id"])["completed"] is True
     assert completes(world) == 1
@@ -122,12 +123,12 @@ async def test_reopen_policy_incomplete_reopens_the_task(world: World) -> None:
     world.update_domain(reopen_policy=ReopenPolicy.INCOMPLETE)
     issue_id = world.issues()[0]["id"]
     world.jira.transition(key, to_category="done")
-    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue_id)
     await world.run_worker()
     assert world.pf.get_task(task["id"])["completed"] is True
 
     world.jira.reopen(key)
-    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue_id)
     await world.run_worker()
     assert world.pf.get_task(task["id"])["completed"] is False
 
@@ -148,7 +149,7 @@ async def test_lineage_is_recovered_from_the_entity_property(world: World) -> No
         session.commit()
 
     world.jira.transition(key, to_category="done")
-    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue_id)
     await world.run_worker()
 
     assert world.pf.get_task(task["id"])["completed"] is True
@@ -160,9 +161,7 @@ async def test_task_deleted_in_peopleforce_is_recorded(world: World) -> None:
     task, key = await one_synced_task(world)
     world.pf.delete_task(task["id"])
     world.jira.transition(key, to_category="done")
-    await world.pool.enqueue_job(
-        "process_jira_issue_event", world.domain_id, world.issues()[0]["id"]
-    )
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, world.issues()[0]["id"])
     await world.run_worker()
     assert len(world.events(EventType.TASK_DELETED)) == 1
     assert not world.dead_letters()
@@ -173,7 +172,7 @@ async def test_a_transient_failure_is_retried_by_the_worker(world: World) -> Non
     issue_id = world.issues()[0]["id"]
     world.jira.transition(key, to_category="done")
     world.pf_faults.partition("refuse")
-    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue_id)
 
     async def heal_soon() -> None:
         await asyncio.sleep(1.0)
@@ -196,7 +195,7 @@ async def test_retries_that_run_out_land_in_the_dead_letters(
     world.jira.transition(key, to_category="done")
     monkeypatch.setattr(gateway.worker, "INBOUND_MAX_TRIES", 1)
     world.pf_faults.partition("refuse")
-    await world.pool.enqueue_job("process_jira_issue_event", world.domain_id, issue_id)
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue_id)
     await world.run_worker()
     world.pf_faults.heal()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.jobs import SWEEP_JOB
 from gateway.models import EventType
-from gateway.sync.scheduler import SWEEP_JOB
 from tests.world import World
 
 SEARCH_PATH = "/rest/api/3/search/jql"
