@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import Any
@@ -26,6 +25,8 @@ from gateway.clients.errors import (
     TransitionPathError,
     UpstreamProtocolError,
 )
+from gateway.clients.jira_paging import log_search_stop, offset_pages, search_stop_reason
+from gateway.clients.jira_workflow import DONE, done_preference, step_preference
 from gateway.clients.models import (
     CreatedIssue,
     FieldMeta,
@@ -34,7 +35,6 @@ from gateway.clients.models import (
     JiraProject,
     JiraUser,
     SearchPage,
-    StopReason,
     Transition,
 )
 from gateway.clients.retry import RetryPolicy
@@ -61,16 +61,7 @@ USER_SEARCH_PATH = "/rest/api/3/user/search"
 
 MAX_PROPERTY_BYTES = 32_768
 MAX_PROPERTY_KEY_CHARS = 255
-DONE = "done"
-IN_PROGRESS = "indeterminate"
-TO_DO = "new"
 DEFAULT_TRANSITION_STEPS = 4
-META_PAGE_SIZE = 50
-META_MAX_PAGES = 20
-# Done-category transitions whose name says "not done properly"; used only to break ties.
-_NEGATIVE_DONE = re.compile(
-    r"cancel|reject|declin|won'?t|abandon|invalid|duplicate|obsolete", re.IGNORECASE
-)
 
 
 def _segment(value: str | int) -> str:
@@ -90,19 +81,6 @@ def encode_property(value: Any) -> bytes:
 def _check_property_key(key: str) -> None:
     if not key or len(key) > MAX_PROPERTY_KEY_CHARS:
         raise ValueError(f"entity property key must be 1-{MAX_PROPERTY_KEY_CHARS} characters")
-
-
-def _done_preference(transition: Transition) -> tuple[int, int]:
-    """Prefer a plain "Done" over "Won't do"-style exits that share the done category."""
-    target_name = (transition.to.name or "") if transition.to else ""
-    negative = bool(_NEGATIVE_DONE.search(f"{transition.name} {target_name}"))
-    exact = target_name.casefold() == "done" or transition.name.casefold() == "done"
-    return (1 if negative else 0, 0 if exact else 1)
-
-
-def _step_preference(transition: Transition) -> int:
-    """Intermediate steps: In Progress brings us closer to done than To Do does."""
-    return {IN_PROGRESS: 0, TO_DO: 1}.get(transition.target_category or "", 2)
 
 
 class JiraClient:
@@ -225,14 +203,14 @@ class JiraClient:
             available = [t for t in await self.get_transitions(id_or_key) if t.is_available]
             done = [t for t in available if t.target_category == DONE]
             if done:
-                chosen = min(done, key=_done_preference)
+                chosen = min(done, key=done_preference)
                 if not await self._apply_transition(id_or_key, chosen):
                     return None
                 return chosen
             steps = [t for t in available if t.target_status_id not in visited]
             if not steps:
                 break
-            step = min(steps, key=_step_preference)
+            step = min(steps, key=step_preference)
             log.info(
                 "jira issue %s: no direct done transition; stepping through %r",
                 id_or_key,
@@ -322,24 +300,14 @@ class JiraClient:
                 SearchPage, self._transport.json(response), response, "search page"
             )
             next_token = page.next_page_token
-            reason: StopReason | None = None
-            if page.is_last:
-                reason = StopReason.LAST_PAGE
-            elif not page.issues:
-                reason = StopReason.EMPTY_PAGE
-            elif not next_token:
-                reason = StopReason.MISSING_TOKEN
-            elif next_token in seen or next_token == token:
-                reason = StopReason.REPEATED_TOKEN
-            elif page_number >= max_pages:
-                reason = StopReason.CAP
+            reason = search_stop_reason(page, token, seen, page_number, max_pages)
             if reason is None:
                 yield page
                 if token is not None:
                     seen.add(token)
                 token = next_token
                 continue
-            self._log_search_stop(page_number, reason, page.is_last)
+            log_search_stop(page_number, reason, page.is_last)
             yield page.model_copy(update={"stop_reason": reason})
             return
 
@@ -365,36 +333,26 @@ class JiraClient:
                 for issue in page.issues:
                     yield issue
 
-    @staticmethod
-    def _log_search_stop(page_number: int, reason: StopReason, is_last: bool | None) -> None:
-        # A missing token is the normal end when isLast is absent; otherwise it is a warning.
-        normal = reason in (StopReason.LAST_PAGE, StopReason.EMPTY_PAGE) or (
-            reason is StopReason.MISSING_TOKEN and is_last is None
-        )
-        log.log(
-            logging.INFO if normal else logging.WARNING,
-            "jira search: stopped after page %d (%s)",
-            page_number,
-            reason.value,
-            extra={"service": "jira", "stop_reason": reason.value},
-        )
-
     # --- metadata used to validate routing rules ---------------------------------------
 
     async def get_createmeta_issue_types(self, project: str) -> list[IssueTypeMeta]:
         path = CREATEMETA_ISSUE_TYPES_PATH.format(project=_segment(project))
-        items = await self._offset_pages(path, ("issueTypes", "values"), "createmeta issue types")
+        items = await offset_pages(
+            self._transport, path, ("issueTypes", "values"), "createmeta issue types"
+        )
         return [self._parse_item(IssueTypeMeta, item, path) for item in items]
 
     async def get_createmeta_fields(self, project: str, issue_type_id: str) -> list[FieldMeta]:
         path = CREATEMETA_FIELDS_PATH.format(
             project=_segment(project), issue_type=_segment(issue_type_id)
         )
-        items = await self._offset_pages(path, ("fields", "values"), "createmeta fields")
+        items = await offset_pages(self._transport, path, ("fields", "values"), "createmeta fields")
         return [self._parse_item(FieldMeta, item, path) for item in items]
 
     async def list_projects(self) -> list[JiraProject]:
-        items = await self._offset_pages(PROJECT_SEARCH_PATH, ("values",), "project search")
+        items = await offset_pages(
+            self._transport, PROJECT_SEARCH_PATH, ("values",), "project search"
+        )
         return [self._parse_item(JiraProject, item, PROJECT_SEARCH_PATH) for item in items]
 
     async def find_account_id(self, email: str) -> str | None:
@@ -420,42 +378,6 @@ class JiraClient:
         if not exact and len(humans) == 1 and humans[0].email_address is None:
             return humans[0].account_id
         return None
-
-    # --- helpers -----------------------------------------------------------------------
-
-    async def _offset_pages(
-        self, path: str, keys: tuple[str, ...], what: str
-    ) -> list[dict[str, Any]]:
-        """Collect a ``startAt``/``maxResults`` listing (also accepts a bare JSON list)."""
-        items: list[dict[str, Any]] = []
-        start = 0
-        for _ in range(META_MAX_PAGES):
-            params = {"startAt": start, "maxResults": META_PAGE_SIZE}
-            response = await self._transport.request("GET", path, idempotent=True, params=params)
-            body = self._transport.json(response)
-            if isinstance(body, list):
-                page = body
-                total = is_last = None
-            elif isinstance(body, dict):
-                found = next((body[k] for k in keys if isinstance(body.get(k), list)), None)
-                if found is None:
-                    raise protocol_error("jira", response, f"{what}: no {'/'.join(keys)} list")
-                page = found
-                total, is_last = body.get("total"), body.get("isLast")
-            else:
-                raise protocol_error("jira", response, f"{what}: unexpected body")
-            if not all(isinstance(item, dict) for item in page):
-                raise protocol_error("jira", response, f"{what}: an item is not an object")
-            items.extend(page)
-            start += len(page)
-            if isinstance(body, list) or not page or is_last is True:
-                return items
-            if isinstance(total, int) and start >= total:
-                return items
-            if total is None and is_last is None and len(page) < META_PAGE_SIZE:
-                return items
-        log.warning("jira %s: stopped at the cap of %d pages", what, META_MAX_PAGES)
-        return items
 
     def _parse_item(self, model: type[ModelT], item: dict[str, Any], path: str) -> ModelT:
         try:

@@ -98,6 +98,44 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 REFUSED = 429
 
 
+async def _attempt(
+    send: Send, *, service: Service, method: str, url: httpx.URL | str, secrets: tuple[str, ...]
+) -> tuple[httpx.Response | None, UpstreamError | None, Exception | None]:
+    """One try: the 2xx response, or the typed error and the transport exception behind it."""
+    try:
+        response = await send()
+    except httpx.TransportError as exc:
+        error = classify_transport(exc, service=service, method=method, url=url, secrets=secrets)
+        return None, error, exc
+    if response.is_success:
+        return response, None, None
+    return None, classify(response, service=service, secrets=secrets), None
+
+
+def _announce_retry(policy: RetryPolicy, event: RetryEvent, max_attempts: int) -> None:
+    """Log the retry and tell the metrics hook; neither sees headers or bodies."""
+    status = event.status if event.status is not None else "transport-error"
+    log.info(
+        "retrying %s %s %s after status %s in %.2fs (attempt %d of %d)",
+        event.service,
+        event.method,
+        event.path,
+        status,
+        event.delay,
+        event.attempt,
+        max_attempts,
+        extra={
+            "service": event.service,
+            "method": event.method,
+            "path": event.path,
+            "status": event.status,
+            "delay": event.delay,
+        },
+    )
+    if policy.on_retry is not None:
+        policy.on_retry(event)
+
+
 async def send_with_retries(
     send: Send,
     *,
@@ -115,18 +153,12 @@ async def send_with_retries(
     attempt = 0
     while True:
         attempt += 1
-        cause: Exception | None = None
-        try:
-            response = await send()
-        except httpx.TransportError as exc:
-            cause = exc
-            error = classify_transport(
-                exc, service=service, method=method, url=url, secrets=secrets
-            )
-        else:
-            if response.is_success:
-                return response
-            error = classify(response, service=service, secrets=secrets)
+        response, error, cause = await _attempt(
+            send, service=service, method=method, url=url, secrets=secrets
+        )
+        if response is not None:
+            return response
+        assert error is not None
         retryable = idempotent or (policy.retry_refused_writes and error.status == REFUSED)
         if not (error.transient and retryable and attempt < policy.max_attempts):
             if error.transient and attempt > 1:
@@ -142,33 +174,14 @@ async def send_with_retries(
             raise error from cause
         delay = policy.delay(attempt, previous, error.retry_after)
         previous = delay
-        log.info(
-            "retrying %s %s %s after status %s in %.2fs (attempt %d of %d)",
-            service,
-            method,
-            path,
-            error.status if error.status is not None else "transport-error",
-            delay,
-            attempt,
-            policy.max_attempts,
-            extra={
-                "service": service,
-                "method": method,
-                "path": path,
-                "status": error.status,
-                "delay": delay,
-            },
+        event = RetryEvent(
+            service=service,
+            method=method,
+            path=path,
+            attempt=attempt,
+            status=error.status,
+            delay=delay,
+            error=error,
         )
-        if policy.on_retry is not None:
-            policy.on_retry(
-                RetryEvent(
-                    service=service,
-                    method=method,
-                    path=path,
-                    attempt=attempt,
-                    status=error.status,
-                    delay=delay,
-                    error=error,
-                )
-            )
+        _announce_retry(policy, event, policy.max_attempts)
         await policy.sleep(delay)
