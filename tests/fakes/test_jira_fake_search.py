@@ -6,9 +6,8 @@ import httpx
 import pytest
 
 from fakes.clock import FakeClock
-from fakes.jira import create_jira_app
-from fakes.jira_api import REMOVED_SEARCH
-from fakes.jira_human import FakeJira
+from fakes.jira import FakeJira, create_jira_app
+from fakes.jira.api import REMOVED_SEARCH
 from tests.fakes.jira_fake_support import client_for
 
 SEARCH = "/rest/api/3/search/jql"

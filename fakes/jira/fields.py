@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fakes.jira_model import FieldDef, Issue, Project, User
-from fakes.jira_render import adf_error, adf_from_text, adf_to_text
+from fakes.jira.model import FieldDef, Issue, Project, User
+from fakes.jira.render import adf_error, adf_from_text, adf_to_text
 
 __all__ = [
     "MAX_PROPERTY_BYTES",

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fakes.jira_human import FakeJira
-from fakes.jira_ratelimit import RateLimiter, RateLimits
-from fakes.jira_webhooks import DEFAULT_FILTER
+from fakes.jira.fake import FakeJira
+from fakes.jira.ratelimit import RateLimiter, RateLimits
+from fakes.jira.webhooks import DEFAULT_FILTER
 
 __all__ = ["RateLimitSettings", "control_router"]
 

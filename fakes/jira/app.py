@@ -25,12 +25,12 @@ from starlette.types import Scope
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane, fault_routes, install_faults, mark_fault
-from fakes.jira_api import api_router, webhook_router
-from fakes.jira_control import control_router
-from fakes.jira_human import FakeJira
-from fakes.jira_ratelimit import RateLimiter, RateLimitMiddleware, RateLimits
-from fakes.jira_state import JiraError
-from fakes.jira_webhooks import DEFAULT_FILTER, DEFAULT_RETRY_DELAYS, WebhookDispatcher, sign
+from fakes.jira.api import api_router, webhook_router
+from fakes.jira.control import control_router
+from fakes.jira.fake import FakeJira
+from fakes.jira.ratelimit import RateLimiter, RateLimitMiddleware, RateLimits
+from fakes.jira.state import JiraError
+from fakes.jira.webhooks import DEFAULT_FILTER, DEFAULT_RETRY_DELAYS, WebhookDispatcher, sign
 
 __all__ = ["FakeJira", "JiraError", "RateLimits", "create_jira_app", "sign"]
 

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fakes.jira_fields import JiraError
-from fakes.jira_model import Issue
-from fakes.jira_render import select_fields
-from fakes.jql import JqlError, parse_jql
+from fakes.jira.fields import JiraError
+from fakes.jira.jql import JqlError, parse_jql
+from fakes.jira.model import Issue
+from fakes.jira.render import select_fields
 
 if TYPE_CHECKING:
-    from fakes.jira_state import JiraSite
+    from fakes.jira.state import JiraSite
 
 __all__ = ["BAD_TOKEN", "UNBOUNDED", "SearchPage", "run_search", "search_view"]
 

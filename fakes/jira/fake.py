@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fakes.clock import FakeClock
-from fakes.jira_fields import JiraError, changelog_item
-from fakes.jira_model import (
+from fakes.jira.fields import JiraError, changelog_item
+from fakes.jira.model import (
     ISSUE_TYPES,
     STATUSES,
     WORKFLOW_TEMPLATES,
@@ -27,9 +27,9 @@ from fakes.jira_model import (
     Workflow,
     account_id_for,
 )
-from fakes.jira_render import adf_from_text, adf_to_text
-from fakes.jira_state import JiraSite
-from fakes.jira_webhooks import WebhookDispatcher
+from fakes.jira.render import adf_from_text, adf_to_text
+from fakes.jira.state import JiraSite
+from fakes.jira.webhooks import WebhookDispatcher
 
 __all__ = ["FakeJira"]
 

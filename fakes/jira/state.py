@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from fakes.clock import FakeClock
-from fakes.jira_fields import (
+from fakes.jira.fields import (
     FieldContext,
     JiraError,
     apply_values,
@@ -26,7 +26,8 @@ from fakes.jira_fields import (
     property_error,
     validate_fields,
 )
-from fakes.jira_model import (
+from fakes.jira.jql import JqlRecord
+from fakes.jira.model import (
     DEFAULT_PRIORITIES,
     FIELDS,
     SCREEN_FIELDS,
@@ -38,14 +39,13 @@ from fakes.jira_model import (
     User,
     account_id_for,
 )
-from fakes.jira_render import (
+from fakes.jira.render import (
     issue_json,
     select_fields,
     user_json,
 )
-from fakes.jira_search import SearchPage, run_search
-from fakes.jira_webhooks import WebhookDispatcher
-from fakes.jql import JqlRecord
+from fakes.jira.search import SearchPage, run_search
+from fakes.jira.webhooks import WebhookDispatcher
 
 __all__ = ["NOT_FOUND", "JiraError", "JiraSite", "SearchPage"]
 

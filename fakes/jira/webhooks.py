@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from fakes.jql import JqlQuery, JqlRecord, parse_jql
+from fakes.jira.jql import JqlQuery, JqlRecord, parse_jql
 
 __all__ = [
     "DEFAULT_FILTER",

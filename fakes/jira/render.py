@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from fakes.jira_model import (
+from fakes.jira.model import (
     STATUSES,
     Category,
     FieldDef,

@@ -15,9 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from fakes.jira_human import FakeJira
-from fakes.jira_model import CATEGORIES, STATUSES
-from fakes.jira_render import (
+from fakes.jira.fake import FakeJira
+from fakes.jira.jql import JqlError
+from fakes.jira.model import CATEGORIES, STATUSES
+from fakes.jira.render import (
     category_json,
     field_json,
     issuetype_json,
@@ -27,9 +28,8 @@ from fakes.jira_render import (
     transition_json,
     user_json,
 )
-from fakes.jira_state import JiraError
-from fakes.jira_webhooks import DEFAULT_FILTER
-from fakes.jql import JqlError
+from fakes.jira.state import JiraError
+from fakes.jira.webhooks import DEFAULT_FILTER
 
 __all__ = ["REMOVED_SEARCH", "api_router", "webhook_router"]
 
