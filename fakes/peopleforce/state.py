@@ -1,172 +1,40 @@
-"""Fake PeopleForce API v3: tasks and employees, as the gateway's polling client sees them.
+"""The fake PeopleForce account: what its API reads and changes.
 
-It copies the documented quirks (see shared/api/peopleforce.md) because the
-gateway must survive them: ``completed`` defaults to false, the page size is
-fixed by the server, the request says ``name`` where the response says
-``title``, unset people are absent rather than null, 404 bodies are HTML and
-``complete``/``incomplete`` answer with an empty body. The ``/_fake`` control
-plane plays the HR staff who create, edit, finish and delete tasks:
-
-- ``GET /_fake/state``; ``POST /_fake/employees`` ``{id?, full_name, email}``
-- ``POST /_fake/tasks`` ``{title, description?, assigned_to?, associated_to?, starts_on?,
-  ends_on?, created_at?, created_by?, completed?}`` (people are employee ids)
-- ``PATCH /_fake/tasks/{id}`` (title, description, dates, people; null clears)
-- ``POST /_fake/tasks/{id}/complete``, ``POST /_fake/tasks/{id}/reopen``,
-  ``DELETE /_fake/tasks/{id}``; ``POST /_fake/seed`` ``{tasks, employees}``
-- plus the fault and clock routes of ``fakes.faults.fault_routes``.
+Tasks and employees in memory, rendered the way the API renders them (people
+absent rather than null, whole-second timestamps), listed newest first in
+fixed-size pages, behind an API key and an optional per-second rate limit.
+``FakePeopleForce`` (``fakes.peopleforce.fake``) adds what HR staff do in the
+UI. Every method locks, because the server answers on another thread than the
+test or scenario that calls it.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import threading
 import time
-import unicodedata
 from collections import deque
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
-from html.parser import HTMLParser
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
 from fakes.clock import FakeClock
-from fakes.faults import FaultPlane, fault_routes, install_faults, mark_fault
-
-TASK_TYPE = "Tasks::General"
-API_USER: dict[str, Any] = {
-    "id": 9000,
-    "full_name": "HR Integration",
-    "email": "hr-api@example.com",
-}
-"""``created_by`` of tasks created through the API (the API key's owner)."""
-
-NOT_FOUND_HTML = (
-    "<!DOCTYPE html>\n<html>\n<head>\n  <title>The page you were looking for doesn't exist"
-    ' (404)</title>\n</head>\n<body>\n  <div class="dialog">\n    <h1>The page you were'
-    " looking for doesn't exist.</h1>\n    <p>You may have mistyped the address or the page"
-    " may have moved.</p>\n  </div>\n</body>\n</html>\n"
-)
-_TRUE_VALUES = frozenset({"true", "1", "t", "yes", "on"})
-_EDITABLE = frozenset(
-    {"title", "description", "starts_on", "ends_on", "assigned_to", "associated_to"}
+from fakes.peopleforce.errors import PeopleForceError
+from fakes.peopleforce.model import (
+    API_USER,
+    TASK_TYPE,
+    TaskRecord,
+    html_to_plain,
+    iso_z,
+    parse_date,
+    parse_moment,
 )
 
-
-def iso_z(moment: datetime) -> str:
-    """PeopleForce's timestamp format: UTC, whole seconds, ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+__all__ = ["PeopleForceAccount"]
 
 
-class _TextExtractor(HTMLParser):
-    _BREAKS = frozenset({"p", "div", "li", "br", "h1", "h2", "h3", "h4", "tr", "ul", "ol"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_plain(html: str | None) -> str | None:
-    """``description_plain``: the HTML description without tags, one line per block."""
-    if html is None:
-        return None
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def _parse_date(value: Any, field_name: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{_human(field_name)} is not a valid date")
-
-
-def _parse_moment(value: datetime | str | None, clock: FakeClock) -> datetime:
-    if value is None:
-        return clock.now()
-    moment = value
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("created_at must be timezone-aware")
-    return moment.astimezone(UTC)
-
-
-def _human(field_name: str) -> str:
-    return field_name.replace("_", " ").capitalize()
-
-
-def _errors(*messages: str) -> dict[str, Any]:
-    return {"success": False, "errors": [{"message": m} for m in messages]}
-
-
-class PeopleForceError(Exception):
-    """An answer in PeopleForce's own error shape (never FastAPI's ``detail``)."""
-
-    def __init__(
-        self,
-        status: int,
-        body: dict[str, Any] | str | None = None,
-        headers: dict[str, str] | None = None,
-        fault: str | None = None,
-    ) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-        self.fault = fault
-
-    def response(self) -> Response:
-        if isinstance(self.body, dict):
-            return JSONResponse(self.body, self.status, headers=self.headers)
-        if isinstance(self.body, str):
-            return Response(self.body, self.status, self.headers, media_type="text/html")
-        return Response(b"", self.status, self.headers)
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    """A stored task; people are kept as employee ids and rendered live."""
-
-    id: int
-    title: str
-    description: str | None
-    starts_on: date | None
-    ends_on: date | None
-    completed: bool
-    completed_at: datetime | None
-    assigned_to: int | None
-    associated_to: int | None
-    created_by: int | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class FakePeopleForce:
+class PeopleForceAccount:
     """The in-memory account: tasks, employees, API keys and the optional rate limit.
 
     Every method is safe to call from a test thread while the app serves from
@@ -299,13 +167,13 @@ class FakePeopleForce:
             self._require_employee(associated_to)
             if created_by != API_USER["id"]:
                 self._require_employee(created_by)
-            moment = _parse_moment(created_at, self.clock).replace(microsecond=0)
+            moment = parse_moment(created_at, self.clock).replace(microsecond=0)
             record = TaskRecord(
                 id=self._next_task_id,
                 title=title,
                 description=description,
-                starts_on=_parse_date(starts_on, "starts_on"),
-                ends_on=_parse_date(ends_on, "ends_on"),
+                starts_on=parse_date(starts_on, "starts_on"),
+                ends_on=parse_date(ends_on, "ends_on"),
                 completed=completed,
                 completed_at=moment if completed else None,
                 assigned_to=assigned_to,
@@ -318,25 +186,6 @@ class FakePeopleForce:
             self._records[record.id] = record
             self._listing_cache.clear()
             return self.render(record)
-
-    def edit_task(self, task_id: int, **changes: Any) -> dict[str, Any]:
-        """Change title, description, dates or people (None clears); bumps ``updated_at``."""
-        unknown = set(changes) - _EDITABLE
-        if unknown:
-            raise ValueError(f"cannot edit {sorted(unknown)}; editable: {sorted(_EDITABLE)}")
-        if "title" in changes and not (changes["title"] or "").strip():
-            raise ValueError("title can't be blank")
-        with self._lock:
-            record = self._record(task_id)
-            for person in ("assigned_to", "associated_to"):
-                if person in changes:
-                    self._require_employee(changes[person])
-            for day in ("starts_on", "ends_on"):
-                if day in changes:
-                    changes[day] = _parse_date(changes[day], day)
-            if all(getattr(record, k) == v for k, v in changes.items()):
-                return self.render(record)
-            return self.render(self._touch(record, **changes))
 
     def complete_task(self, task_id: int) -> dict[str, Any]:
         """Mark done; completing a completed task changes nothing (like the real API)."""
@@ -354,13 +203,6 @@ class FakePeopleForce:
             if not record.completed:
                 return self.render(record)
             return self.render(self._touch(record, completed=False, completed_at=None))
-
-    def delete_task(self, task_id: int) -> None:
-        """Remove a task from every list (the API itself has no delete)."""
-        with self._lock:
-            self._record(task_id)
-            del self._records[task_id]
-            self._listing_cache.clear()
 
     def list_tasks(
         self, *, completed: bool = False, assigned_to: int | None = None
@@ -396,47 +238,6 @@ class FakePeopleForce:
             },
         }
 
-    # -- seeding -----------------------------------------------------------------------
-
-    def seed_employees(self, n: int, rng: random.Random | None = None) -> list[dict[str, Any]]:
-        """Add ``n`` employees with realistic (some non-ASCII) names."""
-        rng = rng if rng is not None else self.rng
-        made = []
-        for _ in range(n):
-            first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
-            email = f"{_ascii(first)}.{_ascii(last)}@example.com".lower()
-            made.append(self.add_employee(f"{first} {last}", email))
-        return made
-
-    def seed_tasks(self, n: int, rng: random.Random | None = None) -> list[dict[str, Any]]:
-        """Create ``n`` varied onboarding/offboarding tasks, seeding employees if there are none."""
-        rng = rng if rng is not None else self.rng
-        with self._lock:
-            if not self.employees:
-                self.seed_employees(max(4, n // 3), rng)
-            people = sorted(self.employees)
-            # Older tasks get lower ids, as they would in a real account.
-            ages = sorted((rng.uniform(0, 72) for _ in range(n)), reverse=True)
-            created = []
-            for age in ages:
-                subject = rng.choice(people)
-                name = self.employees[subject]["full_name"]
-                template = rng.choice(_ONBOARDING if rng.random() < 0.6 else _OFFBOARDING)
-                start = self.clock.now().date() + timedelta(days=rng.randint(-3, 14))
-                created.append(
-                    self.create_task(
-                        template.format(name=name),
-                        description=rng.choice(_DESCRIPTIONS),
-                        assigned_to=rng.choice(people) if rng.random() < 0.7 else None,
-                        associated_to=subject if rng.random() < 0.8 else None,
-                        starts_on=start if rng.random() < 0.8 else None,
-                        ends_on=start + timedelta(days=rng.randint(0, 10)),
-                        created_at=self.clock.now() - timedelta(hours=age),
-                        completed=rng.random() < 0.15,
-                    )
-                )
-            return created
-
     # -- API guards --------------------------------------------------------------------
 
     def admit(self, api_key: str | None) -> None:
@@ -459,329 +260,3 @@ class FakePeopleForce:
             raise PeopleForceError(403, {"message": "Forbidden"})
         if api_key is None or api_key != self.api_key:
             raise PeopleForceError(401, {"message": "Bad Credentials"})
-
-    def state(self) -> dict[str, Any]:
-        """Everything, for ``GET /_fake/state``."""
-        with self._lock:
-            return {
-                "tasks": list(self.tasks.values()),
-                "employees": [dict(e) for _, e in sorted(self.employees.items())],
-                "config": {"page_size": self.page_size, "rate_limit": self.rate_limit},
-            }
-
-
-def _ascii(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name.replace("Ł", "L").replace("ł", "l"))
-    return "".join(c for c in folded if c.isascii() and c.isalnum())
-
-
-_FIRST_NAMES = (
-    "Olena", "Marco", "Zoë", "Jamal", "Priya", "José", "Hannah", "Kenji", "Aisha", "Tomasz",
-    "Ingrid", "Liam", "Fatima", "Chen", "Sofía", "Oleksandr",
-)  # fmt: skip
-_LAST_NAMES = (
-    "Kovalenko", "Rossi", "Łukasiewicz", "Okafor", "Sharma", "Álvarez", "Müller", "Tanaka",
-    "Haddad", "Nowak", "Johansson", "O'Brien", "Benali", "Wei", "García", "Shevchenko",
-)  # fmt: skip
-_ONBOARDING = (
-    "Prepare laptop for {name}",
-    "Create Google Workspace account for {name}",
-    "Order access badge for {name}",
-    "Schedule welcome meeting with {name}",
-    "Add {name} to payroll",
-    "Set up VPN & SSO access for {name}",
-    "Assign onboarding buddy to {name}",
-    "Collect signed contract from {name}",
-    "Book first-week 1:1s with {name}",
-)
-_OFFBOARDING = (
-    "Revoke SSO access for {name}",
-    "Collect laptop and badge from {name}",
-    "Schedule exit interview with {name}",
-    "Transfer Drive files of {name}",
-    "Process final payroll for {name}",
-    "Remove {name} from Slack channels",
-)
-_DESCRIPTIONS: tuple[str | None, ...] = (
-    None,
-    "<p>Please complete before the first working day.</p>",
-    "<p>Checklist:</p><ul><li>MacBook Pro 14&quot;</li><li>Charger &amp; USB-C hub</li>"
-    "<li>Monitor (if requested)</li></ul>",
-    "<p><strong>Deadline:</strong> end of week. Ask <em>IT</em> if blocked.</p>",
-    '<p>Follow <a href="https://wiki.example.com/onboarding">the onboarding guide</a>.</p>',
-    "<p>Steps:</p><ol><li>Open a ticket</li><li>Confirm with the manager</li></ol>"
-    "<p>Notes: <br>remote employee, ship by courier</p>",
-    "<div>Plain text with no markup at all</div>",
-)
-
-
-# -- HTTP ------------------------------------------------------------------------------
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in _TRUE_VALUES
-
-
-def _page_number(value: str | None) -> int:
-    """Like Rails' ``to_i`` plus Kaminari: junk, zero and negatives mean page 1."""
-    try:
-        return max(1, int(value)) if value is not None else 1
-    except ValueError:
-        return 1
-
-
-def _numeric_id(raw: str) -> int:
-    if not raw.isdigit():
-        raise PeopleForceError(404, NOT_FOUND_HTML)
-    return int(raw)
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        raise PeopleForceError(400, _errors("Request body is not valid JSON")) from None
-    if not isinstance(body, dict):
-        raise PeopleForceError(400, _errors("Request body must be a JSON object"))
-    return body
-
-
-def _validate_create(body: dict[str, Any], pf: FakePeopleForce) -> dict[str, Any]:
-    """Check a ``POST /tasks`` body; ``employee_id`` becomes the assignee (inference)."""
-    problems: list[str] = []
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.append("Name can't be blank")
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        problems.append("Description must be a string")
-    employee_id = body.get("employee_id")
-    usable = isinstance(employee_id, int | str) and not isinstance(employee_id, bool)
-    if usable and str(employee_id).isdigit() and int(str(employee_id)) in pf.employees:
-        employee_id = int(str(employee_id))
-    else:
-        problems.append("Employee must exist")
-    days: dict[str, date | None] = {}
-    for key in ("starts_on", "ends_on"):
-        try:
-            days[key] = _parse_date(body.get(key), key)
-        except ValueError:
-            problems.append(f"{_human(key)} is not a valid date")
-    start, end = days.get("starts_on"), days.get("ends_on")
-    if start and end and end < start:
-        problems.append("Ends on must be on or after starts on")
-    if problems:
-        raise PeopleForceError(422, _errors(*problems))
-    return {
-        "title": name,
-        "description": description,
-        "assigned_to": employee_id,
-        "starts_on": start,
-        "ends_on": end,
-    }
-
-
-def _api_router(pf: FakePeopleForce) -> APIRouter:
-    async def guard(request: Request) -> None:
-        pf.admit(request.headers.get("x-api-key"))
-
-    router = APIRouter(dependencies=[Depends(guard)])
-
-    @router.get("/tasks")
-    def list_tasks(request: Request) -> dict[str, Any]:
-        query = request.query_params
-        tasks = pf.list_tasks(completed=_truthy(query.get("completed")))
-        return pf.page(tasks, _page_number(query.get("page")))
-
-    @router.post("/tasks")
-    async def create_task(request: Request) -> dict[str, Any]:
-        fields = _validate_create(await _json_object(request), pf)
-        try:
-            task = pf.create_task(fields.pop("title"), created_by=API_USER["id"], **fields)
-        except KeyError:
-            raise PeopleForceError(422, _errors("Employee must exist")) from None
-        return {"data": task}
-
-    @router.put("/tasks/{task_id}/complete")
-    def complete(task_id: str) -> Response:
-        try:
-            pf.complete_task(_numeric_id(task_id))
-        except KeyError:
-            raise PeopleForceError(404, NOT_FOUND_HTML) from None
-        return Response(status_code=200)
-
-    @router.put("/tasks/{task_id}/incomplete")
-    def incomplete(task_id: str) -> Response:
-        try:
-            pf.reopen_task(_numeric_id(task_id))
-        except KeyError:
-            raise PeopleForceError(404, NOT_FOUND_HTML) from None
-        return Response(status_code=200)
-
-    @router.get("/employees/{employee_id}/tasks")
-    def employee_tasks(employee_id: str, request: Request) -> dict[str, Any]:
-        person = _numeric_id(employee_id)
-        if person not in pf.employees:
-            raise PeopleForceError(404, NOT_FOUND_HTML)
-        query = request.query_params
-        tasks = pf.list_tasks(completed=_truthy(query.get("completed")), assigned_to=person)
-        return pf.page(tasks, _page_number(query.get("page")))
-
-    return router
-
-
-# -- control plane ---------------------------------------------------------------------
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class EmployeeIn(_Body):
-    id: int | None = Field(default=None, ge=1)
-    full_name: str = Field(min_length=1)
-    email: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
-
-
-class TaskIn(_Body):
-    title: str = Field(min_length=1)
-    description: str | None = None
-    assigned_to: int | None = None
-    associated_to: int | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    created_at: datetime | None = None
-    created_by: int | None = None
-    completed: bool = False
-
-
-class TaskEdit(_Body):
-    title: str | None = Field(default=None, min_length=1)
-    description: str | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    assigned_to: int | None = None
-    associated_to: int | None = None
-
-
-class SeedIn(_Body):
-    tasks: int = Field(default=0, ge=0, le=10_000)
-    employees: int = Field(default=0, ge=0, le=10_000)
-
-
-def _control_router(pf: FakePeopleForce) -> APIRouter:
-    router = APIRouter(prefix="/_fake", tags=["fake control"])
-
-    def run(action: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return action(*args, **kwargs)
-        except KeyError as exc:
-            raise HTTPException(404, str(exc.args[0])) from None
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-
-    @router.get("/state")
-    def state() -> dict[str, Any]:
-        return pf.state()
-
-    @router.post("/employees", status_code=201)
-    def add_employee(body: EmployeeIn) -> dict[str, Any]:
-        return pf.add_employee(body.full_name, body.email, id=body.id)
-
-    @router.post("/tasks", status_code=201)
-    def create_task(body: TaskIn) -> dict[str, Any]:
-        fields = body.model_dump()
-        return run(pf.create_task, fields.pop("title"), **fields)
-
-    @router.patch("/tasks/{task_id}")
-    def edit_task(task_id: int, body: TaskEdit) -> dict[str, Any]:
-        return run(pf.edit_task, task_id, **body.model_dump(exclude_unset=True))
-
-    @router.post("/tasks/{task_id}/complete")
-    def complete_task(task_id: int) -> dict[str, Any]:
-        return run(pf.complete_task, task_id)
-
-    @router.post("/tasks/{task_id}/reopen")
-    def reopen_task(task_id: int) -> dict[str, Any]:
-        return run(pf.reopen_task, task_id)
-
-    @router.delete("/tasks/{task_id}", status_code=204)
-    def delete_task(task_id: int) -> Response:
-        run(pf.delete_task, task_id)
-        return Response(status_code=204)
-
-    @router.post("/seed", status_code=201)
-    def seed(body: SeedIn) -> dict[str, Any]:
-        employees = pf.seed_employees(body.employees)
-        tasks = pf.seed_tasks(body.tasks)
-        return {"employees": employees, "tasks": tasks}
-
-    return router
-
-
-def create_peopleforce_app(
-    *,
-    api_key: str = "pf-test-key",
-    page_size: int = 50,
-    seed: int = 0,
-    clock: FakeClock | None = None,
-    plane: FaultPlane | None = None,
-    rate_limit: int | None = None,
-    forbidden_keys: set[str] | None = None,
-    base_path: str = "",
-) -> FastAPI:
-    """Build the fake; state on ``app.state.pf``, faults on ``app.state.faults``.
-
-    ``base_path`` mounts the API under e.g. ``/api/public/v3`` to exercise a
-    client's base-URL handling; the control plane stays at ``/_fake``.
-    """
-    if plane is None:
-        plane = FaultPlane(seed=seed, clock=clock)
-    elif clock is not None:
-        plane.clock = clock
-    pf = FakePeopleForce(
-        api_key=api_key,
-        page_size=page_size,
-        clock=plane.clock,
-        rng=plane.rng,
-        rate_limit=rate_limit,
-        forbidden_keys=forbidden_keys,
-    )
-    app = FastAPI(
-        title="Fake PeopleForce API v3",
-        docs_url="/_fake/docs",
-        openapi_url="/_fake/openapi.json",
-        redoc_url=None,
-    )
-    app.state.pf = pf
-
-    @app.exception_handler(PeopleForceError)
-    async def peopleforce_error(request: Request, exc: PeopleForceError) -> Response:
-        if exc.fault is not None:
-            mark_fault(request, exc.fault)
-        return exc.response()
-
-    @app.exception_handler(StarletteHTTPException)
-    async def unmatched(request: Request, exc: StarletteHTTPException) -> Response:
-        # Rails answers unknown routes and methods with its static 404 page.
-        if plane.is_control(request.url.path) or exc.status_code not in (404, 405):
-            return await http_exception_handler(request, exc)
-        return PeopleForceError(404, NOT_FOUND_HTML).response()
-
-    app.include_router(_api_router(pf), prefix=base_path.rstrip("/"))
-    app.include_router(_control_router(pf))
-    app.include_router(fault_routes(plane))
-    install_faults(app, plane)
-    return app
-
-
-__all__ = [
-    "API_USER",
-    "FakePeopleForce",
-    "PeopleForceError",
-    "TaskRecord",
-    "create_peopleforce_app",
-    "html_to_plain",
-    "iso_z",
-]
