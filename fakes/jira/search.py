@@ -11,19 +11,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from fakes.jira.fields import JiraError
-from fakes.jira.jql import JqlError, parse_jql
-from fakes.jira.model import Issue
-from fakes.jira.render import select_fields
+from fakes.clock import FakeClock
+from fakes.jira.errors import JiraError
+from fakes.jira.jql import JqlError, JqlRecord, parse_jql
+from fakes.jira.model import Issue, Project, User
+from fakes.jira.render import select_fields, split_names
 
 if TYPE_CHECKING:
     from fakes.jira.state import JiraSite
 
-__all__ = ["BAD_TOKEN", "UNBOUNDED", "SearchPage", "run_search", "search_view"]
+__all__ = ["BAD_TOKEN", "UNBOUNDED", "SearchIndex", "SearchPage", "jql_record", "run_search"]
 
 UNBOUNDED = (
     "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
@@ -43,26 +45,82 @@ class SearchPage:
         return body
 
 
-def search_view(site: JiraSite, reconcile: set[int]) -> list[Issue]:
-    """Issues as the index sees them: each one's state ``index_lag`` seconds ago.
+def jql_record(issue: Issue, project: Project, users: Mapping[str, User]) -> JqlRecord:
+    """The issue as JQL sees it (search and webhook filters alike)."""
+    status = issue.status_def
+    category = status.category_def
+    assignee: tuple[str, ...] = ()
+    if issue.assignee and issue.assignee in users:
+        assignee = (issue.assignee, users[issue.assignee].email)
+    itype = project.issue_type(issue.issue_type_id)
+    return JqlRecord(
+        id=issue.id,
+        key=issue.key,
+        keys=(issue.key, *issue.old_keys),
+        project_key=project.key,
+        project_id=project.id,
+        project_name=project.name,
+        issue_type=itype.name if itype else "",
+        status=status.name,
+        status_id=status.id,
+        category_key=category.key,
+        category_name=category.name,
+        category_id=category.id,
+        created=issue.created,
+        updated=issue.updated,
+        labels=tuple(issue.labels),
+        duedate=None if issue.duedate is None else date.fromisoformat(issue.duedate),
+        assignee=assignee,
+        resolution=issue.resolution,
+    )
 
-    Ids in ``reconcile`` are read live (Jira's ``reconcileIssues``); an issue
-    created within the lag is not visible yet, a deleted one lingers.
+
+class SearchIndex:
+    """Each issue's recent snapshots, so that search can lag ``lag`` seconds behind.
+
+    Jira's index is eventually consistent: a client that expects a write to show
+    up in JQL at once, or a deleted issue to vanish from results, must meet that
+    here too.
     """
-    if site.index_lag <= 0:
-        return list(site.issues.values())
-    cutoff = site.clock.timestamp() - site.index_lag
-    view: list[Issue] = []
-    for issue_id, history in site.history.items():
-        if issue_id in reconcile:
-            live = site.issues.get(issue_id)
-            if live is not None:
-                view.append(live)
-            continue
-        settled = [snap for at, snap in history if at <= cutoff]
-        if settled and settled[-1] is not None:
-            view.append(settled[-1])
-    return view
+
+    def __init__(self, clock: FakeClock, lag: float = 0.0) -> None:
+        self.clock = clock
+        self.lag = float(lag)
+        self.history: dict[int, list[tuple[float, Issue | None]]] = {}
+        """Per issue: (timestamp, snapshot or None when deleted), pruned to the lag."""
+
+    def note(self, issue_id: int, issue: Issue | None) -> None:
+        """Record a change (``None``: deleted), forgetting what the lag no longer needs."""
+        now = self.clock.timestamp()
+        history = self.history.setdefault(issue_id, [])
+        history.append((now, issue.snapshot() if issue is not None else None))
+        cutoff = now - self.lag
+        settled = [i for i, (at, _) in enumerate(history) if at <= cutoff]
+        if settled and settled[-1] > 0:
+            del history[: settled[-1]]
+        if len(history) == 1 and history[0][1] is None and history[0][0] <= cutoff:
+            del self.history[issue_id]
+
+    def view(self, live: Mapping[int, Issue], reconcile: set[int]) -> list[Issue]:
+        """Issues as the index sees them: each one's state ``lag`` seconds ago.
+
+        Ids in ``reconcile`` are read live (Jira's ``reconcileIssues``); an issue
+        created within the lag is not visible yet, a deleted one lingers.
+        """
+        if self.lag <= 0:
+            return list(live.values())
+        cutoff = self.clock.timestamp() - self.lag
+        view: list[Issue] = []
+        for issue_id, history in self.history.items():
+            if issue_id in reconcile:
+                current = live.get(issue_id)
+                if current is not None:
+                    view.append(current)
+                continue
+            settled = [snap for at, snap in history if at <= cutoff]
+            if settled and settled[-1] is not None:
+                view.append(settled[-1])
+        return view
 
 
 def run_search(
@@ -90,9 +148,9 @@ def run_search(
     digest = hashlib.sha256((jql or "").encode()).hexdigest()[:12]
     offset = 0 if not next_page_token else _decode_token(next_page_token, digest)
     names = select_fields(fields, navigable=site.navigable_fields(), default_all=False)
-    props = [p.strip() for item in properties or [] for p in item.split(",") if p.strip()]
+    props = split_names(properties)
     with site.lock:
-        snaps = {i.id: i for i in search_view(site, reconcile)}
+        snaps = {i.id: i for i in site.index.view(site.issues, reconcile)}
         records = [site.record(i) for i in snaps.values()]
         hits = query.filter(records, site.clock.now())
         page = hits[offset : offset + limit]

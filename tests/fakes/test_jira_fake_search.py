@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from fakes.clock import FakeClock
-from fakes.jira import FakeJira, create_jira_app
-from fakes.jira.api import REMOVED_SEARCH
+from fakes.jira import REMOVED_SEARCH, FakeJira, create_jira_app
 from tests.fakes.jira_fake_support import client_for
 
 SEARCH = "/rest/api/3/search/jql"
