@@ -14,7 +14,7 @@ import pytest
 from fakes.clock import FakeClock
 from fakes.jira import FakeJira, create_jira_app, sign
 from fakes.server import FakeServer
-from tests.fakes.jira_fake_support import Receiver, client_for, jira_with_receiver
+from tests.fakes.jira.support import Receiver, client_for, jira_with_receiver
 
 
 def test_sign_matches_the_published_test_vector() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from fakes.clock import FakeClock
 from fakes.jira import REMOVED_SEARCH, FakeJira, create_jira_app
-from tests.fakes.jira_fake_support import client_for
+from tests.fakes.jira.support import client_for
 
 SEARCH = "/rest/api/3/search/jql"
 

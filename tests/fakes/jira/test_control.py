@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from fakes.clock import FakeClock
 from fakes.jira import FakeJira, JiraError
-from tests.fakes.jira_fake_support import client_for
+from tests.fakes.jira.support import client_for
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from jira import JIRA, JIRAError
 
 from fakes.jira import FakeJira, create_jira_app
 from fakes.server import FakeServer
-from tests.fakes.jira_fake_support import AUTH
+from tests.fakes.jira.support import AUTH
 
 
 @pytest.fixture(scope="module")
