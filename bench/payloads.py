@@ -12,7 +12,7 @@ import hmac
 import json
 from typing import Any
 
-from fakes.jira_human import FakeJira
+from fakes.jira import FakeJira
 
 SITE = "https://acme.atlassian.net"
 LABEL = "PeopleForce"

@@ -19,8 +19,7 @@ from typing import Any
 
 from bench.env import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
 from fakes.faults import FaultPlane
-from fakes.jira import RateLimits, create_jira_app
-from fakes.jira_human import FakeJira
+from fakes.jira import FakeJira, RateLimits, create_jira_app
 from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
 from fakes.server import FakeServer
 

@@ -37,9 +37,7 @@ from sqlalchemy import Engine
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane, RecordedRequest
-from fakes.jira import create_jira_app
-from fakes.jira_human import FakeJira
-from fakes.jira_webhooks import WebhookDispatcher
+from fakes.jira import FakeJira, WebhookDispatcher, create_jira_app
 from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
 from fakes.server import FakeServer
 from gateway.api.app import create_app

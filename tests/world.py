@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane
-from fakes.jira_human import FakeJira
+from fakes.jira import FakeJira
 from fakes.peopleforce import FakePeopleForce
 from fakes.server import FakeServer
 from gateway.clients.retry import RetryPolicy

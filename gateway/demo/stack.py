@@ -25,9 +25,7 @@ from sqlalchemy import Engine
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane
-from fakes.jira import create_jira_app
-from fakes.jira_human import FakeJira
-from fakes.jira_webhooks import DEFAULT_FILTER
+from fakes.jira import DEFAULT_FILTER, FakeJira, create_jira_app
 from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
 from fakes.server import FakeServer
 from gateway.db import make_engine

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from arq.connections import ArqRedis
 
-from fakes.jira_fields import JiraError
+from fakes.jira import JiraError
 from gateway.demo.stack import Stack
 from gateway.jobs import SWEEP_JOB, sweep_job_id
 

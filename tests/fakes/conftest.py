@@ -10,10 +10,9 @@ from fastapi import FastAPI
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultyASGITransport
-from fakes.jira import create_jira_app
-from fakes.jira_human import FakeJira
+from fakes.jira import FakeJira, create_jira_app
 from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
-from tests.fakes.jira_fake_support import client_for
+from tests.fakes.jira.support import client_for
 
 PF_KEY = "pf-test-key"
 PF_PAGE_SIZE = 3

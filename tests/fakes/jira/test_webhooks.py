@@ -12,11 +12,9 @@ import httpx
 import pytest
 
 from fakes.clock import FakeClock
-from fakes.jira import create_jira_app
-from fakes.jira_human import FakeJira
-from fakes.jira_webhooks import sign
+from fakes.jira import FakeJira, create_jira_app, sign
 from fakes.server import FakeServer
-from tests.fakes.jira_fake_support import Receiver, client_for, jira_with_receiver
+from tests.fakes.jira.support import Receiver, client_for, jira_with_receiver
 
 
 def test_sign_matches_the_published_test_vector() -> None:

@@ -15,29 +15,26 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from fakes.jira_human import FakeJira
-from fakes.jira_model import CATEGORIES, STATUSES
-from fakes.jira_render import (
+from fakes.jira.errors import REMOVED_SEARCH, JiraError
+from fakes.jira.fake import FakeJira
+from fakes.jira.jql import JqlError
+from fakes.jira.model import CATEGORIES, STATUSES
+from fakes.jira.render import (
     category_json,
+    createmeta_field_json,
     field_json,
     issuetype_json,
     priority_json,
     project_json,
+    server_info_json,
+    split_names,
     status_json,
     transition_json,
     user_json,
 )
-from fakes.jira_state import JiraError
-from fakes.jira_webhooks import DEFAULT_FILTER
-from fakes.jql import JqlError
+from fakes.jira.webhooks import DEFAULT_FILTER
 
-__all__ = ["REMOVED_SEARCH", "api_router", "webhook_router"]
-
-REMOVED_SEARCH = (
-    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
-    "A full migration guideline is available at "
-    "https://developer.atlassian.com/changelog/#CHANGE-2046"
-)
+__all__ = ["api_router", "read_json", "webhook_router"]
 
 
 async def read_json(request: Request) -> Any:
@@ -66,11 +63,15 @@ def _int_param(request: Request, name: str, default: int | None) -> int | None:
         raise JiraError(400, [f"'{name}' must be an integer, got '{raw}'."]) from None
 
 
-def _page(items: list[Any], start_at: int, max_results: int) -> tuple[list[Any], bool]:
-    if start_at < 0 or max_results < 0:
+def _paged(request: Request, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Jira's offset paging: the slice ``startAt``/``maxResults`` ask for, and its envelope."""
+    start = _int_param(request, "startAt", 0) or 0
+    size = _int_param(request, "maxResults", 50) or 50
+    if start < 0 or size < 0:
         raise JiraError(400, ["'startAt' and 'maxResults' must not be negative."])
-    chunk = items[start_at : start_at + max_results]
-    return chunk, start_at + len(chunk) >= len(items)
+    chunk = items[start : start + size]
+    last = start + len(chunk) >= len(items)
+    return chunk, {"maxResults": size, "startAt": start, "total": len(items), "isLast": last}
 
 
 def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
@@ -84,20 +85,7 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
 
     @router.get("/serverInfo")
     def server_info() -> dict[str, Any]:
-        return {
-            "baseUrl": base(),
-            "displayUrl": base(),
-            "version": "1001.0.0-SNAPSHOT",
-            "versionNumbers": [1001, 0, 0],
-            "deploymentType": "Cloud",
-            "buildNumber": 100280,
-            "buildDate": "2025-01-01T00:00:00.000+0000",
-            "serverTime": jira.clock.now().strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-            "scmInfo": "fake",
-            "serverTitle": "Jira",
-            "defaultLocale": {"locale": "en_US"},
-            "serverTimeZone": "Etc/UTC",
-        }
+        return server_info_json(base(), jira.clock.now())
 
     @router.get("/myself")
     def myself() -> dict[str, Any]:
@@ -146,18 +134,14 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
             if (not query or query in p.key.casefold() or query in p.name.casefold())
             and (not keys or p.key in keys)
         ]
-        start = _int_param(request, "startAt", 0) or 0
-        size = _int_param(request, "maxResults", 50) or 50
-        chunk, last = _page(found, start, size)
+        chunk, page = _paged(request, found)
         body: dict[str, Any] = {
             "self": str(request.url),
-            "maxResults": size,
-            "startAt": start,
-            "total": len(found),
-            "isLast": last,
+            **page,
             "values": [project_json(base(), p, version, full=True) for p in chunk],
         }
-        if not last:
+        if not page["isLast"]:
+            start, size = page["startAt"], page["maxResults"]
             body["nextPage"] = (
                 f"{base()}/rest/api/{version}/project/search?startAt={start + size}"
                 f"&maxResults={size}"
@@ -195,9 +179,7 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
             query or ""
         )
         unique = list({u.account_id: u for u in users}.values())
-        start = _int_param(request, "startAt", 0) or 0
-        size = _int_param(request, "maxResults", 50) or 50
-        chunk, _ = _page(unique, start, size)
+        chunk, _ = _paged(request, unique)
         return [user_json(base(), u, version) for u in chunk]
 
     @router.get("/user")
@@ -212,16 +194,8 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
     @router.get("/issue/createmeta/{project_id_or_key}/issuetypes")
     def createmeta_types(project_id_or_key: str, request: Request) -> dict[str, Any]:
         p = jira.project(project_id_or_key)
-        start = _int_param(request, "startAt", 0) or 0
-        size = _int_param(request, "maxResults", 50) or 50
-        chunk, last = _page(p.issue_types, start, size)
-        return {
-            "issueTypes": [issuetype_json(base(), t, version) for t in chunk],
-            "maxResults": size,
-            "startAt": start,
-            "total": len(p.issue_types),
-            "isLast": last,
-        }
+        chunk, page = _paged(request, p.issue_types)
+        return {"issueTypes": [issuetype_json(base(), t, version) for t in chunk], **page}
 
     @router.get("/issue/createmeta/{project_id_or_key}/issuetypes/{issue_type_id}")
     def createmeta_fields(
@@ -231,44 +205,12 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
         itype = p.issue_type(issue_type_id)
         if itype is None:
             raise JiraError(404, [f"Issue type with id '{issue_type_id}' not found."])
-        described = []
-        for fid in jira.screen_fields():
-            fdef = jira.fields[fid]
-            entry: dict[str, Any] = {
-                "required": p.is_required(itype.id, fid),
-                "schema": fdef.schema,
-                "name": fdef.name,
-                "key": fid,
-                "fieldId": fid,
-                "hasDefaultValue": fid in ("priority", "reporter"),
-                "operations": ["add", "set", "remove"] if fid == "labels" else ["set"],
-            }
-            if fid == "project":
-                entry["allowedValues"] = [project_json(base(), p, version)]
-            elif fid == "issuetype":
-                entry["allowedValues"] = [issuetype_json(base(), itype, version)]
-            elif fid == "priority":
-                entry["allowedValues"] = [priority_json(base(), x, version) for x in p.priorities]
-            elif fdef.allowed_values is not None:
-                entry["allowedValues"] = [
-                    {
-                        "self": f"{base()}/rest/api/{version}/customFieldOption/{10100 + i}",
-                        "value": v,
-                        "id": str(10100 + i),
-                    }
-                    for i, v in enumerate(fdef.allowed_values)
-                ]
-            described.append(entry)
-        start = _int_param(request, "startAt", 0) or 0
-        size = _int_param(request, "maxResults", 50) or 50
-        chunk, last = _page(described, start, size)
-        return {
-            "fields": chunk,
-            "maxResults": size,
-            "startAt": start,
-            "total": len(described),
-            "isLast": last,
-        }
+        described = [
+            createmeta_field_json(base(), jira.fields[fid], p, itype, version)
+            for fid in jira.screen_fields()
+        ]
+        chunk, page = _paged(request, described)
+        return {"fields": chunk, **page}
 
     # -- issues -------------------------------------------------------------------
 
@@ -349,7 +291,7 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
 
     @router.get("/search/jql")
     def search_get(request: Request) -> dict[str, Any]:
-        reconcile = [int(x) for x in _split(_multi(request, "reconcileIssues")) if x.isdigit()]
+        reconcile = [int(x) for x in split_names(_multi(request, "reconcileIssues")) if x.isdigit()]
         return jira.search(
             request.query_params.get("jql"),
             next_page_token=request.query_params.get("nextPageToken"),
@@ -393,10 +335,6 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
                 return {"count": count}
 
     return router
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 def _as_list(value: Any) -> list[str] | None:

@@ -15,18 +15,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fakes.jira_model import FieldDef, Issue, Project, User
-from fakes.jira_render import adf_error, adf_from_text, adf_to_text
+from fakes.jira.errors import JiraError
+from fakes.jira.model import FieldDef, Issue, Project, User
+from fakes.jira.render import adf_error, adf_from_text, adf_to_text
 
 __all__ = [
     "MAX_PROPERTY_BYTES",
     "FieldContext",
-    "JiraError",
     "apply_values",
     "cannot_set",
     "changelog_item",
     "merge_update",
+    "parse_properties",
     "property_error",
+    "reference",
     "validate_fields",
 ]
 
@@ -34,24 +36,6 @@ MAX_PROPERTY_BYTES = 32768
 _LABEL_MAX = 255
 _SUMMARY_MAX = 255
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class JiraError(Exception):
-    """An answer Jira gives as ``{"errorMessages": [...], "errors": {...}}``."""
-
-    def __init__(
-        self,
-        status: int,
-        messages: Sequence[str] = (),
-        errors: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status}: {list(messages)} {errors or {}}")
-        self.status = status
-        self.messages = list(messages)
-        self.errors = dict(errors or {})
-
-    def body(self) -> dict[str, Any]:
-        return {"errorMessages": self.messages, "errors": self.errors}
 
 
 @dataclass(frozen=True)
@@ -78,6 +62,39 @@ def property_error(key: Any, value: Any) -> str | None:
             f"The property '{key}' has a value of {size} bytes, which exceeds the "
             f"maximum of {MAX_PROPERTY_BYTES} bytes."
         )
+    return None
+
+
+def parse_properties(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """The ``properties`` of a create body as a dict, and what is wrong with them.
+
+    Jira stores them with the issue in the same request, which is what lets the
+    gateway record lineage without a second write that could be lost.
+    """
+    messages: list[str] = []
+    properties: dict[str, Any] = {}
+    if not isinstance(raw, list):
+        return properties, ["'properties' must be a list of {key, value}."]
+    for prop in raw:
+        if not isinstance(prop, dict):
+            messages.append("Each property must be an object with 'key' and 'value'.")
+            continue
+        error = property_error(prop.get("key"), prop.get("value"))
+        if error:
+            messages.append(error)
+        else:
+            properties[prop["key"]] = prop["value"]
+    return properties, messages
+
+
+def reference(value: Any) -> str | None:
+    """``{"key": ...}``/``{"id": ...}``/``{"name": ...}`` (or a bare string) to a string."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        for k in ("key", "id", "name"):
+            if isinstance(value.get(k), str | int):
+                return str(value[k])
     return None
 
 
@@ -177,6 +194,12 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == [] or value == ""
 
 
+def _required_message(fdef: FieldDef) -> str:
+    if fdef.id == "summary":
+        return "You must specify a summary of the issue."
+    return f"{fdef.name} is required."
+
+
 def validate_fields(
     fields: dict[str, Any],
     *,
@@ -200,11 +223,7 @@ def validate_fields(
             continue
         value, error = _validate_one(fid, fdef, raw, project, ctx, version)
         if error is None and _is_empty(value) and project.is_required(issue_type_id, fid):
-            error = (
-                "You must specify a summary of the issue."
-                if fid == "summary"
-                else f"{fdef.name} is required."
-            )
+            error = _required_message(fdef)
         if error is not None:
             errors[fid] = error
         else:
@@ -214,11 +233,7 @@ def validate_fields(
             if fid in ("project", "issuetype") or fid in errors or not fdef.settable:
                 continue
             if project.is_required(issue_type_id, fid) and _is_empty(values.get(fid)):
-                errors[fid] = (
-                    "You must specify a summary of the issue."
-                    if fid == "summary"
-                    else f"{fdef.name} is required."
-                )
+                errors[fid] = _required_message(fdef)
     return values, errors
 
 

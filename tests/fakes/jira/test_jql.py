@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fakes.clock import FakeClock
-from fakes.jql import JqlError, JqlRecord, parse_jql
+from fakes.jira.jql import JqlError, JqlRecord, parse_jql
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -1,25 +1,20 @@
-"""Contract of the fake PeopleForce: every documented behaviour the gateway relies on."""
+"""Contract of the fake PeopleForce's REST API: every documented behaviour the gateway relies on."""
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from fakes.__main__ import build_parser
 from fakes.clock import FakeClock
 from fakes.faults import FaultyASGITransport
 from fakes.peopleforce import FakePeopleForce, create_peopleforce_app, html_to_plain
 from fakes.server import FakeServer
 from tests.fakes.conftest import PF_KEY, PF_PAGE_SIZE
+from tests.fakes.peopleforce.support import make_tasks
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 TASK_KEYS = {
@@ -36,10 +31,6 @@ TASK_KEYS = {
     "created_at",
     "updated_at",
 }
-
-
-def make_tasks(pf: FakePeopleForce, n: int, **kwargs: Any) -> list[int]:
-    return [pf.create_task(f"Task {i}", **kwargs)["id"] for i in range(n)]
 
 
 def assert_not_json(response: httpx.Response) -> None:
@@ -322,112 +313,6 @@ async def test_rate_limit_answers_429_with_retry_after() -> None:
     assert app.state.faults.requests[-1].fault == "rate_limit"
 
 
-# -- human actions through the control plane -------------------------------------------
-
-
-async def test_control_plane_plays_the_hr_user(
-    pf_client: httpx.AsyncClient, pf: FakePeopleForce
-) -> None:
-    employee = {"id": 7, "full_name": "Priya Sharma", "email": "priya@example.com"}
-    assert (await pf_client.post("/_fake/employees", json=employee)).status_code == 201
-    created = await pf_client.post(
-        "/_fake/tasks",
-        json={
-            "title": "Order badge",
-            "description": "<p><strong>Before</strong> day one</p>",
-            "assigned_to": 7,
-            "associated_to": 1,
-            "ends_on": "2026-12-01",
-            "created_at": "2026-11-01T09:00:00Z",
-        },
-    )
-    assert created.status_code == 201
-    task = created.json()
-    assert (task["created_at"], task["updated_at"]) == ("2026-11-01T09:00:00Z",) * 2
-    assert task["assigned_to"]["id"] == 7
-
-    edited = await pf_client.patch(
-        f"/_fake/tasks/{task['id']}", json={"title": "Order access badge", "assigned_to": None}
-    )
-    assert edited.status_code == 200
-    assert edited.json()["title"] == "Order access badge"
-    assert "assigned_to" not in edited.json()
-    assert edited.json()["updated_at"] > task["updated_at"]
-
-    assert (await pf_client.post(f"/_fake/tasks/{task['id']}/complete")).json()["completed"]
-    assert not (await pf_client.post(f"/_fake/tasks/{task['id']}/reopen")).json()["completed"]
-
-    state = (await pf_client.get("/_fake/state")).json()
-    assert [t["id"] for t in state["tasks"]] == [task["id"]]
-    assert {e["id"] for e in state["employees"]} == {1, 2, 3, 7}
-
-    assert (await pf_client.delete(f"/_fake/tasks/{task['id']}")).status_code == 204
-    for completed in ("false", "true"):
-        listed = await pf_client.get("/tasks", params={"completed": completed})
-        assert listed.json()["data"] == []
-    assert (await pf_client.post(f"/_fake/tasks/{task['id']}/complete")).status_code == 404
-    assert pf.tasks == {}
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("POST", "/_fake/tasks", {"description": "no title"}),
-        ("POST", "/_fake/tasks", {"title": "x", "assigned_to": 99}),
-        ("POST", "/_fake/tasks", {"title": "x", "created_at": "2026-11-01T09:00:00"}),
-        ("POST", "/_fake/tasks", {"title": "x", "colour": "red"}),
-        ("PATCH", "/_fake/tasks/1", {"title": ""}),
-        ("POST", "/_fake/employees", {"full_name": "No Mail"}),
-    ],
-)
-async def test_control_plane_rejects_bad_input(
-    pf_client: httpx.AsyncClient, pf: FakePeopleForce, method: str, path: str, body: dict
-) -> None:
-    make_tasks(pf, 1)
-    response = await pf_client.request(method, path, json=body)
-    assert response.status_code in (404, 422)
-    assert response.json()["detail"]
-    assert len(pf.tasks) == 1
-
-
-# -- seeding ---------------------------------------------------------------------------
-
-
-def test_seeded_tasks_are_varied_and_reproducible() -> None:
-    def seeded(seed: int) -> dict[int, dict[str, Any]]:
-        app = create_peopleforce_app(seed=seed, clock=FakeClock(offset=0))
-        app.state.pf.seed_tasks(40)
-        return app.state.pf.tasks
-
-    first = seeded(5)
-    again = seeded(5)
-    strip = ("created_at", "updated_at", "completed_at", "starts_on", "ends_on")
-
-    def shape(tasks: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in t.items() if k not in strip} for t in tasks.values()]
-
-    assert shape(first) == shape(again)
-    assert shape(first) != shape(seeded(6))
-    tasks = list(first.values())
-    assert len({t["title"] for t in tasks}) > 20
-    assert any("assigned_to" in t for t in tasks) and any("assigned_to" not in t for t in tasks)
-    assert any(t["description"] is None for t in tasks)
-    descriptions = " ".join(t["description"] or "" for t in tasks)
-    for tag in ("<ul>", "<strong>", "<a href="):
-        assert tag in descriptions
-    assert any(t["completed"] for t in tasks) and any(not t["completed"] for t in tasks)
-
-
-async def test_seed_through_control_plane_uses_the_plane_rng(
-    pf_client: httpx.AsyncClient, pf: FakePeopleForce, pf_app: FastAPI
-) -> None:
-    response = await pf_client.post("/_fake/seed", json={"tasks": 5})
-    assert response.status_code == 201
-    assert len(response.json()["tasks"]) == 5
-    assert len(pf.tasks) == 5
-    assert pf.rng is pf_app.state.faults.rng  # one seeded generator for every choice
-
-
 # -- over a real socket, under a base path ---------------------------------------------
 
 
@@ -446,44 +331,3 @@ async def test_served_on_loopback_under_a_base_path() -> None:
     assert created.status_code == 200
     assert [t["title"] for t in listed.json()["data"]] == ["Over TCP"]
     assert app.state.faults.counts()[("GET", "/api/public/v3/tasks", 0)] == 1
-
-
-# -- command line ----------------------------------------------------------------------
-
-
-def test_command_line_builds_a_seeded_fake() -> None:
-    args = build_parser().parse_args(
-        ["peopleforce", "--port", "9001", "--api-key", "K", "--page-size", "10", "--tasks", "4"]
-    )
-    app = args.build(args)
-    assert (args.port, app.state.pf.api_key, app.state.pf.page_size) == (9001, "K", 10)
-    assert len(app.state.pf.tasks) == 4
-    jira = build_parser().parse_args(["jira", "--webhook-url", "http://gw/hook", "--seed", "3"])
-    assert (jira.webhook_url, jira.seed, jira.port) == ("http://gw/hook", 3, 9002)
-    # Issue links name the fake's real address, as the gateway's site lookup needs.
-    assert jira.build(jira).state.jira.base_url == "http://127.0.0.1:9002"
-
-
-def test_command_line_serves_in_another_process() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "fakes", "peopleforce", "--port", str(port)]
-    command += ["--api-key", "cli-key", "--tasks", "2", "--log-level", "warning"]
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
-        try:
-            response = None
-            deadline = time.monotonic() + 15
-            while response is None and time.monotonic() < deadline:
-                try:
-                    url = f"http://127.0.0.1:{port}/tasks?completed=true"
-                    response = httpx.get(url, headers={"X-API-KEY": "cli-key"})
-                except httpx.TransportError:
-                    assert process.poll() is None, process.stderr and process.stderr.read()
-                    time.sleep(0.05)
-            assert response is not None and response.status_code == 200
-            state = httpx.get(f"http://127.0.0.1:{port}/_fake/state").json()
-            assert len(state["tasks"]) == 2
-        finally:
-            process.terminate()
-            process.wait(timeout=10)

@@ -6,10 +6,8 @@ import httpx
 import pytest
 
 from fakes.clock import FakeClock
-from fakes.jira import create_jira_app
-from fakes.jira_api import REMOVED_SEARCH
-from fakes.jira_human import FakeJira
-from tests.fakes.jira_fake_support import client_for
+from fakes.jira import REMOVED_SEARCH, FakeJira, create_jira_app
+from tests.fakes.jira.support import client_for
 
 SEARCH = "/rest/api/3/search/jql"
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fakes.jira import RateLimits, create_jira_app
-from tests.fakes.jira_fake_support import client_for, issue_body
+from tests.fakes.jira.support import client_for, issue_body
 
 
 async def test_off_by_default() -> None:

@@ -9,9 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from fakes.clock import FakeClock
-from fakes.jira import JiraError
-from fakes.jira_human import FakeJira
-from tests.fakes.jira_fake_support import client_for
+from fakes.jira import FakeJira, JiraError
+from tests.fakes.jira.support import client_for
 
 
 @pytest.fixture

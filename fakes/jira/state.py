@@ -1,69 +1,42 @@
-"""State of the fake Jira site and every operation the REST API can perform on it.
+"""The issues of a fake Jira site and every operation the REST API can perform on them.
 
-One ``JiraSite`` (``FakeJira`` adds the human side) holds projects, users,
-issues, entity properties and the lagging search index. The REST routes and
-the control plane are thin layers over it, and scenarios may call it directly
-from Python (it locks, because the server runs on another thread). Every
-change goes through ``_changed``, which stamps ``updated``, feeds the index and
-fires webhooks, so no path can change an issue silently.
+``JiraSite`` holds issues, their entity properties, the lagging search index
+and the webhook dispatcher on top of its ``JiraCatalog`` (fields, users,
+projects); ``FakeJira`` adds the human side. The REST routes and the control
+plane are thin layers over it, and scenarios may call it directly from Python
+(it locks, because the server runs on another thread). Every change goes
+through ``_changed``, which stamps ``updated``, feeds the index and fires
+webhooks, so no path can change an issue silently.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Any
 
 from fakes.clock import FakeClock
-from fakes.jira_fields import (
-    FieldContext,
-    JiraError,
+from fakes.jira.catalog import JiraCatalog
+from fakes.jira.delivery import WebhookDispatcher
+from fakes.jira.errors import NOT_FOUND, JiraError
+from fakes.jira.fields import (
     apply_values,
     changelog_item,
     merge_update,
+    parse_properties,
     property_error,
+    reference,
     validate_fields,
 )
-from fakes.jira_model import (
-    DEFAULT_PRIORITIES,
-    FIELDS,
-    SCREEN_FIELDS,
-    STATUSES,
-    FieldDef,
-    Issue,
-    Project,
-    Transition,
-    User,
-    account_id_for,
-)
-from fakes.jira_render import (
-    issue_json,
-    select_fields,
-    user_json,
-)
-from fakes.jira_search import SearchPage, run_search
-from fakes.jira_webhooks import WebhookDispatcher
-from fakes.jql import JqlRecord
+from fakes.jira.jql import JqlRecord
+from fakes.jira.model import STATUSES, Issue, Transition, User
+from fakes.jira.render import issue_json, select_fields, split_names, user_json
+from fakes.jira.search import SearchIndex, SearchPage, jql_record, run_search
 
-__all__ = ["NOT_FOUND", "JiraError", "JiraSite", "SearchPage"]
-
-NOT_FOUND = "Issue does not exist or you do not have permission to see it."
+__all__ = ["JiraSite", "SearchPage"]
 
 
-def _ref(value: Any) -> str | None:
-    """``{"key": ...}``/``{"id": ...}``/``{"name": ...}`` (or a bare string) to a string."""
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, dict):
-        for k in ("key", "id", "name"):
-            if isinstance(value.get(k), str | int):
-                return str(value[k])
-    return None
-
-
-class JiraSite:
+class JiraSite(JiraCatalog):
     """A Jira Cloud site in memory: what the REST API can see and do."""
 
     def __init__(
@@ -77,47 +50,30 @@ class JiraSite:
         index_lag: float = 0.0,
         webhooks: WebhookDispatcher | None = None,
         search_max_results: int = 100,
+        seed_defaults: bool = True,
     ) -> None:
+        super().__init__(email=email, seed_defaults=seed_defaults)
         self.email = email
         self.api_token = api_token
         self.clock = clock or FakeClock()
         self.rng = rng or random.Random(0)
         self.base_url = base_url.rstrip("/")
-        self.index_lag = float(index_lag)
+        self.index = SearchIndex(self.clock, index_lag)
         self.search_max_results = search_max_results
         self.webhooks = webhooks or WebhookDispatcher(
             rng=random.Random(self.rng.getrandbits(64)),
             now=self.clock.now,
             base_url=self.base_url,
         )
-        self.lock = threading.RLock()
-        self.fields: dict[str, FieldDef] = dict(FIELDS)
-        self.priorities = {p.name: p for p in DEFAULT_PRIORITIES}
-        self.users: dict[str, User] = {}
-        self.projects: dict[str, Project] = {}
         self.issues: dict[int, Issue] = {}
         self._keys: dict[str, int] = {}
-        self.history: dict[int, list[tuple[float, Issue | None]]] = {}
-        """Per issue: (timestamp, snapshot or None when deleted), pruned to the index lag."""
         self._next_issue_id = 10000
-        self._next_project_id = 10000
         self._next_changelog_id = 10000
-        self._next_issue_type_id = 10100
-        self.bot = User(account_id_for(email), email, "Sync Bot", account_type="app")
-        self.users[self.bot.account_id] = self.bot
-        self.human = self.bot
-        """Who control-plane actions are attributed to unless ``as_user`` says otherwise."""
 
     @property
-    def ctx(self) -> FieldContext:
-        return FieldContext(fields=self.fields, users=self.users)
-
-    def screen_fields(self) -> list[str]:
-        extra = [f for f in self.fields if f not in SCREEN_FIELDS and self.fields[f].custom]
-        return [*SCREEN_FIELDS, *extra]
-
-    def navigable_fields(self) -> list[str]:
-        return [f for f, d in self.fields.items() if d.navigable]
+    def index_lag(self) -> float:
+        """How many seconds search lags behind the issues (0: it does not)."""
+        return self.index.lag
 
     def set_base_url(self, url: str) -> None:
         """Where ``self`` links point (e.g. the loopback URL once a server has a port)."""
@@ -129,18 +85,9 @@ class JiraSite:
         if seconds < 0:
             raise ValueError("index lag cannot be negative")
         with self.lock:
-            self.index_lag = float(seconds)
+            self.index.lag = float(seconds)
 
     # -- lookups ---------------------------------------------------------------
-
-    def project(self, id_or_key: str) -> Project:
-        with self.lock:
-            found = self.projects.get(id_or_key.upper())
-            if found is None:
-                found = next((p for p in self.projects.values() if p.id == id_or_key), None)
-            if found is None:
-                raise JiraError(404, [f"No project could be found with key '{id_or_key}'."])
-            return found
 
     def resolve(self, id_or_key: str | int) -> Issue:
         """The live issue for an id, key or former key; 404 otherwise."""
@@ -156,33 +103,6 @@ class JiraSite:
         """A detached copy of an issue, for assertions."""
         with self.lock:
             return self.resolve(id_or_key).snapshot()
-
-    def find_user(self, query: str) -> list[User]:
-        """Users whose email, display name or account id matches (case-insensitive prefix)."""
-        q = query.strip().casefold()
-        if not q:
-            return []
-        with self.lock:
-            return [
-                u
-                for u in self.users.values()
-                if u.email.casefold().startswith(q)
-                or u.account_id == query
-                or any(part.startswith(q) for part in u.display_name.casefold().split())
-                or u.display_name.casefold().startswith(q)
-            ]
-
-    def _actor(self, as_user: str | User | None, default: User) -> User:
-        if isinstance(as_user, User):
-            return as_user
-        if as_user is None:
-            return default
-        if as_user in self.users:
-            return self.users[as_user]
-        matches = [u for u in self.users.values() if u.email.casefold() == as_user.casefold()]
-        if not matches:
-            raise JiraError(404, [f"No user '{as_user}'."])
-        return matches[0]
 
     # -- rendering -------------------------------------------------------------
 
@@ -222,53 +142,16 @@ class JiraSite:
         with self.lock:
             issue = self.resolve(id_or_key)
             names = select_fields(fields, navigable=self.navigable_fields(), default_all=True)
-            props = [p.strip() for item in properties or [] for p in item.split(",") if p.strip()]
+            props = split_names(properties)
             return self.render(
                 issue, fields=names, version=version, properties=props if props else None
             )
 
     def record(self, issue: Issue) -> JqlRecord:
-        """The issue as JQL sees it."""
-        project = self.projects[issue.project_key]
-        status = issue.status_def
-        category = status.category_def
-        assignee: tuple[str, ...] = ()
-        if issue.assignee and issue.assignee in self.users:
-            assignee = (issue.assignee, self.users[issue.assignee].email)
-        itype = project.issue_type(issue.issue_type_id)
-        return JqlRecord(
-            id=issue.id,
-            key=issue.key,
-            keys=(issue.key, *issue.old_keys),
-            project_key=project.key,
-            project_id=project.id,
-            project_name=project.name,
-            issue_type=itype.name if itype else "",
-            status=status.name,
-            status_id=status.id,
-            category_key=category.key,
-            category_name=category.name,
-            category_id=category.id,
-            created=issue.created,
-            updated=issue.updated,
-            labels=tuple(issue.labels),
-            duedate=None if issue.duedate is None else date.fromisoformat(issue.duedate),
-            assignee=assignee,
-            resolution=issue.resolution,
-        )
+        """The issue as JQL (search and webhook filters) sees it."""
+        return jql_record(issue, self.projects[issue.project_key], self.users)
 
     # -- change plumbing -------------------------------------------------------
-
-    def _index(self, issue_id: int, issue: Issue | None) -> None:
-        now = self.clock.timestamp()
-        history = self.history.setdefault(issue_id, [])
-        history.append((now, issue.snapshot() if issue is not None else None))
-        cutoff = now - self.index_lag
-        settled = [i for i, (at, _) in enumerate(history) if at <= cutoff]
-        if settled and settled[-1] > 0:
-            del history[: settled[-1]]
-        if len(history) == 1 and history[0][1] is None and history[0][0] <= cutoff:
-            del self.history[issue_id]
 
     def _changed(
         self,
@@ -281,7 +164,7 @@ class JiraSite:
     ) -> None:
         now = self.clock.now()
         issue.updated = now
-        self._index(issue.id, issue)
+        self.index.note(issue.id, issue)
         self._fire(issue, items, event_type, actor, webhook_event)
 
     def _fire(
@@ -305,32 +188,16 @@ class JiraSite:
             self._next_changelog_id += 1
         self.webhooks.fire(webhook_event, self.record(issue), payload, now)
 
-    # -- create / edit ---------------------------------------------------------
-
     def create_issue(
         self, body: Any, *, version: str = "3", actor: str | User | None = None
     ) -> Issue:
         """``POST /issue`` semantics: validate everything, then create and fire."""
         if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
             raise JiraError(400, ["Issue must contain 'fields'."])
-        fields: dict[str, Any] = dict(body["fields"])
         with self.lock:
             user = self._actor(actor, self.bot)
-            project_ref = _ref(fields.get("project"))
-            if project_ref is None:
-                raise JiraError(400, errors={"project": "Specify a valid project ID or key"})
-            try:
-                project = self.project(project_ref)
-            except JiraError:
-                raise JiraError(400, errors={"project": "valid project is required"}) from None
-            type_ref = _ref(fields.get("issuetype"))
-            itype = project.issue_type(type_ref) if type_ref else None
-            if itype is None:
-                message = "Specify an issue type" if type_ref is None else None
-                raise JiraError(
-                    400, errors={"issuetype": message or "The issue type selected is invalid."}
-                )
-            fields = merge_update([], fields, body.get("update"))
+            project, itype = self._create_target(body["fields"])
+            fields = merge_update([], dict(body["fields"]), body.get("update"))
             values, errors = validate_fields(
                 fields,
                 project=project,
@@ -339,21 +206,7 @@ class JiraSite:
                 version=version,
                 creating=True,
             )
-            messages: list[str] = []
-            properties: dict[str, Any] = {}
-            raw_props = body.get("properties") or []
-            if not isinstance(raw_props, list):
-                messages.append("'properties' must be a list of {key, value}.")
-                raw_props = []
-            for prop in raw_props:
-                if not isinstance(prop, dict):
-                    messages.append("Each property must be an object with 'key' and 'value'.")
-                    continue
-                error = property_error(prop.get("key"), prop.get("value"))
-                if error:
-                    messages.append(error)
-                else:
-                    properties[prop["key"]] = prop["value"]
+            properties, messages = parse_properties(body.get("properties") or [])
             transition = self._create_transition(project, body.get("transition"), messages)
             if errors or messages:
                 raise JiraError(400, messages, errors)
@@ -377,23 +230,25 @@ class JiraSite:
             apply_values(issue, values, self.ctx)
             self.issues[issue.id] = issue
             self._keys[issue.key] = issue.id
-            self._index(issue.id, issue)
+            self.index.note(issue.id, issue)
             self._fire(issue, None, "issue_created", user, "jira:issue_created")
             if transition is not None:
                 self._do_transition(issue, transition, user)
             return issue
 
-    def _create_transition(
-        self, project: Project, raw: Any, messages: list[str]
-    ) -> Transition | None:
-        if raw is None:
-            return None
-        ref = _ref(raw)
-        for t in project.workflow.available(project.workflow.initial):
-            if ref in (t.id, t.name):
-                return t
-        messages.append(f"Transition id '{ref}' is not valid for this issue.")
-        return None
+    def _validated(self, issue: Issue, fields: dict[str, Any], version: str) -> dict[str, Any]:
+        """Values for an edit of ``issue``; one bad field fails the whole request with 400."""
+        values, errors = validate_fields(
+            fields,
+            project=self.projects[issue.project_key],
+            issue_type_id=issue.issue_type_id,
+            ctx=self.ctx,
+            version=version,
+            creating=False,
+        )
+        if errors:
+            raise JiraError(400, errors=errors)
+        return values
 
     def edit_issue(
         self,
@@ -413,17 +268,7 @@ class JiraSite:
             issue = self.resolve(id_or_key)
             user = self._actor(actor, self.bot)
             merged = merge_update(issue.labels, fields, body.get("update"))
-            project = self.projects[issue.project_key]
-            values, errors = validate_fields(
-                merged,
-                project=project,
-                issue_type_id=issue.issue_type_id,
-                ctx=self.ctx,
-                version=version,
-                creating=False,
-            )
-            if errors:
-                raise JiraError(400, errors=errors)
+            values = self._validated(issue, merged, version)
             items = apply_values(issue, values, self.ctx)
             if items:
                 self._changed(issue, items, "issue_updated", user)
@@ -436,7 +281,7 @@ class JiraSite:
             del self.issues[issue.id]
             for key in (issue.key, *issue.old_keys):
                 self._keys.pop(key, None)
-            self._index(issue.id, None)
+            self.index.note(issue.id, None)
             self._fire(issue, None, "issue_deleted", user, "jira:issue_deleted")
 
     # -- transitions -----------------------------------------------------------
@@ -450,7 +295,7 @@ class JiraSite:
         self, id_or_key: str | int, body: Any, *, actor: str | User | None = None
     ) -> None:
         """``POST /issue/{id}/transitions``; 400 unless available from the current status."""
-        ref = _ref(body.get("transition")) if isinstance(body, dict) else None
+        ref = reference(body.get("transition")) if isinstance(body, dict) else None
         if ref is None:
             raise JiraError(400, ["Missing 'transition' identifier."])
         with self.lock:
@@ -461,17 +306,7 @@ class JiraSite:
                 raise JiraError(400, [f"Transition id '{ref}' is not valid for this issue."])
             fields = body.get("fields") or {}
             fields = {k: v for k, v in fields.items() if k != "resolution"}
-            project = self.projects[issue.project_key]
-            values, errors = validate_fields(
-                fields,
-                project=project,
-                issue_type_id=issue.issue_type_id,
-                ctx=self.ctx,
-                version="3",
-                creating=False,
-            )
-            if errors:
-                raise JiraError(400, errors=errors)
+            values = self._validated(issue, fields, "3")
             items = apply_values(issue, values, self.ctx)
             self._do_transition(issue, chosen, user, extra_items=items)
 
@@ -514,7 +349,7 @@ class JiraSite:
             issue = self.resolve(id_or_key)
             created = key not in issue.properties
             issue.properties[key] = value
-            self._index(issue.id, issue)
+            self.index.note(issue.id, issue)
             return created
 
     def get_property(self, id_or_key: str | int, key: str) -> Any:
@@ -533,7 +368,7 @@ class JiraSite:
             issue = self.resolve(id_or_key)
             if issue.properties.pop(key, None) is None:
                 raise JiraError(404, [f"The property with key '{key}' does not exist."])
-            self._index(issue.id, issue)
+            self.index.note(issue.id, issue)
 
     # -- search ----------------------------------------------------------------
 

@@ -1,19 +1,16 @@
-"""Admin webhooks of the fake Jira: registration, signed delivery, retries, faults.
+"""Delivery of the fake Jira's admin webhooks: queue, signed POST, Jira's retry policy.
 
-This is the gateway's return vector, so the fake reproduces what makes it hard:
-at-least-once delivery with Jira's retry policy, a signature over the exact
-bytes sent, an identifier that stays the same across retries and duplicates,
-and injectable loss, duplication, delay and reordering (drawn from a seeded
-``random.Random`` so a scenario replays). Every attempt lands in a log that a
-scenario can compare with what the gateway received.
+The fake reproduces what makes the return vector hard: at-least-once delivery
+with Jira's retries, an identifier that stays the same across retries and
+duplicates, and injectable loss, duplication, delay and reordering (drawn from
+a seeded ``random.Random`` so a scenario replays). Every attempt lands in a log
+that a scenario can compare with what the gateway received.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import random
 import threading
@@ -21,96 +18,21 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from fakes.jql import JqlQuery, JqlRecord, parse_jql
+from fakes.jira.jql import JqlRecord, parse_jql
+from fakes.jira.webhooks import DEFAULT_FILTER, DeliveryRecord, Webhook, WebhookFaults, sign
 
-__all__ = [
-    "DEFAULT_FILTER",
-    "DEFAULT_RETRY_DELAYS",
-    "RETRYABLE_STATUSES",
-    "Webhook",
-    "WebhookDispatcher",
-    "WebhookFaults",
-    "sign",
-]
+__all__ = ["DEFAULT_RETRY_DELAYS", "RETRYABLE_STATUSES", "WebhookDispatcher"]
 
-DEFAULT_FILTER = "labels = PeopleForce AND statusCategory = Done"
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Jira waits 5-15 minutes between its five retries; compressed here to keep runs short."""
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 _IDLE_POLL_SECONDS = 0.02
-
-
-def sign(secret: str, body: bytes) -> str:
-    """``X-Hub-Signature`` value: ``sha256=`` + lowercase hex HMAC-SHA256 of the exact body."""
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-@dataclass
-class Webhook:
-    """One registered admin webhook."""
-
-    id: int
-    name: str
-    url: str
-    events: list[str]
-    jql: str | None = DEFAULT_FILTER
-    secret: str | None = None
-    exclude_body: bool = False
-    enabled: bool = True
-    query: JqlQuery | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.query is None and self.jql:
-            self.query = parse_jql(self.jql)
-
-    def wants(self, event: str, record: JqlRecord, now: datetime) -> bool:
-        """Whether ``event`` on an issue in state ``record`` fires this webhook."""
-        if not self.enabled or event not in self.events:
-            return False
-        return self.query is None or self.query.matches(record, now)
-
-    def to_json(self, base_url: str, *, include_secret: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "self": f"{base_url}/rest/webhooks/1.0/webhook/{self.id}",
-            "name": self.name,
-            "url": self.url,
-            "events": list(self.events),
-            "filters": {"issue-related-events-section": self.jql or ""},
-            "excludeBody": self.exclude_body,
-            "enabled": self.enabled,
-        }
-        if include_secret:
-            body["secret"] = self.secret
-        return body
-
-
-@dataclass
-class WebhookFaults:
-    """Delivery faults; rates are probabilities per delivery."""
-
-    drop_rate: float = 0.0
-    duplicate_rate: float = 0.0
-    duplicate_count: int = 1
-    delay: tuple[float, float] = (0.0, 0.0)
-    reorder: bool = False
-
-    def validate(self) -> None:
-        for name in ("drop_rate", "duplicate_rate"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        if self.duplicate_count < 1:
-            raise ValueError("duplicate_count must be at least 1")
-        low, high = self.delay
-        if low < 0 or high < low:
-            raise ValueError(f"delay must be a range 0 <= low <= high, got {self.delay}")
 
 
 @dataclass
@@ -124,22 +46,6 @@ class _Pending:
     seq: int
     attempt: int = 0
     duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class DeliveryRecord:
-    """One line of the delivery log."""
-
-    identifier: str
-    webhook_id: int
-    issue_id: str | None
-    event: str
-    attempt: int
-    status: int | None
-    error: str | None
-    outcome: str  # sent | dropped | retried | failed | duplicate
-    at: str
-    url: str
 
 
 class WebhookDispatcher:
@@ -349,18 +255,10 @@ class WebhookDispatcher:
             delay = self.retry_delays[p.attempt]
             with self._lock:
                 self._seq += 1
-                self._pending.append(
-                    _Pending(
-                        identifier=p.identifier,
-                        webhook=hook,
-                        issue_id=p.issue_id,
-                        event=p.event,
-                        body=p.body,
-                        due=time.monotonic() + delay,
-                        seq=self._seq,
-                        attempt=p.attempt + 1,
-                    )
+                retry = replace(
+                    p, due=time.monotonic() + delay, seq=self._seq, attempt=p.attempt + 1
                 )
+                self._pending.append(retry)
         else:
             outcome = "failed"
         self._record(p.identifier, hook, p.issue_id, p.event, p.attempt, status, error, outcome)

@@ -1,187 +1,32 @@
-"""``FakeJira``: the fake site plus what people and admins do outside the API.
+"""``FakeJira``: the fake site plus what people do in Jira's UI, outside the API.
 
 Scenarios need the human side of Jira - someone closing an issue through
 whatever workflow its project has, stripping a label, moving an issue to
-another project, an admin making a field required - attributed to a human
-user so the gateway can tell those changes from its own. The control plane
+another project, deleting it - attributed to a human user so the gateway can
+tell those changes from its own. (What admins change - projects, issue types,
+required fields - is on the catalog, ``fakes.jira.catalog``.) The control plane
 routes call these methods; tests may call them directly.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from fakes.clock import FakeClock
-from fakes.jira_fields import JiraError, changelog_item
-from fakes.jira_model import (
-    ISSUE_TYPES,
-    STATUSES,
-    WORKFLOW_TEMPLATES,
-    FieldDef,
-    Issue,
-    IssueType,
-    Project,
-    User,
-    Workflow,
-    account_id_for,
-)
-from fakes.jira_render import adf_from_text, adf_to_text
-from fakes.jira_state import JiraSite
-from fakes.jira_webhooks import WebhookDispatcher
+from fakes.jira.errors import JiraError
+from fakes.jira.fields import changelog_item
+from fakes.jira.model import STATUSES, Issue, User
+from fakes.jira.render import adf_from_text, adf_to_text
+from fakes.jira.state import JiraSite
 
 __all__ = ["FakeJira"]
 
 
 class FakeJira(JiraSite):
-    """A Jira Cloud site seeded with projects ``HR`` (simple workflow) and ``IT`` (no direct
-    done transition from Open/In Progress), the API user, and a few people."""
+    """A Jira Cloud site (seeded with projects ``HR`` and ``IT``, see ``JiraCatalog``) that
+    people change through the UI as well as through the API."""
 
-    def __init__(
-        self,
-        *,
-        email: str = "bot@example.com",
-        api_token: str = "jira-test-token",
-        clock: FakeClock | None = None,
-        rng: random.Random | None = None,
-        base_url: str = "http://jira.test",
-        index_lag: float = 0.0,
-        webhooks: WebhookDispatcher | None = None,
-        search_max_results: int = 100,
-        seed_defaults: bool = True,
-    ) -> None:
-        super().__init__(
-            email=email,
-            api_token=api_token,
-            clock=clock,
-            rng=rng,
-            base_url=base_url,
-            index_lag=index_lag,
-            webhooks=webhooks,
-            search_max_results=search_max_results,
-        )
-        self.human = self.add_user("alice@example.com", "Alice Admin")
-        if seed_defaults:
-            self.add_user("bob@example.com", "Bob Builder")
-            self.add_user("carol@example.com", "Carol Gone", active=False)
-            self.add_project("HR", "Human Resources", workflow="simple")
-            self.add_project(
-                "IT",
-                "IT Operations",
-                workflow="it",
-                issue_types=("Task", "Bug", "Onboarding"),
-                priorities=("High", "Medium", "Low"),
-            )
-
-    # -- catalog ---------------------------------------------------------------
-
-    def add_user(
-        self,
-        email: str,
-        display_name: str | None = None,
-        *,
-        account_id: str | None = None,
-        active: bool = True,
-        account_type: str = "atlassian",
-    ) -> User:
-        """Seed a user (found by ``/user/search`` on email or name)."""
-        user = User(
-            account_id=account_id or account_id_for(email),
-            email=email,
-            display_name=display_name or email.split("@")[0].title(),
-            active=active,
-            account_type=account_type,
-        )
-        with self.lock:
-            self.users[user.account_id] = user
-        return user
-
-    def add_project(
-        self,
-        key: str,
-        name: str | None = None,
-        *,
-        workflow: str | Workflow = "simple",
-        issue_types: Iterable[str] = ("Task", "Bug"),
-        priorities: Iterable[str] | None = None,
-    ) -> Project:
-        """Add a project using a workflow template (``simple``/``it``) or a custom one."""
-        key = key.upper()
-        flow = WORKFLOW_TEMPLATES[workflow] if isinstance(workflow, str) else workflow
-        with self.lock:
-            if key in self.projects:
-                raise JiraError(400, errors={"projectKey": f"Project '{key}' already exists."})
-            types = [ISSUE_TYPES.get(n) or self._new_issue_type(n) for n in issue_types]
-            chosen = [self.priorities[p] for p in priorities] if priorities else None
-            project = Project(
-                id=str(self._next_project_id),
-                key=key,
-                name=name or key,
-                workflow=flow,
-                issue_types=types,
-                priorities=chosen or list(self.priorities.values()),
-            )
-            self._next_project_id += 1
-            self.projects[key] = project
-        return project
-
-    def _new_issue_type(self, name: str, description: str = "") -> IssueType:
-        itype = IssueType(str(self._next_issue_type_id), name, description)
-        self._next_issue_type_id += 1
-        return itype
-
-    def add_issue_type(self, project_key: str, name: str, description: str = "") -> IssueType:
-        with self.lock:
-            project = self.project(project_key)
-            existing = project.issue_type(name)
-            if existing is not None:
-                return existing
-            itype = ISSUE_TYPES.get(name) or self._new_issue_type(name, description)
-            project.issue_types.append(itype)
-            return itype
-
-    def require_field(
-        self,
-        project_key: str,
-        issue_type: str,
-        field_id: str,
-        *,
-        required: bool = True,
-        name: str | None = None,
-        allowed_values: Sequence[str] | None = None,
-    ) -> FieldDef:
-        """Schema drift: make ``field_id`` required (creating a custom field if unknown)."""
-        with self.lock:
-            project = self.project(project_key)
-            itype = project.issue_type(issue_type)
-            if itype is None:
-                raise JiraError(
-                    404, [f"Issue type '{issue_type}' is not in project {project.key}."]
-                )
-            fdef = self.fields.get(field_id)
-            if fdef is None:
-                custom_id = field_id.rsplit("_", 1)[-1]
-                schema: dict[str, Any] = {
-                    "type": "option" if allowed_values else "string",
-                    "custom": "com.atlassian.jira.plugin.system.customfieldtypes:"
-                    + ("select" if allowed_values else "textfield"),
-                    "customId": int(custom_id) if custom_id.isdigit() else 0,
-                }
-                fdef = FieldDef(
-                    field_id,
-                    name or field_id,
-                    schema,
-                    custom=True,
-                    allowed_values=tuple(allowed_values) if allowed_values else None,
-                )
-                self.fields[field_id] = fdef
-            required_set = project.required.setdefault(itype.id, set())
-            if required:
-                required_set.add(field_id)
-            else:
-                required_set.discard(field_id)
-            return fdef
+    # -- workflow --------------------------------------------------------------
 
     def transition(
         self,
@@ -299,15 +144,23 @@ class FakeJira(JiraSite):
     def add_labels(
         self, id_or_key: str | int, *labels: str, as_user: str | User | None = None
     ) -> list[dict[str, Any]]:
-        ops = [{"add": label} for label in labels]
-        with self.lock:
-            user = self._actor(as_user, self.human)
-            return self.edit_issue(id_or_key, {"update": {"labels": ops}}, actor=user)
+        return self.edit_labels(id_or_key, add=labels, as_user=as_user)
 
     def remove_labels(
         self, id_or_key: str | int, *labels: str, as_user: str | User | None = None
     ) -> list[dict[str, Any]]:
-        ops = [{"remove": label} for label in labels]
+        return self.edit_labels(id_or_key, remove=labels, as_user=as_user)
+
+    def edit_labels(
+        self,
+        id_or_key: str | int,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        as_user: str | User | None = None,
+    ) -> list[dict[str, Any]]:
+        """A person adds then removes labels in one edit (one webhook, one changelog)."""
+        ops = [{"add": label} for label in add] + [{"remove": label} for label in remove]
         with self.lock:
             user = self._actor(as_user, self.human)
             return self.edit_issue(id_or_key, {"update": {"labels": ops}}, actor=user)

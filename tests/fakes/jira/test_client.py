@@ -8,10 +8,9 @@ import pytest
 from fastapi import FastAPI
 from jira import JIRA, JIRAError
 
-from fakes.jira import create_jira_app
-from fakes.jira_human import FakeJira
+from fakes.jira import FakeJira, create_jira_app
 from fakes.server import FakeServer
-from tests.fakes.jira_fake_support import AUTH
+from tests.fakes.jira.support import AUTH
 
 
 @pytest.fixture(scope="module")

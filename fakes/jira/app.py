@@ -14,8 +14,6 @@ import binascii
 import random
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
-from http import HTTPStatus
-from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -25,28 +23,21 @@ from starlette.types import Scope
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane, fault_routes, install_faults, mark_fault
-from fakes.jira_api import api_router, webhook_router
-from fakes.jira_control import control_router
-from fakes.jira_human import FakeJira
-from fakes.jira_ratelimit import RateLimiter, RateLimitMiddleware, RateLimits
-from fakes.jira_state import JiraError
-from fakes.jira_webhooks import DEFAULT_FILTER, DEFAULT_RETRY_DELAYS, WebhookDispatcher, sign
+from fakes.jira.api import api_router, webhook_router
+from fakes.jira.control import control_router
+from fakes.jira.delivery import DEFAULT_RETRY_DELAYS, WebhookDispatcher
+from fakes.jira.errors import JiraError, error_body_for_status
+from fakes.jira.fake import FakeJira
+from fakes.jira.ratelimit import RateLimiter, RateLimitMiddleware, RateLimits
+from fakes.jira.webhooks import DEFAULT_FILTER
 
-__all__ = ["FakeJira", "JiraError", "RateLimits", "create_jira_app", "sign"]
+__all__ = ["UNAUTHORIZED_BODY", "create_jira_app"]
 
 UNAUTHORIZED_BODY = "Client must be authenticated to access this resource."
 
 
 class _Unauthorized(Exception):
     pass
-
-
-def _jira_error_body(status: int) -> dict[str, Any]:
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    return {"errorMessages": [phrase], "errors": {}}
 
 
 def create_jira_app(
@@ -175,7 +166,7 @@ def create_jira_app(
         resolve_issue=resolve_issue,
         on_limited=limited,
     )
-    plane.json_error_body = _jira_error_body
+    plane.json_error_body = error_body_for_status
     plane.rate_limit_headers = {"RateLimit-Reason": "jira-burst-based"}
     install_faults(app, plane)
     return app

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from fakes.clock import FakeClock
-from fakes.jira_human import FakeJira
-from tests.fakes.jira_fake_support import BASE, adf, client_for, issue_body
+from fakes.jira import FakeJira
+from tests.fakes.jira.support import BASE, adf, client_for, issue_body
 
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from fakes.jira_model import (
+from fakes.jira.model import (
     STATUSES,
     Category,
     FieldDef,
@@ -29,6 +29,7 @@ __all__ = [
     "adf_from_text",
     "adf_to_text",
     "category_json",
+    "createmeta_field_json",
     "field_json",
     "issue_json",
     "issuetype_json",
@@ -36,6 +37,8 @@ __all__ = [
     "priority_json",
     "project_json",
     "select_fields",
+    "server_info_json",
+    "split_names",
     "status_json",
     "transition_json",
     "user_json",
@@ -102,6 +105,24 @@ def adf_error(value: Any) -> str | None:
 
 
 # -------------------------------------------------------------- resources
+
+
+def server_info_json(base: str, now: datetime) -> dict[str, Any]:
+    """``/serverInfo``: a Cloud site, whose ``serverTime`` follows the fake's clock."""
+    return {
+        "baseUrl": base,
+        "displayUrl": base,
+        "version": "1001.0.0-SNAPSHOT",
+        "versionNumbers": [1001, 0, 0],
+        "deploymentType": "Cloud",
+        "buildNumber": 100280,
+        "buildDate": "2025-01-01T00:00:00.000+0000",
+        "serverTime": now.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        "scmInfo": "fake",
+        "serverTitle": "Jira",
+        "defaultLocale": {"locale": "en_US"},
+        "serverTimeZone": "Etc/UTC",
+    }
 
 
 def category_json(base: str, cat: Category, version: str = "3") -> dict[str, Any]:
@@ -220,14 +241,51 @@ def field_json(fdef: FieldDef) -> dict[str, Any]:
     }
 
 
+def createmeta_field_json(
+    base: str, fdef: FieldDef, project: Project, itype: IssueType, version: str = "3"
+) -> dict[str, Any]:
+    """One field of createmeta: whether this project and issue type require it, its values."""
+    fid = fdef.id
+    entry: dict[str, Any] = {
+        "required": project.is_required(itype.id, fid),
+        "schema": fdef.schema,
+        "name": fdef.name,
+        "key": fid,
+        "fieldId": fid,
+        "hasDefaultValue": fid in ("priority", "reporter"),
+        "operations": ["add", "set", "remove"] if fid == "labels" else ["set"],
+    }
+    if fid == "project":
+        entry["allowedValues"] = [project_json(base, project, version)]
+    elif fid == "issuetype":
+        entry["allowedValues"] = [issuetype_json(base, itype, version)]
+    elif fid == "priority":
+        entry["allowedValues"] = [priority_json(base, x, version) for x in project.priorities]
+    elif fdef.allowed_values is not None:
+        entry["allowedValues"] = [
+            {
+                "self": f"{base}/rest/api/{version}/customFieldOption/{10100 + i}",
+                "value": v,
+                "id": str(10100 + i),
+            }
+            for i, v in enumerate(fdef.allowed_values)
+        ]
+    return entry
+
+
 # ------------------------------------------------------------------ issues
+
+
+def split_names(values: Iterable[str] | None) -> list[str]:
+    """Repeated and comma-separated parameter values (``fields=a,b&fields=c``) as one list."""
+    return [name.strip() for item in values or [] for name in item.split(",") if name.strip()]
 
 
 def select_fields(
     spec: Iterable[str] | None, *, navigable: Sequence[str], default_all: bool
 ) -> list[str]:
     """Resolve a ``fields`` parameter (``*all``, ``*navigable``, names, ``-name``) to names."""
-    tokens = [t.strip() for item in (spec or []) for t in item.split(",") if t.strip()]
+    tokens = split_names(spec)
     if not tokens:
         return list(navigable) if default_all else []
     chosen: list[str] = []

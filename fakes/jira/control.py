@@ -14,9 +14,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fakes.jira_human import FakeJira
-from fakes.jira_ratelimit import RateLimiter, RateLimits
-from fakes.jira_webhooks import DEFAULT_FILTER
+from fakes.jira.fake import FakeJira
+from fakes.jira.ratelimit import RateLimiter, RateLimits
+from fakes.jira.webhooks import DEFAULT_FILTER
 
 __all__ = ["RateLimitSettings", "control_router"]
 
@@ -180,10 +180,7 @@ def control_router(jira: FakeJira, limiter: RateLimiter, settings: dict[str, boo
 
     @router.post("/issues/{id_or_key}/labels")
     def labels(id_or_key: str, body: LabelsBody) -> dict[str, Any]:
-        ops = [{"add": x} for x in body.add] + [{"remove": x} for x in body.remove]
-        with jira.lock:
-            user = body.as_user or jira.human
-            items = jira.edit_issue(id_or_key, {"update": {"labels": ops}}, actor=user)
+        items = jira.edit_labels(id_or_key, add=body.add, remove=body.remove, as_user=body.as_user)
         return {"changelog": items, "issue": issue_summary(id_or_key)}
 
     @router.post("/issues/{id_or_key}/move")

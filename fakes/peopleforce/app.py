@@ -1,0 +1,80 @@
+"""The fake PeopleForce app: ``create_peopleforce_app(...)`` wires state, routes and faults.
+
+The layers, outermost first: the fault plane (partitions, latency, injected
+errors, request log), then the REST routes (rate limit and API key checked per
+request) and the ``/_fake`` control plane over one ``FakePeopleForce``
+(``app.state.pf``). Unknown routes answer with Rails' HTML 404 page, as the
+real service does.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fakes.clock import FakeClock
+from fakes.faults import FaultPlane, fault_routes, install_faults, mark_fault
+from fakes.peopleforce.api import api_router
+from fakes.peopleforce.control import control_router
+from fakes.peopleforce.errors import NOT_FOUND_HTML, PeopleForceError
+from fakes.peopleforce.fake import FakePeopleForce
+
+__all__ = ["create_peopleforce_app"]
+
+
+def create_peopleforce_app(
+    *,
+    api_key: str = "pf-test-key",
+    page_size: int = 50,
+    seed: int = 0,
+    clock: FakeClock | None = None,
+    plane: FaultPlane | None = None,
+    rate_limit: int | None = None,
+    forbidden_keys: set[str] | None = None,
+    base_path: str = "",
+) -> FastAPI:
+    """Build the fake; state on ``app.state.pf``, faults on ``app.state.faults``.
+
+    ``base_path`` mounts the API under e.g. ``/api/public/v3`` to exercise a
+    client's base-URL handling; the control plane stays at ``/_fake``.
+    """
+    if plane is None:
+        plane = FaultPlane(seed=seed, clock=clock)
+    elif clock is not None:
+        plane.clock = clock
+    pf = FakePeopleForce(
+        api_key=api_key,
+        page_size=page_size,
+        clock=plane.clock,
+        rng=plane.rng,
+        rate_limit=rate_limit,
+        forbidden_keys=forbidden_keys,
+    )
+    app = FastAPI(
+        title="Fake PeopleForce API v3",
+        docs_url="/_fake/docs",
+        openapi_url="/_fake/openapi.json",
+        redoc_url=None,
+    )
+    app.state.pf = pf
+
+    @app.exception_handler(PeopleForceError)
+    async def peopleforce_error(request: Request, exc: PeopleForceError) -> Response:
+        if exc.fault is not None:
+            mark_fault(request, exc.fault)
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def unmatched(request: Request, exc: StarletteHTTPException) -> Response:
+        # Rails answers unknown routes and methods with its static 404 page.
+        if plane.is_control(request.url.path) or exc.status_code not in (404, 405):
+            return await http_exception_handler(request, exc)
+        return PeopleForceError(404, NOT_FOUND_HTML).response()
+
+    app.include_router(api_router(pf), prefix=base_path.rstrip("/"))
+    app.include_router(control_router(pf))
+    app.include_router(fault_routes(plane))
+    install_faults(app, plane)
+    return app
