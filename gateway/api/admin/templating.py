@@ -16,9 +16,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from gateway.api.admin_auth import Principal
+from gateway.api.admin.deps import Principal
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+# The templates and static files stay beside the API package, where the wheel ships them.
+TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
 # Fixed messages picked by a code in ?notice=, so nothing user-supplied is reflected.
 NOTICES = {

@@ -1,4 +1,7 @@
-"""``gateway demo``: the whole system with fake PeopleForce and Jira, in one command."""
+"""``gateway demo``: the whole system with fake PeopleForce and Jira, in one command.
+
+The demo package is imported inside the command, so ``gateway --help`` stays quick.
+"""
 
 from __future__ import annotations
 

@@ -16,25 +16,26 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import admin_service
-from gateway.accounts import AccountError, ensure_bootstrap_admin
-from gateway.admin_actions import RuleChecks
-from gateway.admin_catalog import JiraCatalog
-from gateway.api import (
-    admin_api,
-    admin_jira_pages,
-    admin_log_pages,
-    admin_login,
-    admin_pages,
-    admin_rule_pages,
+from gateway.admin.accounts import AccountError, ensure_bootstrap_admin
+from gateway.admin.catalog import JiraCatalog
+from gateway.admin.errors import Conflict, NotFound, RuleInvalid
+from gateway.admin.offload import run_in_thread
+from gateway.admin.rule_checks import RuleChecks
+from gateway.api.admin import (
+    jira_pages,
+    json_api,
+    log_pages,
+    login,
+    pages,
+    rule_pages,
 )
-from gateway.api.admin_auth import LoginRequired, login_url
-from gateway.api.sessions import SessionCodec, load_or_create_secret_key
-from gateway.api.templating import is_htmx, render
+from gateway.api.admin.deps import LoginRequired
+from gateway.api.admin.sessions import SessionCodec, load_or_create_secret_key
+from gateway.api.admin.templating import is_htmx, render
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.admin")
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parent.parent / "static"
 
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
@@ -70,7 +71,7 @@ class SecurityHeaders:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith(admin_api.PREFIX)
+    return request.url.path.startswith(json_api.PREFIX)
 
 
 def _error(request: Request, status_code: int, title: str, message: str) -> Response:
@@ -83,7 +84,7 @@ def _error(request: Request, status_code: int, title: str, message: str) -> Resp
 
 async def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    target = login_url(exc.next_path)
+    target = login.login_url(exc.next_path)
     if is_htmx(request):
         # htmx would swap a redirect's login page into a fragment; navigate instead.
         return Response(status_code=401, headers={"HX-Redirect": target})
@@ -99,7 +100,7 @@ async def _conflict(request: Request, exc: Exception) -> Response:
 
 
 async def _rule_invalid(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, admin_service.RuleInvalid)
+    assert isinstance(exc, RuleInvalid)
     detail = [{"loc": ["body"], "msg": p, "type": "rule_invalid"} for p in exc.problems]
     return JSONResponse({"detail": detail}, status_code=422)
 
@@ -121,14 +122,14 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     app.state.session_codec = SessionCodec(load_or_create_secret_key(settings))
     app.state.jira_catalog = JiraCatalog(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (admin_login, admin_pages, admin_rule_pages, admin_jira_pages, admin_log_pages):
+    for module in (login, pages, rule_pages, jira_pages, log_pages):
         app.include_router(module.router)
-    app.include_router(admin_api.router)
-    app.include_router(admin_api.docs_router)
+    app.include_router(json_api.router)
+    app.include_router(json_api.docs_router)
     app.add_exception_handler(LoginRequired, _login_required)
-    app.add_exception_handler(admin_service.NotFound, _not_found)
-    app.add_exception_handler(admin_service.Conflict, _conflict)
-    app.add_exception_handler(admin_service.RuleInvalid, _rule_invalid)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(RuleInvalid, _rule_invalid)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_middleware(SecurityHeaders)
 
@@ -138,7 +139,8 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     async def lifespan(app_: Any) -> AsyncGenerator[Any]:
         async with inner(app_) as state:
             try:
-                ensure_bootstrap_admin(app_.state.engine, settings)
+                # argon2 and the database, off the loop like every admin call.
+                await run_in_thread(ensure_bootstrap_admin, app_.state.engine, settings)
             except AccountError as error:
                 log.error("bootstrap admin not created: %s", error)
             app_.state.rule_checks = RuleChecks(app_.state.engine, settings)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from gateway.admin_schemas import SECRET_FIELDS, DomainOut
-from gateway.models import FieldMapping, MappingKind, RoutingRule, RuleAction
+from gateway.admin.schemas import SECRET_FIELDS, DomainOut
+from gateway.models import DOMAIN_DEFAULTS, FieldMapping, MappingKind, RoutingRule, RuleAction
 from gateway.sync.routing import VALUELESS_OPS, Op
 
 DOMAIN_TEXT_FIELDS = (
@@ -29,18 +31,17 @@ DOMAIN_TEXT_FIELDS = (
     "sweep_time",
     "sweep_window_hours",
 )
-DOMAIN_DEFAULTS = {
-    "is_active": "1",
-    "poll_interval_seconds": "60",
-    "max_concurrency": "4",
-    "tracking_label": "PeopleForce",
-    "property_key": "pf_sync_metadata",
-    "fallback_issue_type": "Task",
-    "reopen_policy": "leave",
-    "deletion_policy": "leave",
-    "sweep_time": "03:00",
-    "sweep_window_hours": "24",
-}
+
+
+def _form_text(value: object) -> str:
+    """A default as the form shows it: booleans as the checkbox value, enums by value."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    return str(value.value) if isinstance(value, StrEnum) else str(value)
+
+
+# The new-domain form starts from the one set of defaults every surface uses.
+NEW_DOMAIN_FORM = {name: _form_text(value) for name, value in asdict(DOMAIN_DEFAULTS).items()}
 
 
 def _text(form: FormData, name: str) -> str:
@@ -84,7 +85,7 @@ def domain_form_values(
             values[name] = "" if value is None else str(value)
         values["is_active"] = "1" if domain.is_active else ""
         return values
-    return dict(DOMAIN_DEFAULTS)
+    return dict(NEW_DOMAIN_FORM)
 
 
 def describe_errors(error: ValidationError) -> tuple[list[str], dict[str, str]]:

@@ -11,7 +11,7 @@ import secrets
 
 from fastapi import HTTPException, Request, status
 
-from gateway.api.sessions import SessionData
+from gateway.api.admin.sessions import SessionData
 
 HEADER_NAME = "X-CSRF-Token"
 FORM_FIELD = "csrf_token"

@@ -21,7 +21,9 @@ from pydantic import (
     field_validator,
 )
 
+from gateway.admin.dead_letters import dead_letter_state
 from gateway.models import (
+    DOMAIN_DEFAULTS,
     DeadLetter,
     DeletionPolicy,
     DomainConfig,
@@ -54,6 +56,12 @@ def _check_url(value: str) -> str:
     value = value.strip().rstrip("/")
     if not _URL.match(value):
         raise ValueError("must be an http:// or https:// URL such as https://acme.atlassian.net")
+    return value
+
+
+def _check_domain_name(value: str) -> str:
+    if value.isascii() and value.isdigit():
+        raise ValueError("a domain name cannot be only digits: a number is read as a domain id")
     return value
 
 
@@ -90,6 +98,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+DomainName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_check_domain_name)]
 Url = Annotated[str, Field(max_length=500), AfterValidator(_check_url)]
 Label = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_label)]
 PropertyKey = Annotated[
@@ -115,30 +124,32 @@ class _Input(BaseModel):
 class DomainCreate(_Input):
     """Every configurable DomainConfig field; runtime bookkeeping is not accepted."""
 
-    name: str = Field(min_length=1, max_length=100)
-    is_active: bool = True
-    poll_interval_seconds: int = Field(default=60, ge=5, le=86_400)
-    max_concurrency: int = Field(default=4, ge=1, le=64)
+    name: DomainName
+    is_active: bool = DOMAIN_DEFAULTS.is_active
+    poll_interval_seconds: int = Field(
+        default=DOMAIN_DEFAULTS.poll_interval_seconds, ge=5, le=86_400
+    )
+    max_concurrency: int = Field(default=DOMAIN_DEFAULTS.max_concurrency, ge=1, le=64)
     pf_base_url: Url
     pf_api_key: Secret = None
     jira_base_url: Url
     jira_email: Email = ""
     jira_api_token: Secret = None
-    tracking_label: Label = "PeopleForce"
-    property_key: PropertyKey = "pf_sync_metadata"
+    tracking_label: Label = DOMAIN_DEFAULTS.tracking_label
+    property_key: PropertyKey = DOMAIN_DEFAULTS.property_key
     fallback_project_key: ProjectKey = None
-    fallback_issue_type: IssueType = "Task"
+    fallback_issue_type: IssueType = DOMAIN_DEFAULTS.fallback_issue_type
     sync_since: UtcDatetime = None
-    reopen_policy: ReopenPolicy = ReopenPolicy.LEAVE
-    deletion_policy: DeletionPolicy = DeletionPolicy.LEAVE
-    sweep_time: SweepTime = "03:00"
-    sweep_window_hours: int = Field(default=24, ge=24, le=24 * 30)
+    reopen_policy: ReopenPolicy = DOMAIN_DEFAULTS.reopen_policy
+    deletion_policy: DeletionPolicy = DOMAIN_DEFAULTS.deletion_policy
+    sweep_time: SweepTime = DOMAIN_DEFAULTS.sweep_time
+    sweep_window_hours: int = Field(default=DOMAIN_DEFAULTS.sweep_window_hours, ge=24, le=24 * 30)
 
 
 class DomainUpdate(_Input):
     """Partial update: omitted fields keep their value; a secret given as "" is cleared."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: DomainName | None = None
     is_active: bool | None = None
     poll_interval_seconds: int | None = Field(default=None, ge=5, le=86_400)
     max_concurrency: int | None = Field(default=None, ge=1, le=64)
@@ -315,15 +326,6 @@ class DeadLetterOut(BaseModel):
     @classmethod
     def of(cls, letter: DeadLetter) -> DeadLetterOut:
         return cls(**letter.model_dump(), state=dead_letter_state(letter))
-
-
-def dead_letter_state(letter: DeadLetter) -> str:
-    """open, replayed or discarded: the one thing the admin needs to know at a glance."""
-    if letter.discarded_at is not None:
-        return "discarded"
-    if letter.replayed_at is not None:
-        return "replayed"
-    return "open"
 
 
 class Page(BaseModel, Generic[T]):

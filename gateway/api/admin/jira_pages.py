@@ -1,42 +1,44 @@
 """Admin UI parts that ask PeopleForce or Jira: rule-check badges, pickers, routing preview.
 
 Each loads after its page has rendered (htmx), so a slow or unreachable upstream
-costs the admin a note in one corner of the page, never the page itself.
+costs the admin a note in one corner of the page, never the page itself. Those that
+wait on an upstream are ``async`` and read the domain through ``DomainSnapshotDep``,
+holding no database connection while they wait.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
-from gateway import admin_actions, admin_service
-from gateway.admin_catalog import CatalogUnavailable, Choice
-from gateway.admin_upstream import describe
-from gateway.api.admin_auth import (
+from gateway.admin import rules
+from gateway.admin.catalog import CatalogUnavailable, Choice
+from gateway.admin.preview import PreviewRow, preview_routing
+from gateway.admin.upstream import describe
+from gateway.api.admin.deps import (
+    CatalogDep,
+    DomainDep,
+    DomainSnapshotDep,
+    EngineDep,
+    PageUser,
+    PageWriter,
     Principal,
-    page_user,
-    page_writer,
-    request_catalog,
-    request_engine,
+    RuleDep,
+    SettingsDep,
 )
-from gateway.api.templating import render
+from gateway.api.admin.templating import render
 from gateway.clients import UpstreamError
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/rules/{rule_id}/check")
-def rule_check(
-    request: Request, rule_id: int, principal: Principal = Depends(page_user)
-) -> HTMLResponse:
+def rule_check(request: Request, principal: PageUser, rule: RuleDep) -> HTMLResponse:
     """One rule's Jira-check badge; it polls itself while the check is pending."""
-    with Session(request_engine(request)) as db:
-        rule = admin_service.get_rule(db, rule_id)
     return render(
         request,
         "partials/rule_check.html",
-        {"rule": rule, "check_status": admin_service.check_status},
+        {"rule": rule, "check_status": rules.check_status},
         principal=principal,
     )
 
@@ -58,17 +60,15 @@ def _choices(
     )
 
 
-@router.get("/admin/domains/{domain_id}/jira/projects")
+@router.get("/admin/domains/{domain}/jira/projects")
 async def project_choices(
-    request: Request, domain_id: int, principal: Principal = Depends(page_user)
+    request: Request, principal: PageUser, domain: DomainSnapshotDep, catalog: CatalogDep
 ) -> HTMLResponse:
     """A datalist of the Jira projects for the project input (cached)."""
-    with Session(request_engine(request)) as db:
-        domain = admin_service.get_domain(db, domain_id)
     choices: list[Choice] = []
     error = None
     try:
-        choices = await request_catalog(request).projects(domain)
+        choices = await catalog.projects(domain)
     except UpstreamError as upstream:
         error = describe(upstream, domain)
     except CatalogUnavailable as unavailable:
@@ -78,16 +78,15 @@ async def project_choices(
     )
 
 
-@router.get("/admin/domains/{domain_id}/jira/issue-types")
+@router.get("/admin/domains/{domain}/jira/issue-types")
 async def issue_type_choices(
     request: Request,
-    domain_id: int,
+    principal: PageUser,
+    domain: DomainSnapshotDep,
+    catalog: CatalogDep,
     target_project_key: str = "",
-    principal: Principal = Depends(page_user),
 ) -> HTMLResponse:
     """A datalist of the issue types of the chosen project (or the domain's fallback)."""
-    with Session(request_engine(request)) as db:
-        domain = admin_service.get_domain(db, domain_id)
     project = target_project_key.strip() or (domain.fallback_project_key or "")
     choices: list[Choice] = []
     error = None
@@ -95,7 +94,7 @@ async def issue_type_choices(
         error = "choose a project first"
     else:
         try:
-            choices = await request_catalog(request).issue_types(domain, project)
+            choices = await catalog.issue_types(domain, project)
         except UpstreamError as upstream:
             error = describe(upstream, domain)
         except CatalogUnavailable as unavailable:
@@ -110,31 +109,27 @@ async def issue_type_choices(
     )
 
 
-@router.get("/admin/domains/{domain_id}/preview")
-def preview_page(
-    request: Request, domain_id: int, principal: Principal = Depends(page_user)
-) -> HTMLResponse:
+@router.get("/admin/domains/{domain}/preview")
+def preview_page(request: Request, principal: PageUser, domain: DomainDep) -> HTMLResponse:
     """The dry-run page; its table loads after rendering, from the POST below."""
-    with Session(request_engine(request)) as db:
-        domain = admin_service.get_domain(db, domain_id)
     return render(
         request, "preview_page.html", {"domain": domain, "nav": "domains"}, principal=principal
     )
 
 
-@router.post("/admin/domains/{domain_id}/rules/preview")
+@router.post("/admin/domains/{domain}/rules/preview")
 async def preview_rules(
-    request: Request, domain_id: int, principal: Principal = Depends(page_writer)
+    request: Request,
+    principal: PageWriter,
+    domain: DomainSnapshotDep,
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Response:
     """Dry run of the current rules over the open PeopleForce tasks; writes nothing."""
-    with Session(request_engine(request)) as db:
-        domain = admin_service.get_domain(db, domain_id)
-    rows: list[admin_actions.PreviewRow] = []
+    rows: list[PreviewRow] = []
     error: str | None = None
     try:
-        rows = await admin_actions.preview_routing(
-            request_engine(request), request.app.state.settings, domain_id
-        )
+        rows = await preview_routing(engine, settings, domain.id or 0)
     except UpstreamError as upstream:
         error = f"Could not read PeopleForce tasks: {describe(upstream, domain)}"
     return render(

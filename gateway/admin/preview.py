@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from gateway import admin_service
-from gateway.admin_upstream import http_client, peopleforce_client
+from gateway.admin.domains import get_domain
+from gateway.admin.offload import in_session
+from gateway.admin.rules import rules_with_mappings
+from gateway.admin.upstream import http_client, peopleforce_client
 from gateway.clients import PFTask
 from gateway.clock import as_utc
 from gateway.models import DomainConfig, SyncState
@@ -100,22 +102,31 @@ async def _open_tasks(settings: Settings, domain: DomainConfig, limit: int) -> l
     return tasks[:limit]
 
 
+def _domain_and_rules(session: Session, domain_id: int) -> tuple[DomainConfig, list[RuleSpec]]:
+    specs = [
+        RuleSpec.from_models(rule, mappings)
+        for rule, mappings in rules_with_mappings(session, domain_id)
+    ]
+    return get_domain(session, domain_id), specs
+
+
+def _states(session: Session, domain_id: int, task_ids: list[int]) -> dict[int, SyncState]:
+    query = select(SyncState).where(
+        SyncState.domain_id == domain_id, col(SyncState.pf_task_id).in_(task_ids)
+    )
+    return {state.pf_task_id: state for state in session.exec(query)}
+
+
 async def preview_routing(
     engine: Engine, settings: Settings, domain_id: int, limit: int = PREVIEW_TASK_LIMIT
 ) -> list[PreviewRow]:
-    """Dry run: route up to ``limit`` open tasks through the current rules, writing nothing."""
-    with Session(engine, expire_on_commit=False) as session:
-        domain = admin_service.get_domain(session, domain_id)
-        specs = [
-            RuleSpec.from_models(rule, mappings)
-            for rule, mappings in admin_service.rules_with_mappings(session, domain_id)
-        ]
+    """Dry run: route up to ``limit`` open tasks through the current rules, writing nothing.
+
+    The database reads run through ``gateway.admin.offload``, off the API's loop.
+    """
+    domain, specs = await in_session(engine, lambda s: _domain_and_rules(s, domain_id))
     defaults = DomainDefaults.from_model(domain)
     tasks = await _open_tasks(settings, domain, limit)
-    with Session(engine) as session:
-        query = select(SyncState).where(
-            SyncState.domain_id == domain_id,
-            col(SyncState.pf_task_id).in_([task.id for task in tasks]),
-        )
-        states = {state.pf_task_id: state for state in session.exec(query)}
+    task_ids = [task.id for task in tasks]
+    states = await in_session(engine, lambda s: _states(s, domain_id, task_ids))
     return [_row(task, specs, defaults, domain, states.get(task.id)) for task in tasks]

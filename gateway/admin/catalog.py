@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from gateway.admin_upstream import http_client, jira_client
+from gateway.admin.upstream import http_client, jira_client
 from gateway.clients import JiraClient
 from gateway.models import DomainConfig
 from gateway.settings import Settings
