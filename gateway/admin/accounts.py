@@ -75,31 +75,48 @@ def create_user(session: Session, username: str, password: str) -> AdminUser:
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> AdminUser | None:
-    """The user when the password matches, else None, in constant-ish time.
-
-    argon2 costs about 150 ms of CPU on purpose: the API calls this through
-    ``gateway.admin.offload``, never on its event loop.
-    """
+def _stored_hash(engine: Engine, username: str) -> tuple[int | None, str]:
+    """The account's id and password hash; the dummy hash when there is no such account."""
     try:
         name = normalize_username(username)
     except AccountError:
-        name = ""
-    user = (
-        session.exec(select(AdminUser).where(AdminUser.username == name)).first() if name else None
-    )
-    stored = user.password_hash if user else _DUMMY_HASH
+        return None, _DUMMY_HASH
+    with Session(engine) as session:
+        user = session.exec(select(AdminUser).where(AdminUser.username == name)).first()
+        return (user.id, user.password_hash) if user is not None else (None, _DUMMY_HASH)
+
+
+def _password_matches(stored: str, password: str) -> bool:
     try:
-        _hasher.verify(stored, password)
+        return _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _record_login(engine: Engine, user_id: int, stored: str, password: str) -> None:
+    with session_scope(engine) as session:
+        user = session.get(AdminUser, user_id)
+        if user is None:
+            return
+        if user.password_hash == stored and _hasher.check_needs_rehash(stored):
+            user.password_hash = hash_password(password)
+        user.last_login_at = utcnow()
+        session.add(user)
+
+
+def authenticate(engine: Engine, username: str, password: str) -> int | None:
+    """The user's id when the password matches, else None, in constant-ish time.
+
+    argon2 costs about 150 ms of CPU on purpose, so the API calls this through
+    ``gateway.admin.offload``, never on its event loop; and the hash is verified
+    between two short transactions, so a burst of sign-ins does not hold a
+    database connection per guess.
+    """
+    user_id, stored = _stored_hash(engine, username)
+    if not _password_matches(stored, password) or user_id is None:
         return None
-    if user is None:
-        return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    session.add(user)
-    return user
+    _record_login(engine, user_id, stored, password)
+    return user_id
 
 
 def username_of(session: Session, user_id: int) -> str | None:

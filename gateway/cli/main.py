@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli import (
-    accounts,
-    database,
-    dead_letters,
-    demo,
-    domains,
-    embedded_redis,
-    rules,
-    server,
-    sync,
-)
+from gateway.cli.accounts import app as admin_app
+from gateway.cli.database import app as db_app
+from gateway.cli.dead_letters import app as deadletter_app
+from gateway.cli.demo import register as register_demo
+from gateway.cli.domains import app as domain_app
+from gateway.cli.embedded_redis import app as redis_app
+from gateway.cli.rules import app as rule_app
+from gateway.cli.server import register as register_server
+from gateway.cli.sync import register as register_sync
 
 app = typer.Typer(
     help="PeopleForce <-> Jira Cloud sync gateway.",
@@ -29,12 +27,12 @@ app = typer.Typer(
     add_completion=False,
 )
 
-server.register(app)
-app.add_typer(database.app, name="db")
-app.add_typer(embedded_redis.app, name="redis")
-app.add_typer(accounts.app, name="admin")
-app.add_typer(domains.app, name="domain")
-app.add_typer(rules.app, name="rule")
-sync.register(app)
-app.add_typer(dead_letters.app, name="deadletter")
-demo.register(app)
+register_server(app)
+app.add_typer(db_app, name="db")
+app.add_typer(redis_app, name="redis")
+app.add_typer(admin_app, name="admin")
+app.add_typer(domain_app, name="domain")
+app.add_typer(rule_app, name="rule")
+register_sync(app)
+app.add_typer(deadletter_app, name="deadletter")
+register_demo(app)

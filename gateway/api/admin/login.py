@@ -12,10 +12,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Engine
 
 from gateway.admin.accounts import authenticate
-from gateway.admin.offload import in_session
+from gateway.admin.offload import run_in_thread
 from gateway.api.admin.csrf import verify_csrf
 from gateway.api.admin.deps import (
     EngineDep,
@@ -69,11 +68,6 @@ async def login_form(request: Request, next: str | None = None) -> Response:
     return response
 
 
-async def _verified_user_id(engine: Engine, username: str, password: str) -> int | None:
-    user = await in_session(engine, lambda db: authenticate(db, username, password))
-    return user.id if user is not None else None
-
-
 @router.post(LOGIN_PATH)
 async def login(request: Request, engine: EngineDep, redis: RedisDep) -> Response:
     """Check the password (throttled per account and per address) and start a session."""
@@ -99,7 +93,7 @@ async def login(request: Request, engine: EngineDep, redis: RedisDep) -> Respons
         response = again(limited.message, 429)
         response.headers["Retry-After"] = str(limited.retry_after)
         return response
-    user_id = await _verified_user_id(engine, username, password)
+    user_id = await run_in_thread(authenticate, engine, username, password)
     if user_id is None:
         await throttle.record_failure(username, address)
         log.warning("admin sign-in failed", extra={"client": address})
