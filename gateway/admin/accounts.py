@@ -40,6 +40,7 @@ class AccountError(ValueError):
 
 
 def hash_password(password: str) -> str:
+    """An argon2 hash with the library's current parameters (CPU-heavy by design)."""
     return _hasher.hash(password)
 
 
@@ -126,6 +127,7 @@ def username_of(session: Session, user_id: int) -> str | None:
 
 
 def hash_token(token: str) -> str:
+    """SHA-256 is enough for 256-bit random tokens; only this digest is stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -162,6 +164,7 @@ def resolve_api_token(
 
 
 def revoke_api_token(session: Session, token_id: int) -> ApiToken:
+    """Stop a token from authenticating; revoking twice keeps the first time."""
     token = session.get(ApiToken, token_id)
     if token is None:
         raise AccountError(f"no API token with id {token_id}")

@@ -94,6 +94,7 @@ class JiraCatalog:
         return await self._cached(self._key(domain, "types", project), domain, fetch)
 
     def clear(self) -> None:
+        """Forget every cached answer (tests, and after a credential change)."""
         self._entries.clear()
 
 

@@ -47,12 +47,14 @@ def http_client(settings: Settings, timeout: float | None = None) -> httpx.Async
 
 
 def jira_client(http: httpx.AsyncClient, domain: DomainConfig) -> JiraClient:
+    """A Jira client with the domain's credentials that never retries (someone waits)."""
     return JiraClient(
         http, domain.jira_base_url, domain.jira_email, domain.jira_api_token, policy=NO_RETRY
     )
 
 
 def peopleforce_client(http: httpx.AsyncClient, domain: DomainConfig) -> PeopleForceClient:
+    """A PeopleForce client with the domain's key that never retries (someone waits)."""
     return PeopleForceClient(http, domain.pf_base_url, domain.pf_api_key, policy=NO_RETRY)
 
 

@@ -72,6 +72,7 @@ class SessionCodec:
         self.max_age_seconds = max_age_seconds
 
     def read(self, request: Request) -> SessionData | None:
+        """The cookie's session if its signature and age check out, else None."""
         raw = request.cookies.get(COOKIE_NAME)
         if not raw:
             return None
@@ -89,6 +90,7 @@ class SessionCodec:
         return SessionData(sid=sid, csrf=csrf, user_id=user_id)
 
     def write(self, request: Request, response: Response, session: SessionData) -> None:
+        """Set the signed cookie: HttpOnly, SameSite=Lax, Secure over HTTPS."""
         value = self._serializer.dumps(
             {"sid": session.sid, "csrf": session.csrf, "uid": session.user_id}
         )
@@ -103,6 +105,7 @@ class SessionCodec:
         )
 
     def clear(self, request: Request, response: Response) -> None:
+        """Delete the cookie with the attributes it was set with."""
         response.delete_cookie(
             COOKIE_NAME,
             path="/",
@@ -118,4 +121,5 @@ async def revoke_session(redis: Redis, session: SessionData, ttl_seconds: int) -
 
 
 async def is_session_revoked(redis: Redis, session: SessionData) -> bool:
+    """True once its owner signed out, for as long as the cookie could still verify."""
     return bool(await redis.exists(REVOKED_KEY_PREFIX + session.sid))

@@ -32,6 +32,7 @@ NOTICES = {
 
 
 def format_datetime(value: datetime | None) -> str:
+    """Absolute UTC time; naive values from SQLite are UTC."""
     if value is None:
         return "never"
     if value.tzinfo is None:
@@ -59,6 +60,7 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
 
 
 def pretty_json(value: Any) -> str:
+    """Indented JSON for payloads and details (autoescaped by the template)."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
@@ -80,6 +82,7 @@ templates = Jinja2Templates(env=_environment())
 
 
 def is_htmx(request: Request) -> bool:
+    """htmx requests get a fragment to swap; plain form posts get a redirect."""
     return request.headers.get("HX-Request") == "true"
 
 

@@ -26,6 +26,7 @@ class Throttled:
 
     @property
     def message(self) -> str:
+        """What the sign-in page says, in whole minutes."""
         minutes = max(1, -(-self.retry_after // 60))
         return (
             f"Too many failed sign-in attempts. Try again in {minutes} minute"
@@ -68,6 +69,7 @@ class LoginThrottle:
         return None
 
     async def record_failure(self, username: str, address: str) -> None:
+        """Count a failed sign-in against the account and the address."""
         for key in _keys(username, address):
             async with self._redis.pipeline(transaction=True) as pipe:
                 # SET NX starts the window once (EXPIRE NX needs Redis 7; this works on 6).
@@ -76,5 +78,6 @@ class LoginThrottle:
                 await pipe.execute()
 
     async def record_success(self, username: str, address: str) -> None:
+        """A success forgives the account's failures (not the address's)."""
         account_key, _ = _keys(username, address)
         await self._redis.delete(account_key)
