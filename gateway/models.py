@@ -1,4 +1,4 @@
-"""SQLModel tables: the gateway's durable state (DESIGN.md section 3).
+"""SQLModel tables: the gateway's durable state (DESIGN.md section 3) and admin accounts.
 
 Alembic owns the schema (``gateway/migrations``); a change here needs a new
 migration revision.
@@ -6,6 +6,7 @@ migration revision.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -76,6 +77,30 @@ class EventType(StrEnum):
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
 
 
+@dataclass(frozen=True)
+class DomainConfigDefaults:
+    """What a new domain starts with, in one place.
+
+    The table below, the admin schemas, the UI's new-domain form, the CLI's
+    ``domain add`` options and the router all read these, so a changed default
+    cannot leave one surface creating domains that differ from the others.
+    """
+
+    is_active: bool = True
+    poll_interval_seconds: int = 60
+    max_concurrency: int = 4
+    tracking_label: str = "PeopleForce"
+    property_key: str = "pf_sync_metadata"
+    fallback_issue_type: str = "Task"
+    reopen_policy: ReopenPolicy = ReopenPolicy.LEAVE
+    deletion_policy: DeletionPolicy = DeletionPolicy.LEAVE
+    sweep_time: str = "03:00"
+    sweep_window_hours: int = 24
+
+
+DOMAIN_DEFAULTS = DomainConfigDefaults()
+
+
 class DomainConfig(SQLModel, table=True):
     """One sync domain: one PeopleForce account linked to one Jira site."""
 
@@ -83,9 +108,9 @@ class DomainConfig(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=100)
-    is_active: bool = True
-    poll_interval_seconds: int = 60
-    max_concurrency: int = 4
+    is_active: bool = DOMAIN_DEFAULTS.is_active
+    poll_interval_seconds: int = DOMAIN_DEFAULTS.poll_interval_seconds
+    max_concurrency: int = DOMAIN_DEFAULTS.max_concurrency
 
     pf_base_url: str
     pf_api_key: str = ""
@@ -93,16 +118,18 @@ class DomainConfig(SQLModel, table=True):
     jira_email: str = ""
     jira_api_token: str = ""
 
-    tracking_label: str = "PeopleForce"
-    property_key: str = "pf_sync_metadata"
+    tracking_label: str = DOMAIN_DEFAULTS.tracking_label
+    property_key: str = DOMAIN_DEFAULTS.property_key
     fallback_project_key: str | None = None
-    fallback_issue_type: str = "Task"
+    fallback_issue_type: str = DOMAIN_DEFAULTS.fallback_issue_type
     sync_since: datetime | None = None
-    reopen_policy: ReopenPolicy = Field(default=ReopenPolicy.LEAVE, sa_type=_enum_column)
-    deletion_policy: DeletionPolicy = Field(default=DeletionPolicy.LEAVE, sa_type=_enum_column)
+    reopen_policy: ReopenPolicy = Field(default=DOMAIN_DEFAULTS.reopen_policy, sa_type=_enum_column)
+    deletion_policy: DeletionPolicy = Field(
+        default=DOMAIN_DEFAULTS.deletion_policy, sa_type=_enum_column
+    )
 
-    sweep_time: str = "03:00"
-    sweep_window_hours: int = 24
+    sweep_time: str = DOMAIN_DEFAULTS.sweep_time
+    sweep_window_hours: int = DOMAIN_DEFAULTS.sweep_window_hours
     last_sweep_at: datetime | None = None
     next_sweep_at: datetime | None = None
 
@@ -227,3 +254,33 @@ class DeadLetter(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     replayed_at: datetime | None = None
     discarded_at: datetime | None = None
+
+
+# --- admin accounts: who may use the admin UI, JSON API and CLI ----------------------------
+# Nothing in the sync path reads these two tables.
+
+
+class AdminUser(SQLModel, table=True):
+    """A person who signs in to the admin UI; only the argon2 hash of the password is kept."""
+
+    __tablename__ = "admin_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=100)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the JSON admin API; only its SHA-256 is kept, so a leak of the
+    database does not leak usable tokens."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway.api import health, observability, webhooks
-from gateway.api.admin import install_admin
+from gateway.api.admin.main import install_admin
 from gateway.db import make_engine
 from gateway.jobs import open_pool
 from gateway.redis import resolve_redis_url

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from gateway.accounts import create_user
+from gateway.admin.accounts import create_user
 from gateway.db import session_scope
 from gateway.demo.stack import ADMIN_USERNAME, JIRA_EMAIL, JIRA_TOKEN, PF_API_KEY, Stack
 from gateway.models import DomainConfig, FieldMapping, MappingKind, RoutingRule, RuleAction

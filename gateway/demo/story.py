@@ -19,6 +19,7 @@ from arq.connections import ArqRedis
 from fakes.jira import JiraError
 from gateway.demo.stack import Stack
 from gateway.jobs import SWEEP_JOB, sweep_job_id
+from gateway.models import DOMAIN_DEFAULTS
 
 BEAT_SECONDS = 2.0
 CYCLE_SECONDS = 60.0
@@ -173,7 +174,8 @@ class Story:
         return [
             issue
             for issue in self.stack.jira.dump()["issues"]
-            if "PeopleForce" in issue["labels"] and (issue["status_category"] == DONE) == done
+            if DOMAIN_DEFAULTS.tracking_label in issue["labels"]
+            and (issue["status_category"] == DONE) == done
         ]
 
     def jira_closes(self) -> None:

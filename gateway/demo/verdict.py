@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from gateway.models import SyncState, SyncStatus
+from gateway.models import DOMAIN_DEFAULTS, SyncState, SyncStatus
 
-PROPERTY_KEY = "pf_sync_metadata"
+PROPERTY_KEY = DOMAIN_DEFAULTS.property_key
 DONE = "done"
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from gateway import (
-    auth_models,  # noqa: F401 - admin users and API tokens
-    models,  # noqa: F401 - registers the tables on SQLModel.metadata
-)
+from gateway import models  # noqa: F401 - registers every table on SQLModel.metadata
 from gateway.db import make_engine
 
 config = context.config

@@ -18,7 +18,14 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from gateway.models import DomainConfig, FieldMapping, MappingKind, RoutingRule, RuleAction
+from gateway.models import (
+    DOMAIN_DEFAULTS,
+    DomainConfig,
+    FieldMapping,
+    MappingKind,
+    RoutingRule,
+    RuleAction,
+)
 from gateway.sync.adf import html_to_adf, to_adf
 from gateway.sync.hashing import canonical_json
 from gateway.sync.templates import (
@@ -122,14 +129,14 @@ class RuleSpec:
 @dataclass(frozen=True)
 class DomainDefaults:
     fallback_project_key: str | None = None
-    fallback_issue_type: str = "Task"
-    tracking_label: str = "PeopleForce"
+    fallback_issue_type: str = DOMAIN_DEFAULTS.fallback_issue_type
+    tracking_label: str = DOMAIN_DEFAULTS.tracking_label
 
     @classmethod
     def from_model(cls, domain: DomainConfig) -> DomainDefaults:
         return cls(
             fallback_project_key=(domain.fallback_project_key or "").strip() or None,
-            fallback_issue_type=domain.fallback_issue_type or "Task",
+            fallback_issue_type=domain.fallback_issue_type or DOMAIN_DEFAULTS.fallback_issue_type,
             tracking_label=domain.tracking_label,
         )
 

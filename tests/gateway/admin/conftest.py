@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from gateway.accounts import create_api_token, create_user
+from gateway.admin.accounts import create_api_token, create_user
 from gateway.api.app import create_app
 from gateway.db import session_scope
 from gateway.settings import Settings

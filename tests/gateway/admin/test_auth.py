@@ -66,7 +66,7 @@ def test_bearer_token_needs_no_csrf_and_bad_tokens_are_refused(
 
 
 def test_revoked_token_stops_working(client: TestClient, bearer: dict[str, str], engine):
-    from gateway.accounts import revoke_api_token
+    from gateway.admin.accounts import revoke_api_token
     from gateway.db import session_scope
 
     with session_scope(engine) as session:
@@ -88,7 +88,7 @@ def test_bootstrap_admin_is_created_at_startup(settings, engine):
 
 
 def test_secret_key_is_generated_once_with_private_mode(settings):
-    from gateway.api.sessions import load_or_create_secret_key
+    from gateway.api.admin.sessions import load_or_create_secret_key
 
     first = load_or_create_secret_key(settings)
     assert first == load_or_create_secret_key(settings)

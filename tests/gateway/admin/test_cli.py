@@ -63,7 +63,8 @@ def test_domain_commands_read_secrets_from_stdin_and_never_print_them(run):
     assert json.loads(run("domain", "show", "1", "--json").stdout)["is_active"] is False
     assert run("domain", "resume", "acme").exit_code == 0
     unknown = run("domain", "show", "nope")
-    assert unknown.exit_code == 1 and "no domain named or numbered 'nope'" in unknown.output
+    assert unknown.exit_code == 1
+    assert "no domain named 'nope' (see `gateway domain list`)" in unknown.output
     bad = run("domain", "add", "x", "--pf-base-url", "nope", "--jira-base-url", "https://j.test")
     assert bad.exit_code == 1 and "pf_base_url" in bad.output
 

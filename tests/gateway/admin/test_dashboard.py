@@ -10,9 +10,8 @@ import pytest
 import redis
 from sqlalchemy import Engine
 
-from gateway import admin_service
-from gateway.admin_schemas import DomainCreate
-from gateway.api import admin_pages
+from gateway.admin import dashboard, domains
+from gateway.admin.schemas import DomainCreate
 from gateway.db import session_scope
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import QUEUE_NAME
@@ -39,7 +38,7 @@ def _domain(engine: Engine, name: str = "acme") -> int:
         }
     )
     with session_scope(engine) as db:
-        domain_id = admin_service.create_domain(db, data).id
+        domain_id = domains.create_domain(db, data).id
     assert domain_id is not None
     return domain_id
 
@@ -114,7 +113,7 @@ def test_redis_down_degrades_to_a_warning(admin: Admin, monkeypatch: pytest.Monk
     async def unreachable(*_: object) -> None:
         raise ConnectionError("down")
 
-    monkeypatch.setattr(admin_pages, "read_runtime", unreachable)
+    monkeypatch.setattr(dashboard, "read_runtime", unreachable)
     response = admin.client.get("/admin")
     assert response.status_code == 200
     assert "Redis unreachable: ConnectionError" in response.text

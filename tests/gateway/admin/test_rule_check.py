@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from gateway.admin_service import PENDING_STALE, check_status
+from gateway.admin.rules import PENDING_STALE, check_status
 from gateway.clock import utcnow
 from gateway.models import RoutingRule
 from tests.gateway.admin.conftest import Admin, wait_for_check

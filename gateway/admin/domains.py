@@ -1,0 +1,127 @@
+"""Sync domains: lookup, create, update, pause/resume, back-fill.
+
+Every function takes an open session and leaves committing to the caller, so one
+request (or one CLI command) is one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import SecretStr
+from sqlmodel import Session, col, select
+
+from gateway.admin.errors import Conflict, DomainNotFound
+from gateway.admin.schemas import (
+    NULLABLE_DOMAIN_FIELDS,
+    SECRET_FIELDS,
+    DomainCreate,
+    DomainUpdate,
+)
+from gateway.clock import as_utc, utcnow
+from gateway.models import DomainConfig, SyncState, SyncStatus
+
+# How every surface names a domain, for ``--help`` texts and API docs.
+DOMAIN_REF_HELP = "Domain id (all digits) or name."
+
+
+def get_domain(session: Session, domain_id: int) -> DomainConfig:
+    """The domain with this id, or DomainNotFound."""
+    domain = session.get(DomainConfig, domain_id)
+    if domain is None:
+        raise DomainNotFound(f"no domain with id {domain_id}")
+    return domain
+
+
+def find_domain(session: Session, ref: str) -> DomainConfig:
+    """The domain an admin means by ``ref``: an all-digit ``ref`` is an id, anything else
+    a name.
+
+    One rule for every surface (CLI arguments, API and UI paths). It is never
+    ambiguous because a domain name cannot be all digits (``DomainCreate`` refuses
+    one), so no name can hide behind another domain's id.
+    """
+    ref = ref.strip()
+    if ref.isascii() and ref.isdigit():
+        return get_domain(session, int(ref))
+    domain = session.exec(select(DomainConfig).where(DomainConfig.name == ref)).first()
+    if domain is None:
+        raise DomainNotFound(f"no domain named {ref!r}")
+    return domain
+
+
+def list_domains(session: Session) -> list[DomainConfig]:
+    """Every domain, by name."""
+    return list(session.exec(select(DomainConfig).order_by(col(DomainConfig.name))))
+
+
+def _check_name_free(session: Session, name: str, own_id: int | None = None) -> None:
+    existing = session.exec(select(DomainConfig).where(DomainConfig.name == name)).first()
+    if existing is not None and existing.id != own_id:
+        raise Conflict(f"a domain named {name!r} already exists")
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def create_domain(session: Session, data: DomainCreate) -> DomainConfig:
+    """Add a domain; Conflict when the name is taken."""
+    _check_name_free(session, data.name)
+    values = data.model_dump(exclude=set(SECRET_FIELDS))
+    domain = DomainConfig(
+        **values,
+        pf_api_key=_secret(data.pf_api_key),
+        jira_api_token=_secret(data.jira_api_token),
+    )
+    session.add(domain)
+    session.flush()
+    return domain
+
+
+def update_domain(session: Session, domain: DomainConfig, data: DomainUpdate) -> DomainConfig:
+    """Apply the fields the caller sent; a secret is replaced only when one is given."""
+    changes = data.model_dump(exclude_unset=True, exclude=set(SECRET_FIELDS))
+    if "name" in changes and changes["name"] is not None:
+        _check_name_free(session, changes["name"], domain.id)
+    for name, value in changes.items():
+        if value is None and name not in NULLABLE_DOMAIN_FIELDS:
+            continue
+        setattr(domain, name, value)
+    for name in SECRET_FIELDS:
+        secret = getattr(data, name)
+        if secret is not None:
+            setattr(domain, name, secret.get_secret_value())
+    domain.updated_at = utcnow()
+    session.add(domain)
+    session.flush()
+    return domain
+
+
+def set_domain_active(session: Session, domain: DomainConfig, active: bool) -> DomainConfig:
+    """Pause or resume; the scheduler reads ``is_active`` on its next pass, no restart."""
+    domain.is_active = active
+    domain.updated_at = utcnow()
+    session.add(domain)
+    session.flush()
+    return domain
+
+
+def release_historical_tasks(session: Session, domain: DomainConfig, since: datetime | None) -> int:
+    """Let tasks created before ``sync_since`` be synced: forget their "historical" rows
+    (from ``since`` on, or all) and move ``sync_since`` back, so the next tick creates
+    their issues. Returns how many tasks were released."""
+    cutoff = as_utc(since)
+    query = select(SyncState).where(
+        SyncState.domain_id == domain.id, SyncState.status == SyncStatus.HISTORICAL
+    )
+    if cutoff is not None:
+        query = query.where(col(SyncState.pf_created_at) >= cutoff)
+    rows = list(session.exec(query))
+    for row in rows:
+        session.delete(row)
+    domain.sync_since = cutoff
+    domain.updated_at = utcnow()
+    session.add(domain)
+    session.flush()
+    return len(rows)

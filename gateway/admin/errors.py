@@ -1,0 +1,27 @@
+"""Refusals of admin operations; each surface turns them into its own answer.
+
+The JSON API answers 404/409/422, the UI shows the message on its page, the CLI
+prints it as one line and exits 1: the message is the same everywhere.
+"""
+
+from __future__ import annotations
+
+
+class NotFound(LookupError):
+    """The named object does not exist; the message names it for the admin."""
+
+
+class DomainNotFound(NotFound):
+    """No domain matches the id or name given (the CLI adds where to look them up)."""
+
+
+class Conflict(ValueError):
+    """The change would break a rule of the data: a taken name, a closed dead letter."""
+
+
+class RuleInvalid(ValueError):
+    """The rule would misbehave at tick time; ``problems`` lists why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

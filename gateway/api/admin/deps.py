@@ -1,0 +1,240 @@
+"""Shared dependencies of the admin routes: app resources, the database session, the
+objects a path names, and who is calling.
+
+How admin routes stay off the event loop. The loop that runs these routes also
+answers Jira's webhook deliveries, so no admin route may run SQLAlchemy or argon2
+on it. We use two shapes that end in one thread pool:
+
+* A route whose work is only the database is a plain ``def`` taking ``SessionDep``.
+  FastAPI runs it, and the session's set-up and commit, in its thread pool; nothing
+  else is needed, which is why this is the default shape.
+* A route that awaits Redis, PeopleForce or Jira (or schedules a background check)
+  stays ``async def`` and sends its database work through the one offload seam,
+  ``gateway.admin.offload`` (``anyio.to_thread.run_sync``), as argon2 does at sign-in.
+  Such routes take ``DomainSnapshotDep`` rather than ``DomainDep``, so no database
+  connection is held while they wait on the network.
+
+FastAPI's thread pool and ``anyio.to_thread.run_sync`` use the same anyio limiter, so
+both shapes share one bound (40 threads by default) instead of two pools competing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from arq.connections import ArqRedis
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from gateway.admin import accounts
+from gateway.admin.catalog import JiraCatalog
+from gateway.admin.dead_letters import get_dead_letter
+from gateway.admin.domains import DOMAIN_REF_HELP, find_domain
+from gateway.admin.offload import in_session
+from gateway.admin.rule_checks import RuleChecks
+from gateway.admin.rules import get_rule
+from gateway.api.admin.csrf import verify_csrf
+from gateway.api.admin.sessions import SessionCodec, SessionData, is_session_revoked
+from gateway.db import session_scope
+from gateway.models import DeadLetter, DomainConfig, RoutingRule
+from gateway.settings import Settings
+
+# --- resources the app's lifespan opened -------------------------------------------------
+
+
+def get_engine(request: Request) -> Engine:
+    """The database engine opened by the app's lifespan."""
+    return request.app.state.engine
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+def get_redis(request: Request) -> ArqRedis:
+    """The app's Redis pool (ARQ enqueues, sessions, throttling)."""
+    return request.app.state.redis
+
+
+def get_rule_checks(request: Request) -> RuleChecks:
+    """The background rule checks of this API process (see ``install_admin``)."""
+    return request.app.state.rule_checks
+
+
+def get_catalog(request: Request) -> JiraCatalog:
+    """The cached Jira projects and issue types for the rule editor's pickers."""
+    return request.app.state.jira_catalog
+
+
+def get_session_codec(request: Request) -> SessionCodec:
+    """Reads and writes the signed session cookie."""
+    return request.app.state.session_codec
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[ArqRedis, Depends(get_redis)]
+RuleChecksDep = Annotated[RuleChecks, Depends(get_rule_checks)]
+CatalogDep = Annotated[JiraCatalog, Depends(get_catalog)]
+
+# --- the database session of a plain ``def`` route ----------------------------------------
+
+
+def get_db(engine: EngineDep) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it
+    raises. Function scope commits before the response is sent, so a client that reads
+    right after a write sees it."""
+    with session_scope(engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+DomainRef = Annotated[str, Path(description=DOMAIN_REF_HELP)]
+
+
+def get_path_domain(domain: DomainRef, db: SessionDep) -> DomainConfig:
+    """The domain the path names (id or name, see ``find_domain``), in the request's
+    session, so the route may change it."""
+    return find_domain(db, domain)
+
+
+async def load_path_domain(domain: DomainRef, engine: EngineDep) -> DomainConfig:
+    """The domain the path names, read in its own short transaction off the loop."""
+    return await in_session(engine, lambda session: find_domain(session, domain))
+
+
+def get_path_rule(rule_id: int, db: SessionDep) -> RoutingRule:
+    """The routing rule the path names, in the request's session."""
+    return get_rule(db, rule_id)
+
+
+def get_path_dead_letter(letter_id: int, db: SessionDep) -> DeadLetter:
+    """The dead letter the path names, in the request's session."""
+    return get_dead_letter(db, letter_id)
+
+
+DomainDep = Annotated[DomainConfig, Depends(get_path_domain)]
+DomainSnapshotDep = Annotated[DomainConfig, Depends(load_path_domain)]
+RuleDep = Annotated[RoutingRule, Depends(get_path_rule)]
+DeadLetterDep = Annotated[DeadLetter, Depends(get_path_dead_letter)]
+
+
+async def get_form(request: Request) -> FormData:
+    """The posted form (parsed once; the CSRF check has usually read it already)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(get_form)]
+
+# --- who is calling: session cookies for people, bearer tokens for scripts -----------------
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API token from `gateway admin create-token NAME` (starts with gw_).",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller; ``session`` is set for cookie logins only."""
+
+    kind: Literal["session", "token"]
+    name: str
+    session: SessionData | None = None
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; the handler redirects to the login page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+async def read_session(request: Request) -> SessionData | None:
+    """The verified, unrevoked session cookie, or None."""
+    session = get_session_codec(request).read(request)
+    if session is None:
+        return None
+    if await is_session_revoked(get_redis(request), session):
+        return None
+    return session
+
+
+async def _session_principal(request: Request) -> Principal | None:
+    session = await read_session(request)
+    if session is None or session.user_id is None:
+        return None
+    user_id = session.user_id
+    name = await in_session(get_engine(request), lambda db: accounts.username_of(db, user_id))
+    return None if name is None else Principal(kind="session", name=name, session=session)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+async def api_principal(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+) -> Principal:
+    """A valid bearer token or a signed-in session; otherwise 401."""
+    if credentials is not None:
+        plaintext = credentials.credentials
+        token_name = await in_session(
+            get_engine(request),
+            lambda db: getattr(accounts.resolve_api_token(db, plaintext), "name", None),
+        )
+        if token_name is None:
+            raise _unauthorized("invalid or revoked API token")
+        return Principal(kind="token", name=token_name)
+    principal = await _session_principal(request)
+    if principal is None:
+        raise _unauthorized(
+            "authentication required: send Authorization: Bearer <token> or sign in"
+        )
+    return principal
+
+
+async def api_writer(request: Request, principal: Principal = Depends(api_principal)) -> Principal:
+    """As api_principal; a cookie session must also send the X-CSRF-Token header."""
+    if principal.kind == "session":
+        await verify_csrf(request, principal.session)
+    return principal
+
+
+def _next_path(request: Request) -> str:
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return path
+
+
+async def page_user(request: Request) -> Principal:
+    """A signed-in admin, or LoginRequired (redirect to the login page)."""
+    principal = await _session_principal(request)
+    if principal is None:
+        raise LoginRequired(_next_path(request) if request.method == "GET" else "/admin")
+    return principal
+
+
+async def page_writer(request: Request, principal: Principal = Depends(page_user)) -> Principal:
+    """A signed-in admin whose form or htmx request carries the CSRF token."""
+    await verify_csrf(request, principal.session)
+    return principal
+
+
+Reader = Annotated[Principal, Depends(api_principal)]
+Writer = Annotated[Principal, Depends(api_writer)]
+PageUser = Annotated[Principal, Depends(page_user)]
+PageWriter = Annotated[Principal, Depends(page_writer)]

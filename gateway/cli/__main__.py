@@ -1,0 +1,5 @@
+"""``python -m gateway.cli ...``, as the demo, scenarios and tests start workers."""
+
+from gateway.cli.main import app
+
+app()

@@ -1,0 +1,38 @@
+"""The ``gateway`` command line: the typer app and its command groups.
+
+Each group lives in its own module and imports only ``_common`` and the code it
+drives, never another command module, so the CLI has no import cycle. Heavy
+imports (uvicorn, the worker, the demo) stay inside the commands that need them,
+to keep ``gateway --help`` quick.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from gateway.cli.accounts import app as admin_app
+from gateway.cli.database import app as db_app
+from gateway.cli.dead_letters import app as deadletter_app
+from gateway.cli.demo import register as register_demo
+from gateway.cli.domains import app as domain_app
+from gateway.cli.embedded_redis import app as redis_app
+from gateway.cli.rules import app as rule_app
+from gateway.cli.server import register as register_server
+from gateway.cli.sync import register as register_sync
+
+app = typer.Typer(
+    help="PeopleForce <-> Jira Cloud sync gateway.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+register_server(app)
+app.add_typer(db_app, name="db")
+app.add_typer(redis_app, name="redis")
+app.add_typer(admin_app, name="admin")
+app.add_typer(domain_app, name="domain")
+app.add_typer(rule_app, name="rule")
+register_sync(app)
+app.add_typer(deadletter_app, name="deadletter")
+register_demo(app)

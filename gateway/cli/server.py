@@ -1,0 +1,102 @@
+"""``gateway serve|worker|check``: the two processes, and the check before starting them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gateway.cli._common import fail, out, prepare_database, settings_or_exit
+from gateway.settings import Settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the API: webhook ingress, admin UI, health and metrics."""
+    import uvicorn
+
+    from gateway.api.app import create_app
+    from gateway.logs import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    prepare_database(settings)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+def worker(
+    burst: Annotated[bool, typer.Option(help="Run queued jobs, then exit.")] = False,
+) -> None:
+    """Run an ARQ worker: polling ticks, webhook jobs, the sweeper."""
+    from arq.worker import run_worker
+
+    from gateway.logs import configure_logging
+    from gateway.redis import RedisUnavailable, arq_redis_settings, resolve_redis_url
+    from gateway.worker import WorkerSettings, cron_jobs
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    prepare_database(settings)
+    try:
+        redis_settings = arq_redis_settings(resolve_redis_url(settings))
+    except RedisUnavailable as error:
+        raise fail(str(error)) from None
+    run_worker(
+        WorkerSettings,  # ty: ignore[invalid-argument-type]
+        redis_settings=redis_settings,
+        burst=burst,
+        cron_jobs=[] if burst else cron_jobs(settings),
+        ctx={"settings": settings},
+    )
+
+
+def check() -> None:
+    """Print the effective configuration (secrets masked) and check database and Redis."""
+    from gateway.checks import run_checks
+
+    settings = settings_or_exit()
+    table = Table(title="Effective configuration", show_header=True)
+    table.add_column("setting")
+    table.add_column("value")
+    for name, value in settings_table(settings):
+        table.add_row(name, value)
+    out.print(table)
+    ok = True
+    for name, passed, detail in run_checks(settings):
+        mark = "[green]ok[/]" if passed else "[red]FAIL[/]"
+        out.print(f"{mark} {name}: {detail}", highlight=False, soft_wrap=True)
+        ok = ok and passed
+    if not ok:
+        raise typer.Exit(1)
+
+
+def settings_table(settings: Settings) -> list[tuple[str, str]]:
+    """Each setting as (ENV_NAME, printable value); secrets show as set/unset only."""
+    from pydantic import SecretStr
+
+    from gateway.redis import redact_url
+    from gateway.settings import ENV_PREFIX
+
+    rows = []
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = "********** (set)"
+        elif value is None or value == "":
+            shown = "(unset)"
+        elif name in ("database_url", "redis_url"):
+            shown = redact_url(str(value))
+        else:
+            shown = str(value)
+        rows.append((f"{ENV_PREFIX}{name.upper()}", shown))
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``worker`` and ``check`` to the main ``gateway`` app."""
+    app.command()(serve)
+    app.command()(worker)
+    app.command()(check)
