@@ -43,7 +43,8 @@ from gateway.sync.locks import (
     task_lock,
     tick_lock_name,
 )
-from gateway.sync.routing import DomainDefaults, RouteAction, RouteDecision, RuleSpec, diff_fields
+from gateway.sync.mappings import diff_fields
+from gateway.sync.routing import DomainDefaults, RouteAction, RouteDecision, RuleSpec
 from gateway.sync.routing import route as route_task
 
 log = logging.getLogger("gateway.sync.forward")
