@@ -91,7 +91,7 @@ def tick(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Run one forward tick of DOMAIN now (even if paused), and print what it did."""
-    from gateway.sync.forward import run_tick
+    from gateway.sync.tick import run_tick
 
     target = find_domain(_engine(), domain)
     assert target.id is not None
@@ -231,7 +231,7 @@ def deadletter_replay(
     letter_id: Annotated[int, typer.Argument(help="Dead letter id.")],
 ) -> None:
     """Run a dead letter's operation again with the current rules (fix the rule first)."""
-    from gateway.worker import replay
+    from gateway.sync.replay import replay
 
     outcome = _run(lambda deps: replay(deps, letter_id))
     out.print(f"dead letter {letter_id}: {outcome}")
@@ -257,8 +257,13 @@ def deadletter_discard(
         letter.discarded_at = utcnow()
         session.add(letter)
         session.commit()
-        Ledger(engine, letter.domain_id).record(
-            EventType.DISCARDED, f"dead letter {letter_id} discarded", pf_task_id=letter.pf_task_id
+        ledger = Ledger(engine, letter.domain_id)
+        asyncio.run(
+            ledger.record(
+                EventType.DISCARDED,
+                f"dead letter {letter_id} discarded",
+                pf_task_id=letter.pf_task_id,
+            )
         )
     out.print(f"dead letter {letter_id}: discarded")
 
