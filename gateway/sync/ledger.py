@@ -305,6 +305,7 @@ class Catalog:
 
     @offloaded
     def active_domains(self) -> list[DomainConfig]:
+        """The domains not paused: the only ones the scheduler ticks and sweeps."""
         with Session(self.engine, expire_on_commit=False) as session:
             return list(
                 session.exec(select(DomainConfig).where(DomainConfig.is_active == True))  # noqa: E712
@@ -327,5 +328,6 @@ class Catalog:
 
     @offloaded
     def dead_letter(self, letter_id: int) -> DeadLetter | None:
+        """A dead letter by id alone: a replay does not know its domain yet."""
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(DeadLetter, letter_id)

@@ -48,6 +48,7 @@ class OrphanSearch:
         return pf_task_id in self.searched
 
     def orphan_of(self, pf_task_id: int) -> JiraIssue | None:
+        """The issue a lost create made for this task, if the search found one."""
         return self.found.get(pf_task_id)
 
     async def search(self, states: Sequence[SyncState | StateSummary]) -> None:
