@@ -30,10 +30,10 @@ from gateway.clients.peopleforce import API_KEY_HEADER, TASKS_PATH
 from gateway.models import DomainConfig, SyncState, SyncStatus
 from gateway.settings import load_settings
 from gateway.sync.deps import SyncDeps
-from gateway.sync.forward import run_tick
 from gateway.sync.hashing import state_hash
 from gateway.sync.inbound import Outcome, Source, process_issue_event
 from gateway.sync.sweeper import run_sweep
+from gateway.sync.tick import run_tick
 from gateway.worker import shutdown, startup
 
 

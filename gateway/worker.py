@@ -25,16 +25,18 @@ from gateway.db import make_engine
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
 from gateway.logs import log_context
-from gateway.models import DomainConfig, EventType
 from gateway.notify import AlertKind, notify
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
-from gateway.sync.forward import replay_create, run_tick
-from gateway.sync.inbound import process_issue_event
-from gateway.sync.ledger import Ledger
+from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
+from gateway.sync.ledger import Catalog, Ledger
 from gateway.sync.locks import LockBusy
+from gateway.sync.offload import run_blocking
+from gateway.sync.replay import replay
 from gateway.sync.scheduler import enqueue_due_work
-from gateway.sync.sweeper import run_sweep
+from gateway.sync.sweeper import SweepReport, run_sweep
+from gateway.sync.tick import run_tick
+from gateway.sync.tick_context import TickReport
 
 log = logging.getLogger("gateway.worker")
 
@@ -106,15 +108,15 @@ async def record_heartbeat(ctx: dict[str, Any]) -> float:
 
         try:
             await refresh_redis_gauges(ctx["redis"], QUEUE_NAME)
-            refresh_database_gauges(ctx["engine"])
+            await run_blocking(ctx["engine"], refresh_database_gauges, ctx["engine"])
         except Exception as error:
             log.warning("metrics gauges not refreshed: %s", type(error).__name__)
     return now
 
 
-def domain_label(ctx: dict[str, Any], domain_id: int) -> str:
+async def domain_label(ctx: dict[str, Any], domain_id: int) -> str:
     """The domain's name for metrics and alerts (its id if it is gone)."""
-    domain = Ledger(ctx["engine"], domain_id).domain()
+    domain = await Ledger(ctx["engine"], domain_id).domain()
     return domain.name if domain is not None else str(domain_id)
 
 
@@ -167,21 +169,32 @@ async def schedule_due_work(ctx: dict[str, Any]) -> list[str]:
 
 async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str, Any] | None:
     """One forward tick of one domain."""
-    name = domain_label(ctx, domain_id)
+    name = await domain_label(ctx, domain_id)
     started = time.perf_counter()
     with log_context(domain=name):
         report = await run_tick(SyncDeps.from_ctx(ctx), domain_id)
     if report is None:
         metrics.TICKS.labels(domain=name, outcome="skipped").inc()
         return None
+    _count_tick(name, report, time.perf_counter() - started)
+    await _tick_alerts(ctx, domain_id, name, report)
+    return asdict(report)
+
+
+def _count_tick(name: str, report: TickReport, seconds: float) -> None:
     metrics.TICKS.labels(domain=name, outcome=report.outcome).inc()
-    metrics.TICK_DURATION.labels(domain=name).observe(time.perf_counter() - started)
+    metrics.TICK_DURATION.labels(domain=name).observe(seconds)
     for action in ("created", "adopted", "updated", "completed", "reopened", "dropped", "failed"):
         count = getattr(report, action)
         if count:
             metrics.SYNC_ACTIONS.labels(domain=name, action=action).inc(count)
     if report.dead_lettered:
         metrics.DEAD_LETTERS.labels(domain=name, operation="create").inc(report.dead_lettered)
+
+
+async def _tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: TickReport) -> None:
+    """Tell the operator about dead letters and a streak of failed ticks."""
+    if report.dead_lettered:
         await alert(
             ctx,
             AlertKind.DEAD_LETTER,
@@ -189,7 +202,7 @@ async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str,
             f"{report.dead_lettered} task(s) dead-lettered by a tick; "
             "see `gateway deadletter list` or the admin UI",
         )
-    domain = Ledger(ctx["engine"], domain_id).domain()
+    domain = await Ledger(ctx["engine"], domain_id).domain()
     threshold = ctx["settings"].notify_tick_failures_threshold
     if domain is not None and domain.consecutive_tick_failures >= threshold:
         await alert(
@@ -199,25 +212,24 @@ async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str,
             f"{domain.consecutive_tick_failures} ticks failed in a row; last error: "
             f"{(domain.last_tick_error or 'unknown')[:300]}",
         )
-    return asdict(report)
 
 
 async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id: str) -> str:
     """A webhook delivery: make the task agree with the issue; retried with back-off."""
     deps = SyncDeps.from_ctx(ctx)
-    name = domain_label(ctx, domain_id)
+    name = await domain_label(ctx, domain_id)
     try:
         with log_context(domain=name, issue_id=issue_id):
-            outcome = str(await process_issue_event(deps, domain_id, issue_id))
+            outcome = await process_issue_event(deps, domain_id, issue_id)
     except (TransientUpstreamError, LockBusy) as error:
         job_try = int(ctx.get("job_try", 1))
         if job_try < INBOUND_MAX_TRIES:
             raise Retry(defer=min(INBOUND_MAX_DEFER_SECONDS, 2**job_try)) from error
-        outcome = _inbound_dead_letter(deps, domain_id, issue_id, error, job_try)
+        outcome = await dead_letter_issue_event(deps, domain_id, issue_id, error, attempts=job_try)
     except PermanentUpstreamError as error:
-        outcome = _inbound_dead_letter(deps, domain_id, issue_id, error, 1)
+        outcome = await dead_letter_issue_event(deps, domain_id, issue_id, error, attempts=1)
     metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=outcome).inc()
-    if outcome == "dead_lettered":
+    if outcome == Outcome.DEAD_LETTERED:
         metrics.DEAD_LETTERS.labels(domain=name, operation="complete_from_jira").inc()
         await alert(
             ctx,
@@ -226,101 +238,49 @@ async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id
             f"completing the task of Jira issue {issue_id} failed permanently; "
             "see `gateway deadletter list` or the admin UI",
         )
-    return outcome
-
-
-def _inbound_dead_letter(
-    deps: SyncDeps, domain_id: int, issue_id: str, error: Exception, attempts: int
-) -> str:
-    ledger = Ledger(deps.engine, domain_id)
-    state = ledger.state_by_issue(issue_id)
-    status = getattr(error, "status", None)
-    ledger.dead_letter(
-        operation="complete_from_jira",
-        pf_task_id=state.pf_task_id if state else None,
-        payload={"issue_id": issue_id, "attempts": attempts},
-        error_status=status,
-        error_message=str(error),
-        issue_id=issue_id,
-    )
-    ledger.record(EventType.DEAD_LETTERED, str(error), state=state, issue_id=issue_id)
-    return "dead_lettered"
+    return str(outcome)
 
 
 async def zombie_recovery_task(ctx: dict[str, Any], domain_id: int | None = None) -> list[Any]:
     """The sweep for one domain, or every active domain when none is given."""
     deps = SyncDeps.from_ctx(ctx)
     if domain_id is None:
-        from sqlmodel import Session, select
-
-        with Session(deps.engine) as session:
-            ids = [
-                d.id
-                for d in session.exec(select(DomainConfig).where(DomainConfig.is_active == True))  # noqa: E712
-                if d.id is not None
-            ]
+        domains = await Catalog(deps.engine).active_domains()
+        ids = [domain.id for domain in domains if domain.id is not None]
     else:
         ids = [domain_id]
-    results = []
+    return [await _sweep_domain(ctx, deps, one) for one in ids]
+
+
+async def _sweep_domain(ctx: dict[str, Any], deps: SyncDeps, domain_id: int) -> Any:
+    name = await domain_label(ctx, domain_id)
+    with log_context(domain=name):
+        report = await run_sweep(deps, domain_id)
+    if report is None:
+        metrics.SWEEPS.labels(domain=name, outcome="skipped").inc()
+        return None
+    metrics.SWEEPS.labels(domain=name, outcome="ok" if report.ok else "failed").inc()
+    metrics.SWEEP_REPAIRED.labels(domain=name).inc(report.repaired)
+    await _sweep_alert(ctx, name, report)
+    return asdict(report)
+
+
+async def _sweep_alert(ctx: dict[str, Any], name: str, report: SweepReport) -> None:
+    """Each repair is a lost webhook: many of them point at the webhook or the ingress."""
     threshold = ctx["settings"].notify_sweep_repaired_threshold
-    for one in ids:
-        name = domain_label(ctx, one)
-        with log_context(domain=name):
-            report = await run_sweep(deps, one)
-        if report is None:
-            metrics.SWEEPS.labels(domain=name, outcome="skipped").inc()
-            results.append(None)
-            continue
-        metrics.SWEEPS.labels(domain=name, outcome="ok" if report.ok else "failed").inc()
-        metrics.SWEEP_REPAIRED.labels(domain=name).inc(report.repaired)
-        if report.repaired > threshold:
-            await alert(
-                ctx,
-                AlertKind.SWEEP_REPAIRED,
-                name,
-                f"the sweep repaired {report.repaired} tasks (threshold {threshold}): "
-                "that many Jira webhooks were lost; check the webhook and the gateway's ingress",
-            )
-        results.append(asdict(report))
-    return results
+    if report.repaired > threshold:
+        await alert(
+            ctx,
+            AlertKind.SWEEP_REPAIRED,
+            name,
+            f"the sweep repaired {report.repaired} tasks (threshold {threshold}): "
+            "that many Jira webhooks were lost; check the webhook and the gateway's ingress",
+        )
 
 
 async def replay_dead_letter(ctx: dict[str, Any], dead_letter_id: int) -> str:
     """Run a dead letter's operation again, with the rules as they are now."""
-    deps = SyncDeps.from_ctx(ctx)
-    return await replay(deps, dead_letter_id)
-
-
-async def replay(deps: SyncDeps, dead_letter_id: int) -> str:
-    from sqlmodel import Session
-
-    from gateway.models import DeadLetter
-
-    with Session(deps.engine) as session:
-        letter = session.get(DeadLetter, dead_letter_id)
-    if letter is None:
-        return "unknown dead letter"
-    if letter.replayed_at is not None or letter.discarded_at is not None:
-        return "already closed"
-    ledger = Ledger(deps.engine, letter.domain_id)
-    domain = ledger.domain()
-    if domain is None:
-        return "domain gone"
-    payload = letter.payload or {}
-    if letter.operation in ("create", "route") and isinstance(payload.get("task"), dict):
-        ok = await replay_create(deps, domain, payload["task"])
-    elif letter.operation == "complete_from_jira" and payload.get("issue_id"):
-        await process_issue_event(deps, letter.domain_id, str(payload["issue_id"]))
-        ok = True
-    else:
-        return f"cannot replay operation {letter.operation!r}"
-    if not ok:
-        return "failed again"
-    ledger.close_dead_letter(dead_letter_id)
-    ledger.record(
-        EventType.REPLAYED, f"dead letter {dead_letter_id} replayed", pf_task_id=letter.pf_task_id
-    )
-    return "replayed"
+    return await replay(SyncDeps.from_ctx(ctx), dead_letter_id)
 
 
 FUNCTIONS: list[Function] = [

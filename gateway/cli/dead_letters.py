@@ -69,7 +69,7 @@ def deadletter_list(
 @app.command("replay")
 def deadletter_replay(letter_id: LetterId) -> None:
     """Run a dead letter's operation again with the current rules (fix the rule first)."""
-    from gateway.worker import replay
+    from gateway.sync.replay import replay
 
     with database() as session:
         dead_letters.open_dead_letter(session, letter_id)

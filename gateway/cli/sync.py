@@ -23,7 +23,7 @@ def tick(
     domain: Annotated[str, typer.Argument(help=DOMAIN_REF_HELP)], as_json: AsJson = False
 ) -> None:
     """Run one forward tick of DOMAIN now (even if paused), and print what it did."""
-    from gateway.sync.forward import run_tick
+    from gateway.sync.tick import run_tick
 
     with database() as session:
         target = domains.find_domain(session, domain)

@@ -14,11 +14,12 @@ from enum import StrEnum
 
 from gateway.clients.errors import NotFoundError
 from gateway.clients.models import JiraIssue
+from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clock import utcnow
 from gateway.models import DomainConfig, EventType, ReopenPolicy, SyncState, SyncStatus
 from gateway.sync.deps import SyncDeps
-from gateway.sync.forward import lineage_matches
 from gateway.sync.ledger import Ledger
+from gateway.sync.lineage import lineage_matches
 from gateway.sync.locks import task_lock
 
 log = logging.getLogger("gateway.sync.inbound")
@@ -39,6 +40,7 @@ class Outcome(StrEnum):
     ISSUE_GONE = "issue_gone"
     TASK_GONE = "task_gone"
     DOMAIN_GONE = "domain_gone"
+    DEAD_LETTERED = "dead_lettered"
 
 
 async def process_issue_event(
@@ -46,7 +48,7 @@ async def process_issue_event(
 ) -> Outcome:
     """Make the PeopleForce task agree with the issue's current status."""
     ledger = Ledger(deps.engine, domain_id)
-    domain = ledger.domain()
+    domain = await ledger.domain()
     if domain is None:
         return Outcome.DOMAIN_GONE
     jira = deps.jira(domain)
@@ -55,20 +57,20 @@ async def process_issue_event(
             issue_id, fields=ISSUE_FIELDS, properties=[domain.property_key]
         )
     except NotFoundError:
-        state = ledger.state_by_issue(issue_id)
-        ledger.record(
+        state = await ledger.state_by_issue(issue_id)
+        await ledger.record(
             EventType.ISSUE_DELETED,
             f"{source} for an issue that no longer exists",
             state=state,
             issue_id=issue_id,
         )
         return Outcome.ISSUE_GONE
-    state = ledger.state_by_issue(issue.id) or _adopt(ledger, domain, issue)
+    state = await ledger.state_by_issue(issue.id) or await _adopt(ledger, domain, issue)
     if state is None:
         return Outcome.NOT_TRACKED
     async with task_lock(deps.redis, domain_id, state.pf_task_id):
         # Re-read under the lock: a tick or another delivery may have acted meanwhile.
-        current = ledger.state(state.pf_task_id)
+        current = await ledger.state(state.pf_task_id)
         if current is None or current.status != SyncStatus.SYNCED:
             return Outcome.NOT_TRACKED
         return await _reconcile(deps, ledger, domain, issue, current, source)
@@ -79,13 +81,13 @@ def status_name(issue: JiraIssue) -> str:
     return (status.name if status else None) or "done"
 
 
-def _adopt(ledger: Ledger, domain: DomainConfig, issue: JiraIssue) -> SyncState | None:
+async def _adopt(ledger: Ledger, domain: DomainConfig, issue: JiraIssue) -> SyncState | None:
     """No row has this issue id: recover the lineage from the entity property."""
     value = issue.properties.get(domain.property_key)
     task_id = lineage_matches(value, domain)
     if task_id is None:
         return None
-    state = ledger.state(task_id) or SyncState(domain_id=domain.id or 0, pf_task_id=task_id)
+    state = await ledger.state(task_id) or SyncState(domain_id=domain.id or 0, pf_task_id=task_id)
     if state.jira_issue_id not in (None, issue.id):
         # The task maps to another issue (a duplicate made elsewhere): keep the mapping.
         return None
@@ -93,8 +95,10 @@ def _adopt(ledger: Ledger, domain: DomainConfig, issue: JiraIssue) -> SyncState 
     state.jira_issue_key = issue.key
     if state.status in (SyncStatus.PENDING_CREATE, SyncStatus.DEAD):
         state.status = SyncStatus.SYNCED
-    state = ledger.save(state)
-    ledger.record(EventType.ADOPTED, "lineage recovered from the entity property", state=state)
+    state = await ledger.save(state)
+    await ledger.record(
+        EventType.ADOPTED, "lineage recovered from the entity property", state=state
+    )
     return state
 
 
@@ -110,44 +114,79 @@ async def _reconcile(
     if issue.key and issue.key != state.jira_issue_key:
         state.jira_issue_key = issue.key  # moved to another project: keys change, ids do not
     if issue.is_done and not state.is_completed:
-        try:
-            await pf.complete_task(state.pf_task_id)
-        except NotFoundError:
-            state.status = SyncStatus.DELETED
-            ledger.save(state)
-            ledger.record(
-                EventType.TASK_DELETED, "task no longer exists in PeopleForce", state=state
-            )
-            return Outcome.TASK_GONE
-        state.is_completed = True
-        state.completed_at = utcnow()
-        ledger.save(state)
-        event = (
-            EventType.REPAIRED_BY_SWEEPER
-            if source == Source.SWEEP
-            else EventType.COMPLETED_FROM_JIRA
-        )
-        ledger.record(event, f"issue is {status_name(issue)}; task completed", state=state)
-        return Outcome.COMPLETED
+        return await _complete_task(pf, ledger, issue, state, source)
     if not issue.is_done and state.is_completed:
-        if domain.reopen_policy == ReopenPolicy.INCOMPLETE:
-            try:
-                await pf.incomplete_task(state.pf_task_id)
-            except NotFoundError:
-                state.status = SyncStatus.DELETED
-                ledger.save(state)
-                return Outcome.TASK_GONE
-            state.is_completed = False
-            state.completed_at = None
-            ledger.save(state)
-            ledger.record(
-                EventType.REOPENED_FROM_JIRA, "issue reopened; task marked incomplete", state=state
-            )
-            return Outcome.REOPENED
-        ledger.record(
+        outcome = await _reopened_in_jira(pf, ledger, domain, state)
+        if outcome is not None:
+            return outcome
+    await ledger.save(state)
+    return Outcome.ALREADY_AGREES
+
+
+async def _complete_task(
+    pf: PeopleForceClient, ledger: Ledger, issue: JiraIssue, state: SyncState, source: Source
+) -> Outcome:
+    try:
+        await pf.complete_task(state.pf_task_id)
+    except NotFoundError:
+        state.status = SyncStatus.DELETED
+        await ledger.save(state)
+        await ledger.record(
+            EventType.TASK_DELETED, "task no longer exists in PeopleForce", state=state
+        )
+        return Outcome.TASK_GONE
+    state.is_completed = True
+    state.completed_at = utcnow()
+    await ledger.save(state)
+    event = (
+        EventType.REPAIRED_BY_SWEEPER if source == Source.SWEEP else EventType.COMPLETED_FROM_JIRA
+    )
+    await ledger.record(event, f"issue is {status_name(issue)}; task completed", state=state)
+    return Outcome.COMPLETED
+
+
+async def _reopened_in_jira(
+    pf: PeopleForceClient, ledger: Ledger, domain: DomainConfig, state: SyncState
+) -> Outcome | None:
+    """The issue left done after the task was completed: the reopen policy decides.
+
+    None when the policy leaves the task completed (the pair then already agrees).
+    """
+    if domain.reopen_policy != ReopenPolicy.INCOMPLETE:
+        await ledger.record(
             EventType.REOPENED_FROM_JIRA,
             "issue reopened after the task was completed; policy leaves the task completed",
             state=state,
         )
-    ledger.save(state)
-    return Outcome.ALREADY_AGREES
+        return None
+    try:
+        await pf.incomplete_task(state.pf_task_id)
+    except NotFoundError:
+        state.status = SyncStatus.DELETED
+        await ledger.save(state)
+        return Outcome.TASK_GONE
+    state.is_completed = False
+    state.completed_at = None
+    await ledger.save(state)
+    await ledger.record(
+        EventType.REOPENED_FROM_JIRA, "issue reopened; task marked incomplete", state=state
+    )
+    return Outcome.REOPENED
+
+
+async def dead_letter_issue_event(
+    deps: SyncDeps, domain_id: int, issue_id: str, error: Exception, *, attempts: int
+) -> Outcome:
+    """A delivery that cannot succeed (retries spent, or a permanent upstream error)."""
+    ledger = Ledger(deps.engine, domain_id)
+    state = await ledger.state_by_issue(issue_id)
+    await ledger.dead_letter(
+        operation="complete_from_jira",
+        pf_task_id=state.pf_task_id if state else None,
+        payload={"issue_id": issue_id, "attempts": attempts},
+        error_status=getattr(error, "status", None),
+        error_message=str(error),
+        issue_id=issue_id,
+    )
+    await ledger.record(EventType.DEAD_LETTERED, str(error), state=state, issue_id=issue_id)
+    return Outcome.DEAD_LETTERED

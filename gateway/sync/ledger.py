@@ -1,7 +1,26 @@
-"""Database access for the sync flows: SyncState, the audit log and dead letters.
+"""Database access for the sync flows and the worker's jobs, off the event loop.
 
 Every call is one short transaction, so a lock on SQLite is never held across an
 upstream request.
+
+Every call is also a coroutine whose session work runs on a thread, through one
+seam (``gateway.sync.offload.run_blocking``). A worker runs up to 20 jobs on one
+event loop; a blocking SQLAlchemy call inside one of them (a SQLite write waiting
+out another writer's lock for up to the 10 s busy timeout, a slow PostgreSQL round
+trip) would stall every job of that worker, their Redis lock renewals included.
+
+Why a bounded thread offload rather than SQLAlchemy's asyncio sessions: the admin
+service, the CLI, scenarios and tests share these models and the synchronous engine,
+and the SQL here stays exactly as it was (same drivers, same pool, same short
+transactions), where async sessions would need a second driver per database
+(aiosqlite, psycopg's async mode), a second engine and every shared helper in two
+flavours. Each engine gets one thread pool, sized to its connection pool: a thread
+never waits for a connection, and calls beyond that wait in asyncio, not on a thread
+or the loop. SQLite connections are opened with ``check_same_thread=False``
+(``gateway.db``) and the pool hands each to one thread at a time; any other pool (a
+single shared or per-thread connection) gets a single thread. A cancelled caller
+does not cancel its transaction: it commits or rolls back on its thread, like a
+request already sent upstream.
 """
 
 from __future__ import annotations
@@ -24,6 +43,7 @@ from gateway.models import (
     SyncState,
     SyncStatus,
 )
+from gateway.sync.offload import offloaded
 from gateway.sync.routing import RuleSpec
 
 
@@ -38,21 +58,24 @@ class StateSummary(NamedTuple):
 
 
 class Ledger:
-    """The durable state of one domain."""
+    """The durable state of one domain; every method that touches the database is awaited."""
 
     def __init__(self, engine: Engine, domain_id: int) -> None:
         self.engine = engine
         self.domain_id = domain_id
 
     def session(self) -> Session:
+        """A session for one call; rows stay readable after it closes."""
         return Session(self.engine, expire_on_commit=False)
 
     # --- domain and rules ---------------------------------------------------------------
 
+    @offloaded
     def domain(self) -> DomainConfig | None:
         with self.session() as session:
             return session.get(DomainConfig, self.domain_id)
 
+    @offloaded
     def update_domain(self, **changes: Any) -> None:
         with self.session() as session:
             domain = session.get(DomainConfig, self.domain_id)
@@ -64,6 +87,7 @@ class Ledger:
             session.add(domain)
             session.commit()
 
+    @offloaded
     def rules(self) -> list[RuleSpec]:
         """Enabled and disabled rules with their mappings (routing skips disabled ones)."""
         with self.session() as session:
@@ -81,6 +105,7 @@ class Ledger:
 
     # --- sync state -----------------------------------------------------------------------
 
+    @offloaded
     def state_index(self) -> dict[int, StateSummary]:
         """What a tick needs to skip unchanged tasks: a few columns, no ORM objects."""
         columns = sa_select(
@@ -94,6 +119,7 @@ class Ledger:
             rows = session.connection().execute(columns)
             return {row[0]: StateSummary(*row) for row in rows}
 
+    @offloaded
     def states_for(self, pf_task_ids: list[int]) -> list[SyncState]:
         found: list[SyncState] = []
         with self.session() as session:
@@ -109,11 +135,13 @@ class Ledger:
                 )
         return found
 
+    @offloaded
     def states(self) -> dict[int, SyncState]:
         with self.session() as session:
             rows = session.exec(select(SyncState).where(SyncState.domain_id == self.domain_id))
             return {row.pf_task_id: row for row in rows}
 
+    @offloaded
     def state(self, pf_task_id: int) -> SyncState | None:
         with self.session() as session:
             return session.exec(
@@ -122,6 +150,7 @@ class Ledger:
                 )
             ).first()
 
+    @offloaded
     def state_by_issue(self, issue_id: str) -> SyncState | None:
         with self.session() as session:
             return session.exec(
@@ -130,6 +159,7 @@ class Ledger:
                 )
             ).first()
 
+    @offloaded
     def open_states_for_issues(self, issue_ids: list[str]) -> list[SyncState]:
         """Synced, not yet completed rows among ``issue_ids`` (the sweeper's intersection)."""
         found: list[SyncState] = []
@@ -148,6 +178,7 @@ class Ledger:
                 )
         return found
 
+    @offloaded
     def forget_hashes(self, status: SyncStatus) -> int:
         """Make every row in ``status`` look changed to the next tick; returns how many."""
         with self.session() as session:
@@ -159,6 +190,7 @@ class Ledger:
             session.commit()
             return result.rowcount or 0
 
+    @offloaded
     def save(self, state: SyncState, *events: SyncEvent) -> SyncState:
         """Write the row (and any audit events) in one transaction.
 
@@ -173,6 +205,7 @@ class Ledger:
             session.commit()
         return state
 
+    @offloaded
     def delete(self, state: SyncState) -> None:
         with self.session() as session:
             row = session.get(SyncState, state.id)
@@ -205,12 +238,14 @@ class Ledger:
             created_at=utcnow(),
         )
 
+    @offloaded
     def record(self, event_type: EventType, reason: str, **about: Any) -> None:
         """Write one audit event on its own; ``about`` as for :meth:`event`."""
         with self.session() as session:
             session.add(self.event(event_type, reason, **about))
             session.commit()
 
+    @offloaded
     def dead_letter(
         self,
         *,
@@ -246,11 +281,13 @@ class Ledger:
             session.refresh(letter)
             return letter
 
+    @offloaded
     def dead_letter_by_id(self, letter_id: int) -> DeadLetter | None:
         with self.session() as session:
             letter = session.get(DeadLetter, letter_id)
             return letter if letter and letter.domain_id == self.domain_id else None
 
+    @offloaded
     def close_dead_letter(self, letter_id: int) -> None:
         with self.session() as session:
             letter = session.get(DeadLetter, letter_id)
@@ -258,3 +295,39 @@ class Ledger:
                 letter.replayed_at = utcnow()
                 session.add(letter)
                 session.commit()
+
+
+class Catalog:
+    """Reads and writes across domains: the scheduler's look at every domain, a letter by id."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @offloaded
+    def active_domains(self) -> list[DomainConfig]:
+        """The domains not paused: the only ones the scheduler ticks and sweeps."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.exec(select(DomainConfig).where(DomainConfig.is_active == True))  # noqa: E712
+            )
+
+    @offloaded
+    def set_first_sweeps(self, due: dict[int, datetime]) -> None:
+        """Give domains that never had one their first sweep time (a set one is kept)."""
+        with Session(self.engine) as session:
+            for domain_id, at in due.items():
+                session.connection().execute(
+                    update(DomainConfig)
+                    .where(
+                        col(DomainConfig.id) == domain_id,
+                        col(DomainConfig.next_sweep_at).is_(None),
+                    )
+                    .values(next_sweep_at=at)
+                )
+            session.commit()
+
+    @offloaded
+    def dead_letter(self, letter_id: int) -> DeadLetter | None:
+        """A dead letter by id alone: a replay does not know its domain yet."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(DeadLetter, letter_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
@@ -65,7 +65,7 @@ async def redis_lock(
             await lock.release()
 
 
-def task_lock(redis: Redis, domain_id: int, pf_task_id: int):
+def task_lock(redis: Redis, domain_id: int, pf_task_id: int) -> AbstractAsyncContextManager[None]:
     """The per-task lock every writer for one (domain, task) pair takes."""
     return redis_lock(
         redis,

@@ -4,99 +4,43 @@ Rules are admin input evaluated on every tick, so evaluation never raises: a bad
 regex or a malformed condition simply does not match, and ``validate_rule`` reports
 the same problems when the rule is saved. Rules are evaluated as plain dataclasses
 so this module can be tested, and reused by previews, without a database.
+
+The parts live apart by concern: what a condition tests (``conditions``), what a
+mapping writes into a field (``mappings``), and here the rule itself: which rule
+wins and the create fields it produces.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
-from gateway.models import (
-    DOMAIN_DEFAULTS,
-    DomainConfig,
-    FieldMapping,
-    MappingKind,
-    RoutingRule,
-    RuleAction,
+from gateway.models import DOMAIN_DEFAULTS, DomainConfig, FieldMapping, RoutingRule, RuleAction
+from gateway.sync.adf import html_to_adf
+from gateway.sync.conditions import VALUELESS_OPS as VALUELESS_OPS  # the rule form's vocabulary
+from gateway.sync.conditions import Condition, condition_matches, is_empty, validate_condition
+from gateway.sync.conditions import Op as Op  # the rule form's vocabulary
+from gateway.sync.mappings import (
+    ASSIGNEE_FIELD,
+    TARGET_FIELDS,
+    MappingSpec,
+    assignee_email,
+    due_date,
+    field_reference,
+    mapping_value,
+    shape_field_value,
+    summary_text,
+    validate_mapping,
 )
-from gateway.sync.adf import html_to_adf, to_adf
-from gateway.sync.hashing import canonical_json
-from gateway.sync.templates import (
-    VALID_PATH,
-    get_path,
-    render_template,
-    stringify,
-    validate_template,
-)
-
-ASSIGNEE_FIELD = "assignee"
-ASSIGNEE_EMAIL_PATH = "assigned_to.email"
-# Set from the rule's target, never by a mapping, and never changed by an update.
-TARGET_FIELDS = frozenset({"project", "issuetype"})
-RICH_TEXT_FIELDS = frozenset({"description", "environment"})
-MAX_SUMMARY_CHARS = 255
-_SPACE = re.compile(r"\s+")
-_LABEL_SPLIT = re.compile(r"[,\s]+")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-
-
-class Op(StrEnum):
-    EQUALS = "equals"
-    NOT_EQUALS = "not_equals"
-    CONTAINS = "contains"
-    REGEX = "regex"
-    IN = "in"
-    IS_EMPTY = "is_empty"
-    IS_NOT_EMPTY = "is_not_empty"
-
-
-VALUELESS_OPS = frozenset({Op.IS_EMPTY, Op.IS_NOT_EMPTY})
 
 
 class RouteAction(StrEnum):
     SYNC = "SYNC"
     DROP = "DROP"
     UNROUTABLE = "UNROUTABLE"
-
-
-@dataclass(frozen=True)
-class Condition:
-    path: str
-    op: str
-    value: Any = None
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Condition:
-        """Tolerant of whatever the JSON column holds; validation reports the problems."""
-        if not isinstance(raw, Mapping):
-            return cls(path="", op="")
-        return cls(
-            path=str(raw.get("path") or "").strip(),
-            op=str(raw.get("op") or "").strip().lower(),
-            value=raw.get("value"),
-        )
-
-
-@dataclass(frozen=True)
-class MappingSpec:
-    jira_field: str
-    kind: MappingKind
-    value: str
-
-    @classmethod
-    def from_model(cls, mapping: FieldMapping) -> MappingSpec:
-        return cls(
-            jira_field=mapping.jira_field.strip(),
-            kind=MappingKind(mapping.kind),
-            value=mapping.value,
-        )
 
 
 @dataclass(frozen=True)
@@ -155,81 +99,6 @@ class RouteDecision:
     assignee_email: str | None = None
 
 
-# --- conditions ----------------------------------------------------------------------
-
-
-def is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, Mapping | list | tuple | set):
-        return len(value) == 0
-    return False
-
-
-def _norm(value: Any) -> str:
-    return stringify(value).strip().casefold()
-
-
-def values_equal(actual: Any, expected: Any) -> bool:
-    """Admin-typed values: strings compare case-insensitively, "7" equals 7, true != 1."""
-    if expected is None:
-        return is_empty(actual)
-    if actual is None:
-        return False
-    if isinstance(actual, bool) != isinstance(expected, bool):
-        # "true" typed by an admin matches a JSON true, but the number 1 does not.
-        if isinstance(actual, str) or isinstance(expected, str):
-            return _norm(actual) == _norm(expected)
-        return False
-    if isinstance(actual, str) or isinstance(expected, str):
-        return _norm(actual) == _norm(expected)
-    return actual == expected
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
-        return None
-
-
-def condition_matches(task: Mapping[str, Any], condition: Condition) -> bool:
-    """One condition against one task; unknown ops and bad values never match."""
-    actual = get_path(task, condition.path) if condition.path else None
-    expected = condition.value
-    op = condition.op
-    if op == Op.EQUALS:
-        return values_equal(actual, expected)
-    if op == Op.NOT_EQUALS:
-        return not values_equal(actual, expected)
-    if op == Op.IS_EMPTY:
-        return is_empty(actual)
-    if op == Op.IS_NOT_EMPTY:
-        return not is_empty(actual)
-    if op == Op.CONTAINS:
-        if actual is None or expected is None:
-            return False
-        if isinstance(actual, list | tuple):
-            return any(values_equal(item, expected) for item in actual)
-        if isinstance(actual, Mapping):
-            return False
-        return _norm(expected) in _norm(actual)
-    if op == Op.IN:
-        options = expected if isinstance(expected, list | tuple) else [expected]
-        candidates = actual if isinstance(actual, list | tuple) else [actual]
-        return any(values_equal(a, o) for a in candidates for o in options if o is not None)
-    if op == Op.REGEX:
-        pattern = _compile(expected) if isinstance(expected, str) else None
-        if pattern is None or actual is None:
-            return False
-        candidates = actual if isinstance(actual, list | tuple) else [actual]
-        return any(pattern.search(stringify(item)) for item in candidates if item is not None)
-    return False
-
-
 def rule_matches(task: Mapping[str, Any], rule: RuleSpec) -> bool:
     """All conditions must hold; a rule without conditions matches every task."""
     return all(condition_matches(task, condition) for condition in rule.conditions)
@@ -247,38 +116,20 @@ def route(
         if not rule_matches(task, rule):
             continue
         if rule.action == RuleAction.DROP:
-            return RouteDecision(
-                action=RouteAction.DROP,
-                rule_id=rule.id,
-                rule_name=rule.name,
-                project_key=None,
-                issue_type=None,
-                fields={},
-                reason=f"dropped by rule {rule.name!r}",
-            )
+            return _no_issue(RouteAction.DROP, rule, f"dropped by rule {rule.name!r}")
         project = rule.target_project_key or defaults.fallback_project_key
         if not project:
-            return RouteDecision(
-                action=RouteAction.UNROUTABLE,
-                rule_id=rule.id,
-                rule_name=rule.name,
-                project_key=None,
-                issue_type=None,
-                fields={},
-                reason=f"rule {rule.name!r} matched but names no project and the domain "
+            return _no_issue(
+                RouteAction.UNROUTABLE,
+                rule,
+                f"rule {rule.name!r} matched but names no project and the domain "
                 "has no fallback project",
             )
         issue_type = rule.target_issue_type or defaults.fallback_issue_type
         return _sync(task, rule, project, issue_type, defaults, f"matched rule {rule.name!r}")
     if not defaults.fallback_project_key:
-        return RouteDecision(
-            action=RouteAction.UNROUTABLE,
-            rule_id=None,
-            rule_name=None,
-            project_key=None,
-            issue_type=None,
-            fields={},
-            reason="no rule matched and the domain has no fallback project",
+        return _no_issue(
+            RouteAction.UNROUTABLE, None, "no rule matched and the domain has no fallback project"
         )
     return _sync(
         task,
@@ -287,6 +138,19 @@ def route(
         defaults.fallback_issue_type,
         defaults,
         "no rule matched; domain fallback",
+    )
+
+
+def _no_issue(action: RouteAction, rule: RuleSpec | None, reason: str) -> RouteDecision:
+    """A decision that creates nothing: a DROP, or a task no project can take."""
+    return RouteDecision(
+        action=action,
+        rule_id=rule.id if rule else None,
+        rule_name=rule.name if rule else None,
+        project_key=None,
+        issue_type=None,
+        fields={},
+        reason=reason,
     )
 
 
@@ -313,80 +177,6 @@ def _sync(
     return replace(decision, fields=fields)
 
 
-# --- fields --------------------------------------------------------------------------
-
-
-def summary_text(title: Any, task_id: Any = None) -> str:
-    """Jira's summary is one line of at most 255 characters and may not be empty."""
-    text = _SPACE.sub(" ", stringify(title)).strip()
-    if not text:
-        text = f"PeopleForce task {task_id}" if task_id is not None else "PeopleForce task"
-    if len(text) > MAX_SUMMARY_CHARS:
-        text = text[: MAX_SUMMARY_CHARS - 1].rstrip() + "\u2026"
-    return text
-
-
-def due_date(value: Any) -> str | None:
-    """``YYYY-MM-DD`` from a PeopleForce date or datetime string; None if it is not one."""
-    if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
-        return None
-    candidate = value.strip()[:10]
-    try:
-        date.fromisoformat(candidate)
-    except ValueError:
-        return None
-    return candidate
-
-
-def _reference(value: str) -> dict[str, str]:
-    """Project and issue type by id when numeric (ids from createmeta), otherwise by key/name."""
-    return {"id": value} if value.isdigit() else {}
-
-
-def static_value(raw: str) -> Any:
-    """A STATIC mapping's value: a JSON object/array when it parses as one, else the text."""
-    stripped = raw.strip()
-    if stripped[:1] in ("{", "["):
-        try:
-            parsed = json.loads(stripped)
-        except ValueError:
-            return raw
-        if isinstance(parsed, dict | list):
-            return parsed
-    return raw
-
-
-def mapping_value(task: Mapping[str, Any], mapping: MappingSpec) -> Any:
-    """The raw value a mapping produces for this task (None when it produces nothing)."""
-    if mapping.kind == MappingKind.STATIC:
-        return static_value(mapping.value)
-    if mapping.kind == MappingKind.PATH:
-        return get_path(task, mapping.value.strip())
-    if mapping.kind == MappingKind.TEMPLATE:
-        return render_template(mapping.value, task)
-    return None
-
-
-def _labels(value: Any) -> list[str]:
-    items = _LABEL_SPLIT.split(value) if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        items = [items]
-    return [_SPACE.sub("_", stringify(item).strip()) for item in items if not is_empty(item)]
-
-
-def _field_value(jira_field: str, value: Any) -> Any:
-    """Shape a mapped value for the fields Jira is strict about."""
-    if jira_field == "summary":
-        return summary_text(value)
-    if jira_field in RICH_TEXT_FIELDS and isinstance(value, str):
-        return to_adf(value)
-    if jira_field == "labels":
-        return _labels(value)
-    if jira_field == "duedate":
-        return due_date(value)
-    return value
-
-
 def build_fields(
     task: Mapping[str, Any],
     decision: RouteDecision,
@@ -403,8 +193,8 @@ def build_fields(
         raise ValueError(f"no fields for a {decision.action} decision")
     project, issue_type = decision.project_key, decision.issue_type
     fields: dict[str, Any] = {
-        "project": _reference(project) or {"key": project},
-        "issuetype": _reference(issue_type) or {"name": issue_type},
+        "project": field_reference(project) or {"key": project},
+        "issuetype": field_reference(issue_type) or {"name": issue_type},
         "summary": summary_text(task.get("title"), task.get("id")),
         "description": html_to_adf(task.get("description")),
         "labels": [label],
@@ -419,95 +209,12 @@ def build_fields(
         value = mapping_value(task, mapping)
         if is_empty(value):
             continue
-        shaped = _field_value(name, value)
+        shaped = shape_field_value(name, value)
         if shaped is not None:
             fields[name] = shaped
     labels = [item for item in fields.get("labels") or [] if item != label]
     fields["labels"] = [label, *dict.fromkeys(labels)]
     return fields
-
-
-def assignee_email(task: Mapping[str, Any], mappings: Sequence[MappingSpec] = ()) -> str | None:
-    """The email to look up as the Jira assignee: an ``assignee`` mapping, else the task's."""
-    value: Any = None
-    for mapping in mappings:
-        if mapping.jira_field == ASSIGNEE_FIELD:
-            value = mapping_value(task, mapping)
-            break
-    else:
-        value = get_path(task, ASSIGNEE_EMAIL_PATH)
-    if isinstance(value, str) and "@" in value:
-        return value.strip()
-    return None
-
-
-def diff_fields(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields an update must send: changed or new ones, and None for removed ones.
-
-    Compared on canonical JSON so that 1, 1.0 and true are different values (Python's
-    ``==`` says otherwise). Project and issue type are never updated.
-    """
-    old = old or {}
-    changed: dict[str, Any] = {}
-    for key, value in new.items():
-        if key in TARGET_FIELDS:
-            continue
-        if key not in old or canonical_json(old[key]) != canonical_json(value):
-            changed[key] = value
-    for key in old:
-        if key not in new and key not in TARGET_FIELDS:
-            changed[key] = None
-    return changed
-
-
-# --- validation at save time ---------------------------------------------------------
-
-
-def validate_condition(condition: Condition) -> list[str]:
-    problems = []
-    where = f"condition on {condition.path or '(no path)'!r}"
-    if not condition.path:
-        problems.append("a condition has no path")
-    elif not VALID_PATH.match(condition.path):
-        problems.append(f"{where}: invalid path (use dotted names like assigned_to.email)")
-    if condition.op not in {op.value for op in Op}:
-        problems.append(f"{where}: unknown operator {condition.op!r}")
-        return problems
-    if condition.op in VALUELESS_OPS:
-        return problems
-    if condition.value is None:
-        problems.append(f"{where}: operator {condition.op!r} needs a value")
-    elif condition.op == Op.IN and not isinstance(condition.value, list):
-        problems.append(f"{where}: operator 'in' needs a list of values")
-    elif condition.op == Op.REGEX:
-        if not isinstance(condition.value, str):
-            problems.append(f"{where}: regex must be a string")
-        else:
-            try:
-                re.compile(condition.value)
-            except re.error as exc:
-                problems.append(f"{where}: invalid regex: {exc}")
-    return problems
-
-
-def validate_mapping(mapping: MappingSpec) -> list[str]:
-    name = mapping.jira_field
-    if not name:
-        return ["a field mapping has no Jira field"]
-    if name in TARGET_FIELDS:
-        return [f"mapping for {name!r}: set it through the rule's target instead"]
-    if mapping.kind == MappingKind.TEMPLATE:
-        return [f"mapping for {name!r}: {problem}" for problem in validate_template(mapping.value)]
-    if mapping.kind == MappingKind.PATH and not VALID_PATH.match(mapping.value.strip()):
-        return [f"mapping for {name!r}: invalid path {mapping.value!r}"]
-    looks_json = mapping.value.strip()[:1] in ("{", "[")
-    if (
-        mapping.kind == MappingKind.STATIC
-        and looks_json
-        and isinstance(static_value(mapping.value), str)
-    ):
-        return [f"mapping for {name!r}: value looks like JSON but does not parse"]
-    return []
 
 
 def validate_rule(spec: RuleSpec) -> list[str]:

@@ -15,11 +15,11 @@ from datetime import datetime, time, timedelta
 
 from gateway.clients.errors import UpstreamError
 from gateway.clock import as_utc, utcnow
-from gateway.models import DomainConfig, EventType
+from gateway.models import DomainConfig, EventType, SyncState
 from gateway.sync.deps import SyncDeps
-from gateway.sync.forward import jql_string
 from gateway.sync.inbound import Outcome, Source, process_issue_event
 from gateway.sync.ledger import Ledger
+from gateway.sync.lineage import jql_string
 from gateway.sync.locks import LockBusy, redis_lock, sweep_lock_name
 
 log = logging.getLogger("gateway.sync.sweeper")
@@ -92,7 +92,7 @@ async def run_sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
 
 async def _sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
     ledger = Ledger(deps.engine, domain_id)
-    domain = ledger.domain()
+    domain = await ledger.domain()
     if domain is None:
         return None
     started = utcnow()
@@ -111,33 +111,45 @@ async def _sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
             done_ids.append(issue.id)
     except UpstreamError as error:
         report.errors.append(f"search failed: {error}")
-    candidates = ledger.open_states_for_issues(done_ids)
+    candidates = await ledger.open_states_for_issues(done_ids)
     report.candidates = len(candidates)
+    await _repair(deps, report, candidates)
+    report.finished_at = utcnow()
+    await _record_sweep(ledger, domain, report)
+    return report
+
+
+async def _repair(deps: SyncDeps, report: SweepReport, candidates: list[SyncState]) -> None:
+    """Each open row whose issue is done goes through the webhook job's pipeline."""
     for state in candidates:
         if state.jira_issue_id is None:
             continue
         try:
             outcome = await process_issue_event(
-                deps, domain_id, state.jira_issue_id, source=Source.SWEEP
+                deps, report.domain_id, state.jira_issue_id, source=Source.SWEEP
             )
         except (UpstreamError, LockBusy) as error:
             report.errors.append(f"issue {state.jira_issue_key or state.jira_issue_id}: {error}")
             continue
         if outcome == Outcome.COMPLETED:
             report.repaired += 1
-    report.finished_at = utcnow()
+
+
+async def _record_sweep(ledger: Ledger, domain: DomainConfig, report: SweepReport) -> None:
+    started = report.started_at
+    finished = report.finished_at or utcnow()
     changes: dict[str, object] = {"next_sweep_at": next_sweep_after(started, domain.sweep_time)}
     if report.ok:
         # Only a complete sweep moves the window forward: a failed one is covered next time.
         changes["last_sweep_at"] = started
-    ledger.update_domain(**changes)
-    ledger.record(
+    await ledger.update_domain(**changes)
+    await ledger.record(
         EventType.SWEEP,
         f"scanned {report.scanned}, repaired {report.repaired}"
         + (f", {len(report.errors)} errors" if report.errors else ""),
         details={
             "started_at": started.isoformat(),
-            "finished_at": report.finished_at.isoformat(),
+            "finished_at": finished.isoformat(),
             "window_minutes": report.window_minutes,
             "jql": report.jql,
             "scanned": report.scanned,
@@ -146,4 +158,3 @@ async def _sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
             "errors": report.errors[:20],
         },
     )
-    return report

@@ -10,15 +10,19 @@ from typing import Any
 
 import pytest
 
-import gateway.sync.forward as forward
 import gateway.sync.inbound as inbound
+import gateway.sync.issue_writes as issue_writes
+import gateway.sync.tick as tick
+import gateway.sync.tick_context as tick_context
 import gateway.worker as worker
 from gateway.clients.errors import TransientUpstreamError
 from gateway.clients.models import StopReason, TaskPage
 from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clients.retry import RetryPolicy
 from gateway.models import EventType
-from gateway.sync.routing import TARGET_FIELDS
+from gateway.sync.mappings import TARGET_FIELDS
+from gateway.sync.orphans import OrphanSearch
+from gateway.sync.tick_context import TickContext
 from scenarios import Knobs, ScenarioResult, run_scenario
 
 
@@ -39,11 +43,11 @@ def test_long_downtime_without_the_sweep_fails() -> None:
 
 
 def test_crash_without_the_orphan_search_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def no_search(self: forward.ForwardSync, states: Any) -> None:
+    async def no_search(self: OrphanSearch, states: Any) -> None:
         # Conclude "no orphan" for every pending create without looking for one.
-        self.orphan_searched.update(s.pf_task_id for s in states)
+        self.searched.update(s.pf_task_id for s in states)
 
-    monkeypatch.setattr(forward.ForwardSync, "_find_orphans", no_search)
+    monkeypatch.setattr(OrphanSearch, "search", no_search)
     result = run_scenario("crash-mid-create", seed=1, tasks=6, knobs=Knobs(crash="lost-response"))
     assert failed(result, "one issue per task")
     assert max(result.issues_per_task) >= 2
@@ -75,9 +79,9 @@ def test_fresh_identifiers_alone_are_caught_by_the_dedupe_check() -> None:
 
 def test_echo_loop_without_change_detection_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hash never matches and every mapped field counts as changed: ticks write at rest."""
-    monkeypatch.setattr(forward.ForwardSync, "_unchanged", staticmethod(lambda s, d: False))
+    monkeypatch.setattr(tick, "unchanged", lambda s, d: False)
     monkeypatch.setattr(
-        forward,
+        issue_writes,
         "diff_fields",
         lambda old, new: {k: v for k, v in new.items() if k not in TARGET_FIELDS},
     )
@@ -141,10 +145,12 @@ def test_jira_partition_without_job_retries_or_sweep_fails(monkeypatch: pytest.M
 def test_deleted_issue_kept_mapped_is_never_recreated(monkeypatch: pytest.MonkeyPatch) -> None:
     """The gateway audits the 404 but keeps the stale mapping, so nothing is recreated."""
 
-    def keep_mapping(self: forward.ForwardSync, state: Any) -> None:
-        self.ledger.record(EventType.ISSUE_DELETED, "mapped issue gone; mapping kept", state=state)
+    async def keep_mapping(self: TickContext, state: Any) -> None:
+        await self.ledger.record(
+            EventType.ISSUE_DELETED, "mapped issue gone; mapping kept", state=state
+        )
 
-    monkeypatch.setattr(forward.ForwardSync, "_issue_deleted", keep_mapping)
+    monkeypatch.setattr(TickContext, "forget_deleted_issue", keep_mapping)
     result = run_scenario("issue-deleted-in-jira", seed=1, tasks=8)
     assert failed(result, "recreated exactly once")
     assert failed(result, "one issue per task")
@@ -154,7 +160,11 @@ def test_schema_drift_without_dead_letters_retries_every_tick(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A refused create is not dead-lettered: it stays pending and is sent again each tick."""
-    monkeypatch.setattr(forward.ForwardSync, "_dead_letter", lambda self, *args: None)
+
+    async def no_dead_letter(self: TickContext, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(TickContext, "dead_letter", no_dead_letter)
     result = run_scenario("schema-drift", seed=1, tasks=8)
     assert failed(result, "exactly the affected tasks dead-lettered")
     assert failed(result, "dead tasks are not retried every tick")
@@ -193,8 +203,8 @@ def test_concurrent_ticks_without_job_ids_or_locks_collide(
                 queued.append(job_id)
         return queued
 
-    monkeypatch.setattr(forward, "redis_lock", no_lock)
-    monkeypatch.setattr(forward, "task_lock", no_lock)
+    monkeypatch.setattr(tick, "redis_lock", no_lock)
+    monkeypatch.setattr(tick_context, "task_lock", no_lock)
     monkeypatch.setattr(inbound, "task_lock", no_lock)
     monkeypatch.setattr(gateway.worker, "enqueue_due_work", eager)
     result = run_scenario("concurrent-workers", seed=1, tasks=8, knobs=Knobs(workers="inprocess"))

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+import gateway.sync.tick as tick
 from gateway.jobs import TICK_JOB, tick_job_id
 from gateway.models import EventType, MappingKind, RuleAction, SyncStatus
-from gateway.sync.forward import ForwardSync
 from gateway.sync.scheduler import enqueue_due_work
 from tests.fixtures import PAGE_SIZE
 from tests.world import World, expected_list_requests
@@ -299,7 +299,7 @@ async def test_a_listing_cut_short_is_never_read_as_completions(
     world.reset_request_logs()
 
     # Three pages of open tasks, but the page cap allows two: the listing is incomplete.
-    monkeypatch.setattr(ForwardSync, "MAX_OPEN_PAGES", 2)
+    monkeypatch.setattr(tick, "MAX_OPEN_PAGES", 2)
     await world.tick()
 
     assert world.domain().last_tick_outcome == "failed"

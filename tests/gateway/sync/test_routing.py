@@ -11,17 +11,14 @@ from hypothesis import strategies as st
 
 from gateway.models import DomainConfig, FieldMapping, MappingKind, RoutingRule, RuleAction
 from gateway.sync.adf import adf_to_text
+from gateway.sync.conditions import Condition, condition_matches
+from gateway.sync.mappings import MappingSpec, assignee_email, diff_fields
 from gateway.sync.routing import (
-    Condition,
     DomainDefaults,
-    MappingSpec,
     RouteAction,
     RouteDecision,
     RuleSpec,
-    assignee_email,
     build_fields,
-    condition_matches,
-    diff_fields,
     route,
     validate_rule,
 )

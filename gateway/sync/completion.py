@@ -1,0 +1,161 @@
+"""Tasks that left PeopleForce's open list, and tasks that came back to it.
+
+A task missing from the open list was completed or deleted. Which one is confirmed
+against the completed list before anything is written: a completed task's issue
+moves to a status in the ``done`` category, a deleted task follows the domain's
+deletion policy, and a task found nowhere waits for the next tick. A task open
+again after completion reopens its issue, so both sides agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from gateway.clients.errors import NotFoundError
+from gateway.clients.jira import JiraClient
+from gateway.clients.models import PFTask
+from gateway.clients.peopleforce import COMPLETE_STOP_REASONS, PeopleForceClient
+from gateway.clock import utcnow
+from gateway.models import DeletionPolicy, EventType, SyncState, SyncStatus
+from gateway.sync.issue_writes import update_issue
+from gateway.sync.orphans import adopt_orphan
+
+if TYPE_CHECKING:
+    from gateway.sync.tick_context import TickContext
+
+DONE_CATEGORY = "done"
+COMPLETED_SCAN_MAX_PAGES = 100
+
+
+async def handle_gone(tick: TickContext, gone: list[SyncState]) -> None:
+    """Close out the rows of tasks that are no longer on the open list."""
+    synced = {s.pf_task_id: s for s in gone if s.status == SyncStatus.SYNCED}
+    # A create of unknown outcome may have made an issue: find it before closing the row.
+    await tick.orphans.search([s for s in gone if s.status == SyncStatus.PENDING_CREATE])
+    for state in gone:
+        if state.pf_task_id in synced:
+            continue
+        if state.status == SyncStatus.PENDING_CREATE:
+            if not tick.orphans.covers(state.pf_task_id):
+                continue  # too early to tell (or the search failed): next tick
+            orphan = tick.orphans.orphan_of(state.pf_task_id)
+            if orphan is not None:
+                synced[state.pf_task_id] = await adopt_orphan(tick, state, orphan)
+                continue
+        # Never reached Jira: nothing to transition, just stop tracking it as open.
+        state.is_completed = True
+        state.completed_at = utcnow()
+        await tick.ledger.save(state)
+    if synced:
+        await _close_issues(tick, synced)
+
+
+async def _close_issues(tick: TickContext, synced: dict[int, SyncState]) -> None:
+    completed, exhaustive = await confirm_completed(tick.pf, set(synced))
+    if not exhaustive:
+        for task_id, state in synced.items():
+            if task_id not in completed:
+                await tick.ledger.record(
+                    EventType.FAILED,
+                    "task left the open list but was not found in the first "
+                    f"{COMPLETED_SCAN_MAX_PAGES} pages of completed tasks; retried next tick",
+                    state=state,
+                )
+    jobs: list[Coroutine[Any, Any, None]] = []
+    for task_id, state in synced.items():
+        if task_id in completed:
+            jobs.append(tick.guarded(task_id, complete_issue, tick, state))
+        elif exhaustive:
+            jobs.append(tick.guarded(task_id, task_deleted, tick, state))
+    await tick.bounded(jobs)
+
+
+async def confirm_completed(pf: PeopleForceClient, wanted: set[int]) -> tuple[set[int], bool]:
+    """Which wanted ids are on the completed list, and whether the whole list was read."""
+    found: set[int] = set()
+    exhaustive = False
+    async for page in pf.iter_task_pages(True, max_pages=COMPLETED_SCAN_MAX_PAGES):
+        found.update(task.id for task in page.tasks if task.id in wanted)
+        if page.stop_reason is not None:
+            exhaustive = page.stop_reason in COMPLETE_STOP_REASONS
+        if found == wanted:
+            break
+    return found, exhaustive
+
+
+async def complete_issue(tick: TickContext, state: SyncState) -> None:
+    """The task was completed in PeopleForce: move its issue to done (once)."""
+    fresh = await tick.ledger.state(state.pf_task_id)
+    if fresh is None or fresh.is_completed or fresh.jira_issue_id is None:
+        return
+    try:
+        transition = await tick.jira.transition_to_done(fresh.jira_issue_id)
+    except NotFoundError:
+        fresh.is_completed = True
+        fresh.completed_at = utcnow()
+        await tick.ledger.save(fresh)
+        await tick.ledger.record(
+            EventType.ISSUE_DELETED,
+            "task completed in PeopleForce; its Jira issue no longer exists",
+            state=fresh,
+        )
+        return
+    fresh.is_completed = True
+    fresh.completed_at = utcnow()
+    fresh.last_sync_hash = None
+    await tick.ledger.save(fresh)
+    if transition is None:
+        reason = "task completed in PeopleForce; issue was already done"
+    else:
+        reason = f"task completed in PeopleForce; issue moved via {transition.name!r}"
+        tick.report.completed += 1
+    await tick.ledger.record(EventType.TRANSITIONED, reason, state=fresh)
+
+
+async def task_deleted(tick: TickContext, state: SyncState) -> None:
+    """The task is gone from PeopleForce: apply the domain's deletion policy to its issue."""
+    fresh = await tick.ledger.state(state.pf_task_id) or state
+    policy = tick.domain.deletion_policy
+    if policy == DeletionPolicy.CLOSE and fresh.jira_issue_id:
+        with contextlib.suppress(NotFoundError):
+            await tick.jira.transition_to_done(fresh.jira_issue_id)
+    fresh.status = SyncStatus.DELETED
+    await tick.ledger.save(fresh)
+    await tick.ledger.record(
+        EventType.TASK_DELETED, f"task deleted in PeopleForce; policy {policy}", state=fresh
+    )
+    tick.report.deleted += 1
+
+
+async def reopened_in_peopleforce(
+    tick: TickContext, task: PFTask, digest: str, state: SyncState
+) -> None:
+    """Open again in PeopleForce: reopen a done issue so both sides agree."""
+    if state.jira_issue_id and state.status == SyncStatus.SYNCED:
+        try:
+            issue = await tick.jira.get_issue(state.jira_issue_id, fields=["status"])
+            if issue.is_done:
+                await move_out_of_done(tick.jira, state.jira_issue_id)
+        except NotFoundError:
+            await tick.forget_deleted_issue(state)
+            return
+    state.is_completed = False
+    state.completed_at = None
+    await tick.ledger.save(state)
+    await tick.ledger.record(
+        EventType.REOPENED_IN_PEOPLEFORCE, "task reopened in PeopleForce", state=state
+    )
+    tick.report.reopened += 1
+    refreshed = await tick.ledger.state(task.id)
+    if refreshed is not None and refreshed.status == SyncStatus.SYNCED:
+        await update_issue(tick, task, digest, refreshed)
+
+
+async def move_out_of_done(jira: JiraClient, issue_id: str) -> None:
+    """Take the first available transition to a status outside the done category."""
+    transitions = [t for t in await jira.get_transitions(issue_id) if t.is_available]
+    choices = [t for t in transitions if t.target_category and t.target_category != DONE_CATEGORY]
+    if choices:
+        await jira.transition_issue(issue_id, choices[0].id)

@@ -1,0 +1,109 @@
+"""Orphan recovery: finding the issue a lost create made, instead of making a second one.
+
+Jira has no idempotency key. A tick records its intent (``pending_create``) before
+each create, so a create whose answer was lost - a crash, a timeout, a 502 after the
+work was done - leaves a pending row behind. Before anything retries it, one labelled
+search per tick looks for issues whose lineage property names the task; one found
+is adopted, and only a search that covered the task may conclude "never created".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from gateway.clients.errors import UpstreamError
+from gateway.clients.jira import JiraClient
+from gateway.clients.models import JiraIssue
+from gateway.clock import as_utc, utcnow
+from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.sync.ledger import StateSummary
+from gateway.sync.lineage import jql_string, lineage_matches
+
+if TYPE_CHECKING:
+    from gateway.sync.tick_context import TickContext
+
+log = logging.getLogger("gateway.sync.orphans")
+
+ORPHAN_WINDOW_MARGIN = timedelta(minutes=10)
+
+
+class OrphanSearch:
+    """The orphans of one tick: which pending creates were searched for, and what was found."""
+
+    def __init__(
+        self, jira: JiraClient, domain: DomainConfig, *, grace: timedelta, errors: list[str]
+    ) -> None:
+        self.jira = jira
+        self.domain = domain
+        self.grace = grace
+        self.errors = errors
+        self.found: dict[int, JiraIssue] = {}
+        self.searched: set[int] = set()
+
+    def covers(self, pf_task_id: int) -> bool:
+        """Whether "no orphan found" may be read as "the create never happened"."""
+        return pf_task_id in self.searched
+
+    def orphan_of(self, pf_task_id: int) -> JiraIssue | None:
+        """The issue a lost create made for this task, if the search found one."""
+        return self.found.get(pf_task_id)
+
+    async def search(self, states: Sequence[SyncState | StateSummary]) -> None:
+        """One labelled search covering every stale pending create among ``states``.
+
+        A create younger than the grace period (Jira's search is eventually consistent)
+        or a failed search leaves its task uncovered, for a later tick, never to a
+        second create.
+        """
+        now = utcnow()
+        pending = [
+            s
+            for s in states
+            if s.status == SyncStatus.PENDING_CREATE
+            and s.intent_at is not None
+            and as_utc(s.intent_at) + self.grace <= now
+            and s.pf_task_id not in self.searched
+        ]
+        if not pending:
+            return
+        oldest = min(as_utc(s.intent_at or now) for s in pending)
+        minutes = int((now - oldest + ORPHAN_WINDOW_MARGIN).total_seconds() // 60) + 1
+        jql = (
+            f"labels = {jql_string(self.domain.tracking_label)} "
+            f'AND created >= "-{minutes}m" ORDER BY created DESC'
+        )
+        wanted = {s.pf_task_id for s in pending}
+        try:
+            found = await self._lineage_hits(jql, wanted)
+        except UpstreamError as error:
+            self.errors.append(f"orphan search failed: {error}")
+            log.warning("domain %s: orphan search failed: %s", self.domain.name, error)
+            return
+        self.found.update(found)
+        self.searched.update(wanted)
+
+    async def _lineage_hits(self, jql: str, wanted: set[int]) -> dict[int, JiraIssue]:
+        found: dict[int, JiraIssue] = {}
+        async for issue in self.jira.search_jql(jql, fields=["labels", "created"]):
+            value = await self.jira.get_property(issue.id, self.domain.property_key)
+            task_id = lineage_matches(value, self.domain)
+            if task_id in wanted and task_id not in found:
+                found[task_id] = issue
+        return found
+
+
+async def adopt_orphan(tick: TickContext, state: SyncState, orphan: JiraIssue) -> SyncState:
+    """Map the task to the issue its lost create made."""
+    # Unknown what the orphan holds: no hash, no fields, so an update sends all.
+    tick.report.adopted += 1
+    return await tick.mark_synced(
+        state,
+        orphan,
+        digest=None,
+        fields=None,
+        event_type=EventType.ADOPTED,
+        reason="found the issue a lost create made (label + property)",
+    )

@@ -1,0 +1,62 @@
+"""Replaying a dead letter: its operation again, with the rules as they are now.
+
+An admin fixes what made Jira refuse (a rule, a required field), then replays; the
+letter is closed only when the operation now succeeds, so a replay that fails again
+leaves it open and visible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.clients.models import PFTask
+from gateway.models import DomainConfig, EventType, SyncStatus
+from gateway.sync.deps import SyncDeps
+from gateway.sync.hashing import state_hash
+from gateway.sync.inbound import process_issue_event
+from gateway.sync.issue_writes import route_and_create
+from gateway.sync.ledger import Catalog, Ledger
+from gateway.sync.locks import task_lock
+from gateway.sync.tick_context import TickContext
+
+
+async def replay_create(deps: SyncDeps, domain: DomainConfig, task_raw: dict[str, Any]) -> bool:
+    """Route and create one dead-lettered task again with the current rules; True if synced."""
+    tick = TickContext(deps, domain)
+    tick.rules = await tick.ledger.rules()
+    task = PFTask.from_raw(task_raw)
+    async with task_lock(deps.redis, tick.domain_id, task.id):
+        state = await tick.ledger.state(task.id)
+        if state is not None and state.status == SyncStatus.SYNCED:
+            return True
+        await route_and_create(tick, task, state_hash(task.raw), state)
+    final = await tick.ledger.state(task.id)
+    return final is not None and final.status in (SyncStatus.SYNCED, SyncStatus.DROPPED)
+
+
+async def replay(deps: SyncDeps, dead_letter_id: int) -> str:
+    """Replay one dead letter; the outcome in a few words for the CLI, UI and job result."""
+    letter = await Catalog(deps.engine).dead_letter(dead_letter_id)
+    if letter is None:
+        return "unknown dead letter"
+    if letter.replayed_at is not None or letter.discarded_at is not None:
+        return "already closed"
+    ledger = Ledger(deps.engine, letter.domain_id)
+    domain = await ledger.domain()
+    if domain is None:
+        return "domain gone"
+    payload = letter.payload or {}
+    if letter.operation in ("create", "route") and isinstance(payload.get("task"), dict):
+        ok = await replay_create(deps, domain, payload["task"])
+    elif letter.operation == "complete_from_jira" and payload.get("issue_id"):
+        await process_issue_event(deps, letter.domain_id, str(payload["issue_id"]))
+        ok = True
+    else:
+        return f"cannot replay operation {letter.operation!r}"
+    if not ok:
+        return "failed again"
+    await ledger.close_dead_letter(dead_letter_id)
+    await ledger.record(
+        EventType.REPLAYED, f"dead letter {dead_letter_id} replayed", pf_task_id=letter.pf_task_id
+    )
+    return "replayed"

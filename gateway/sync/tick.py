@@ -1,0 +1,239 @@
+"""The forward vector: one polling tick of one domain (PeopleForce -> Jira).
+
+A tick pages through the open PeopleForce tasks, hashes each, and does nothing
+more for unchanged ones. New tasks are routed and created in Jira with the
+tracking label and the lineage property in the same request; changed ones get
+their changed fields (``issue_writes``); tasks that left the open list are
+confirmed completed and their issues moved to a ``done`` status (``completion``).
+Per-task work runs under the (domain, task) Redis lock the return vector also takes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from contextlib import aclosing
+from dataclasses import asdict
+from datetime import timedelta
+
+from gateway.clients.errors import TruncatedListingError
+from gateway.clients.models import PFTask, StopReason
+from gateway.clients.peopleforce import COMPLETE_STOP_REASONS
+from gateway.clock import as_utc, utcnow
+from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.sync.completion import handle_gone, reopened_in_peopleforce
+from gateway.sync.deps import SyncDeps
+from gateway.sync.hashing import canonical_json, state_hash
+from gateway.sync.issue_writes import parse_pf_time, route_and_create, update_issue
+from gateway.sync.ledger import Ledger, StateSummary
+from gateway.sync.locks import TICK_LOCK_TIMEOUT_SECONDS, LockBusy, redis_lock, tick_lock_name
+from gateway.sync.orphans import adopt_orphan
+from gateway.sync.routing import DomainDefaults, RuleSpec
+from gateway.sync.tick_context import TickContext, TickReport
+
+log = logging.getLogger("gateway.sync.tick")
+
+# 50 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
+MAX_OPEN_PAGES = 1000
+RULES_FINGERPRINT_KEY = "gateway:rules:fingerprint:{domain_id}"
+
+
+def rules_fingerprint(rules: list[RuleSpec], defaults: DomainDefaults) -> str:
+    """A digest of everything routing depends on, to notice rule edits between ticks."""
+    return hashlib.sha256(
+        canonical_json({"rules": [asdict(r) for r in rules], "defaults": asdict(defaults)})
+    ).hexdigest()
+
+
+def unchanged(state: SyncState | StateSummary, digest: str) -> bool:
+    """Whether a task needs no work: same hash as last synced, and not a pending create."""
+    if state.last_sync_hash != digest:
+        return False
+    # A task open again after completion changes its hash (completed, completed_at),
+    # so an equal hash on a completed row cannot happen; pending creates always retry.
+    return state.status != SyncStatus.PENDING_CREATE
+
+
+async def sync_domain(tick: TickContext) -> TickReport:
+    """The tick itself: changed open tasks first, then the tasks that left the list."""
+    tick.rules = await tick.ledger.rules()
+    if await _rules_changed(tick):
+        # A dropped task's hash did not change, but the rules that dropped it did.
+        await tick.ledger.forget_hashes(SyncStatus.DROPPED)
+    index = await tick.ledger.state_index()
+    open_ids, work = await _changed_open_tasks(tick, index)
+    if work:
+        pending = [
+            index[task.id]
+            for task, _ in work
+            if task.id in index and index[task.id].status == SyncStatus.PENDING_CREATE
+        ]
+        await tick.orphans.search(pending)
+        await tick.bounded(
+            [tick.guarded(task.id, sync_open_task, tick, task, digest) for task, digest in work]
+        )
+    gone = [
+        summary.pf_task_id
+        for summary in index.values()
+        if summary.pf_task_id not in open_ids
+        and not summary.is_completed
+        and summary.status != SyncStatus.DELETED
+    ]
+    if gone:
+        await handle_gone(tick, await tick.ledger.states_for(gone))
+    return tick.report
+
+
+async def _changed_open_tasks(
+    tick: TickContext, index: dict[int, StateSummary]
+) -> tuple[set[int], list[tuple[PFTask, str]]]:
+    """Page through the open tasks, keeping only their ids and the ones that changed.
+
+    Memory stays flat at any number of tasks. A listing cut short raises before
+    anything acts on it: a task missing from it would be taken for completed.
+    """
+    open_ids: set[int] = set()
+    work: list[tuple[PFTask, str]] = []
+    stop_reason: StopReason | None = None
+    pages = 0
+    async with aclosing(tick.pf.iter_task_pages(False, max_pages=MAX_OPEN_PAGES)) as listing:
+        async for page in listing:
+            pages += 1
+            stop_reason = page.stop_reason
+            for task in page.tasks:
+                if task.id in open_ids:
+                    continue  # pages shift while they are read
+                open_ids.add(task.id)
+                digest = state_hash(task.raw)
+                summary = index.get(task.id)
+                if summary is not None and unchanged(summary, digest):
+                    tick.report.unchanged += 1
+                else:
+                    work.append((task, digest))
+    if stop_reason not in COMPLETE_STOP_REASONS:
+        raise TruncatedListingError("peopleforce open tasks", pages)
+    tick.report.open_tasks = len(open_ids)
+    return open_ids, work
+
+
+async def _rules_changed(tick: TickContext) -> bool:
+    """Whether the routing configuration differs from the one the last tick used."""
+    fingerprint = rules_fingerprint(tick.rules, tick.defaults)
+    key = RULES_FINGERPRINT_KEY.format(domain_id=tick.domain_id)
+    previous = await tick.deps.redis.getset(key, fingerprint)
+    if isinstance(previous, bytes):
+        previous = previous.decode()
+    return previous is not None and previous != fingerprint
+
+
+async def sync_open_task(tick: TickContext, task: PFTask, digest: str) -> None:
+    """Decide what one changed open task needs, under its lock, and do it."""
+    # Re-read under the lock: the return vector may have written meanwhile.
+    state = await tick.ledger.state(task.id)
+    if state is not None and unchanged(state, digest):
+        tick.report.unchanged += 1
+        return
+    if state is None:
+        await _first_sight(tick, task, digest)
+    elif state.is_completed and not task.completed:
+        await reopened_in_peopleforce(tick, task, digest, state)
+    elif state.status == SyncStatus.SYNCED:
+        await update_issue(tick, task, digest, state)
+    elif state.status == SyncStatus.PENDING_CREATE:
+        await _retry_pending_create(tick, task, digest, state)
+    elif state.status in (SyncStatus.DROPPED, SyncStatus.DEAD):
+        await route_and_create(tick, task, digest, state)
+    else:  # historical: remember the new hash, never create
+        state.last_sync_hash = digest
+        await tick.ledger.save(state)
+
+
+async def _first_sight(tick: TickContext, task: PFTask, digest: str) -> None:
+    since = as_utc(tick.domain.sync_since)
+    created_at = parse_pf_time(task.created_at)
+    if since is None or created_at is None or created_at >= since:
+        await route_and_create(tick, task, digest, None)
+        return
+    state = SyncState(
+        domain_id=tick.domain_id,
+        pf_task_id=task.id,
+        status=SyncStatus.HISTORICAL,
+        last_sync_hash=digest,
+        pf_created_at=created_at,
+    )
+    await tick.ledger.save(state)
+    await tick.ledger.record(
+        EventType.HISTORICAL,
+        f"created {task.created_at}, before sync_since {since.isoformat()}",
+        state=state,
+    )
+    tick.report.historical += 1
+
+
+async def _retry_pending_create(
+    tick: TickContext, task: PFTask, digest: str, state: SyncState
+) -> None:
+    """A create of unknown outcome: adopt its orphan, create again, or wait for a search."""
+    if not tick.orphans.covers(task.id):
+        tick.report.deferred += 1
+        return
+    orphan = tick.orphans.orphan_of(task.id)
+    if orphan is None:
+        await route_and_create(tick, task, digest, state)
+        return
+    state = await adopt_orphan(tick, state, orphan)
+    await update_issue(tick, task, digest, state)
+
+
+async def run_tick(deps: SyncDeps, domain_id: int, *, force: bool = False) -> TickReport | None:
+    """The job body of ``sync_pf_to_jira_task``: one tick, never two at once per domain.
+
+    ``force`` ticks a paused domain too (an operator's explicit request).
+    """
+    ledger = Ledger(deps.engine, domain_id)
+    try:
+        async with redis_lock(
+            deps.redis,
+            tick_lock_name(domain_id),
+            timeout=TICK_LOCK_TIMEOUT_SECONDS,
+            wait=None,
+            renew=True,
+        ):
+            domain = await ledger.domain()
+            if domain is None or not (domain.is_active or force):
+                return None
+            return await _recorded_tick(deps, ledger, domain)
+    except LockBusy:
+        log.info("domain %s: a tick is already running", domain_id)
+        return None
+
+
+async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -> TickReport:
+    """Run the tick and record its outcome on the domain; a failed tick is a report too."""
+    started = utcnow()
+    # Schedule the next tick first: a failing tick waits its interval, no hot loop.
+    await ledger.update_domain(
+        last_poll_at=started,
+        next_poll_at=started + timedelta(seconds=domain.poll_interval_seconds),
+    )
+    clock = time.perf_counter()
+    tick = TickContext(deps, domain)
+    try:
+        report = await sync_domain(tick)
+    except Exception as error:
+        report = tick.report
+        report.outcome = "failed"
+        report.errors.append(f"{type(error).__name__}: {error}")
+        log.warning("tick of domain %s failed: %s", domain.name, error)
+    elapsed_ms = int((time.perf_counter() - clock) * 1000)
+    failures = 0 if report.outcome == "ok" else domain.consecutive_tick_failures + 1
+    await ledger.update_domain(
+        last_tick_duration_ms=elapsed_ms,
+        last_tick_outcome=report.outcome if report.outcome != "ok" else report.summary(),
+        last_tick_error=report.errors[0][:500] if report.errors else None,
+        consecutive_tick_failures=failures,
+    )
+    if report.outcome != "ok":
+        await ledger.record(EventType.TICK_FAILED, report.errors[-1][:500])
+    return report

@@ -1,0 +1,174 @@
+"""What one forward tick shares: the domain, its clients and rules, and its report.
+
+Every step of a tick (creating and updating issues, orphan recovery, completion)
+receives the same ``TickContext``; the bookkeeping they all do the same way (a
+task's work under its lock, recording an issue, a dead letter, a vanished issue)
+lives here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ParamSpec
+
+from gateway.clients.errors import UpstreamError
+from gateway.clients.jira import JiraClient
+from gateway.clients.models import CreatedIssue, JiraIssue, PFTask
+from gateway.clients.peopleforce import PeopleForceClient
+from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.sync.deps import SyncDeps
+from gateway.sync.ledger import Ledger
+from gateway.sync.locks import LockBusy, task_lock
+from gateway.sync.orphans import OrphanSearch
+from gateway.sync.routing import DomainDefaults, RuleSpec
+
+P = ParamSpec("P")
+
+
+@dataclass
+class TickReport:
+    """What one tick did; counters, not a log (the audit log has the details)."""
+
+    domain_id: int
+    outcome: str = "ok"
+    open_tasks: int = 0
+    unchanged: int = 0
+    created: int = 0
+    adopted: int = 0
+    updated: int = 0
+    completed: int = 0
+    reopened: int = 0
+    dropped: int = 0
+    historical: int = 0
+    dead_lettered: int = 0
+    deleted: int = 0
+    recreated: int = 0
+    deferred: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the dashboard and the CLI, e.g. ``12 open, 2 created, 1 dropped``."""
+        counts = [
+            f"{value} {name.replace('_', ' ')}"
+            for name, value in vars(self).items()
+            if isinstance(value, int) and name != "domain_id" and value
+        ]
+        return ", ".join(counts).replace("open tasks", "open") or "no open tasks"
+
+
+class TickContext:
+    """One tick of one domain; build a new one per tick."""
+
+    def __init__(self, deps: SyncDeps, domain: DomainConfig) -> None:
+        if domain.id is None:
+            raise ValueError("domain is not saved")
+        self.deps = deps
+        self.domain = domain
+        self.domain_id: int = domain.id
+        self.ledger = Ledger(deps.engine, domain.id)
+        self.pf: PeopleForceClient = deps.peopleforce(domain)
+        self.jira: JiraClient = deps.jira(domain)
+        self.defaults = DomainDefaults.from_model(domain)
+        self.rules: list[RuleSpec] = []
+        self.report = TickReport(domain_id=domain.id)
+        self.orphans = OrphanSearch(
+            self.jira,
+            domain,
+            grace=timedelta(seconds=deps.settings.orphan_grace_seconds),
+            errors=self.report.errors,
+        )
+
+    async def bounded(self, jobs: list[Coroutine[Any, Any, None]]) -> None:
+        """Run per-task jobs at most ``max_concurrency`` at a time (Jira's rate limits)."""
+        semaphore = asyncio.Semaphore(max(1, self.domain.max_concurrency))
+
+        async def limited(job: Coroutine[Any, Any, None]) -> None:
+            async with semaphore:
+                await job
+
+        await asyncio.gather(*(limited(job) for job in jobs))
+
+    async def guarded(
+        self,
+        pf_task_id: int,
+        handler: Callable[P, Awaitable[None]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
+        """Run per-task work under the task lock; one task's failure never stops the tick."""
+        try:
+            async with task_lock(self.deps.redis, self.domain_id, pf_task_id):
+                await handler(*args, **kwargs)
+        except LockBusy:
+            self.report.deferred += 1
+        except UpstreamError as error:
+            self.report.failed += 1
+            self.report.errors.append(f"task {pf_task_id}: {error}")
+            await self.ledger.record(
+                EventType.FAILED,
+                f"{type(error).__name__}: {error}",
+                pf_task_id=pf_task_id,
+                details={"status": error.status, "service": error.service},
+            )
+
+    async def mark_synced(
+        self,
+        state: SyncState,
+        issue: CreatedIssue | JiraIssue,
+        *,
+        digest: str | None,
+        fields: dict[str, Any] | None,
+        event_type: EventType,
+        reason: str,
+        details: dict[str, Any] | None = None,
+    ) -> SyncState:
+        """Record the task's issue and why, in one transaction.
+
+        ``digest`` and ``fields`` are what Jira is known to hold (None: unknown).
+        """
+        state.jira_issue_id = issue.id
+        state.jira_issue_key = issue.key
+        state.status = SyncStatus.SYNCED
+        state.last_sync_hash = digest
+        state.last_synced_fields = fields
+        event = self.ledger.event(event_type, reason, state=state, details=details)
+        return await self.ledger.save(state, event)
+
+    async def dead_letter(
+        self,
+        task: PFTask,
+        digest: str,
+        state: SyncState,
+        *,
+        operation: str,
+        message: str,
+        error_status: int | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        """Park a task Jira (or routing) refuses: never retried each tick, replayable later."""
+        state.status = SyncStatus.DEAD
+        state.last_sync_hash = digest
+        state = await self.ledger.save(state)
+        await self.ledger.dead_letter(
+            operation=operation,
+            pf_task_id=task.id,
+            payload={"task": task.raw, "fields": fields or {}},
+            error_status=error_status,
+            error_message=message,
+        )
+        await self.ledger.record(EventType.DEAD_LETTERED, message, state=state)
+        self.report.dead_lettered += 1
+
+    async def forget_deleted_issue(self, state: SyncState) -> None:
+        """The mapped issue is gone from Jira: forget it, so the next tick recreates it."""
+        await self.ledger.delete(state)
+        await self.ledger.record(
+            EventType.ISSUE_DELETED,
+            "mapped Jira issue no longer exists; it will be recreated on the next tick",
+            state=state,
+        )
+        self.report.recreated += 1
