@@ -21,7 +21,7 @@ from gateway import metrics
 from gateway.clients.errors import PermanentUpstreamError, TransientUpstreamError
 from gateway.clients.instrument import record_retry
 from gateway.clients.retry import RetryPolicy
-from gateway.db import make_engine
+from gateway.db import make_engine, run_blocking
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
 from gateway.logs import log_context
@@ -31,7 +31,6 @@ from gateway.sync.deps import SyncDeps
 from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
 from gateway.sync.ledger import Catalog, Ledger
 from gateway.sync.locks import LockBusy
-from gateway.sync.offload import run_blocking
 from gateway.sync.replay import replay
 from gateway.sync.scheduler import enqueue_due_work
 from gateway.sync.sweeper import SweepReport, run_sweep

@@ -44,13 +44,23 @@ def _resolve(module: str, node: ast.ImportFrom) -> str:
     return ".".join([*anchor, node.module] if node.module else anchor)
 
 
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node that runs: ``if TYPE_CHECKING:`` blocks are annotations, not imports."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 def import_graph(package: str = "gateway") -> dict[str, set[str]]:
     """Edges module -> imported module within ``package``, every import statement counted."""
     known = {_module_name(path) for path in _modules(ROOT / package)}
     graph: dict[str, set[str]] = {name: set() for name in known}
     for path in _modules(ROOT / package):
         name = _module_name(path)
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]

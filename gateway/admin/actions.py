@@ -11,8 +11,8 @@ from arq.connections import ArqRedis
 from sqlalchemy import Engine
 
 from gateway.admin.dead_letters import open_dead_letter
-from gateway.admin.offload import in_session
 from gateway.admin.schemas import ActionResult
+from gateway.db import in_session
 from gateway.jobs import (
     REPLAY_JOB,
     SWEEP_JOB,

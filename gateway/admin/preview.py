@@ -15,11 +15,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from gateway.admin.domains import get_domain
-from gateway.admin.offload import in_session
 from gateway.admin.rules import rules_with_mappings
 from gateway.admin.upstream import http_client, peopleforce_client
 from gateway.clients import PFTask
 from gateway.clock import as_utc
+from gateway.db import in_session
 from gateway.models import DomainConfig, SyncState
 from gateway.settings import Settings
 from gateway.sync.routing import DomainDefaults, RouteAction, RuleSpec, route
@@ -122,7 +122,7 @@ async def preview_routing(
 ) -> list[PreviewRow]:
     """Dry run: route up to ``limit`` open tasks through the current rules, writing nothing.
 
-    The database reads run through ``gateway.admin.offload``, off the API's loop.
+    The database reads run through ``gateway.db.in_session``, off the API's loop.
     """
     domain, specs = await in_session(engine, lambda s: _domain_and_rules(s, domain_id))
     defaults = DomainDefaults.from_model(domain)

@@ -2,7 +2,7 @@
 
 The outcome is stored on the rule (``validation_status``/``validation_message``) so
 the rules list shows it as a badge until the rule changes. Database work runs
-through ``gateway.admin.offload``: the background checks share the API's event loop
+through ``gateway.db.in_session``: the background checks share the API's event loop
 with webhook ingress.
 """
 
@@ -20,13 +20,13 @@ from sqlmodel import Session
 
 from gateway.admin.domains import get_domain
 from gateway.admin.errors import NotFound
-from gateway.admin.offload import in_session
 from gateway.admin.rules import PENDING, get_rule, rule_mappings
 from gateway.admin.schemas import ActionResult
 from gateway.admin.upstream import describe, http_client, jira_client
 from gateway.clients import UpstreamError
 from gateway.clients.models import FieldMeta
 from gateway.clock import utcnow
+from gateway.db import in_session
 from gateway.models import DomainConfig, RoutingRule, RuleAction
 from gateway.settings import Settings
 

@@ -4,7 +4,7 @@ Every call is one short transaction, so a lock on SQLite is never held across an
 upstream request.
 
 Every call is also a coroutine whose session work runs on a thread, through one
-seam (``gateway.sync.offload.run_blocking``). A worker runs up to 20 jobs on one
+seam (``gateway.db.run_blocking``). A worker runs up to 20 jobs on one
 event loop; a blocking SQLAlchemy call inside one of them (a SQLite write waiting
 out another writer's lock for up to the 10 s busy timeout, a slow PostgreSQL round
 trip) would stall every job of that worker, their Redis lock renewals included.
@@ -33,6 +33,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
+from gateway.db import offloaded
 from gateway.models import (
     DeadLetter,
     DomainConfig,
@@ -43,7 +44,6 @@ from gateway.models import (
     SyncState,
     SyncStatus,
 )
-from gateway.sync.offload import offloaded
 from gateway.sync.routing import RuleSpec
 
 

@@ -9,13 +9,13 @@ on it. We use two shapes that end in one thread pool:
   FastAPI runs it, and the session's set-up and commit, in its thread pool; nothing
   else is needed, which is why this is the default shape.
 * A route that awaits Redis, PeopleForce or Jira (or schedules a background check)
-  stays ``async def`` and sends its database work through the one offload seam,
-  ``gateway.admin.offload`` (``anyio.to_thread.run_sync``), as argon2 does at sign-in.
-  Such routes take ``DomainSnapshotDep`` rather than ``DomainDep``, so no database
-  connection is held while they wait on the network.
+  stays ``async def`` and sends its database work through the one database seam,
+  ``gateway.db.in_session`` (the engine's bounded thread pool, shared with the
+  worker's ledger). Such routes take ``DomainSnapshotDep`` rather than ``DomainDep``,
+  so no database connection is held while they wait on the network.
 
-FastAPI's thread pool and ``anyio.to_thread.run_sync`` use the same anyio limiter, so
-both shapes share one bound (40 threads by default) instead of two pools competing.
+argon2 at sign-in runs in anyio's threads (``gateway.admin.offload``), the bounded
+pool FastAPI also runs plain ``def`` routes in.
 """
 
 from __future__ import annotations
@@ -35,12 +35,11 @@ from gateway.admin import accounts
 from gateway.admin.catalog import JiraCatalog
 from gateway.admin.dead_letters import get_dead_letter
 from gateway.admin.domains import DOMAIN_REF_HELP, find_domain
-from gateway.admin.offload import in_session
 from gateway.admin.rule_checks import RuleChecks
 from gateway.admin.rules import get_rule
 from gateway.api.admin.csrf import verify_csrf
 from gateway.api.admin.sessions import SessionCodec, SessionData, is_session_revoked
-from gateway.db import session_scope
+from gateway.db import in_session, session_scope
 from gateway.models import DeadLetter, DomainConfig, RoutingRule
 from gateway.settings import Settings
 

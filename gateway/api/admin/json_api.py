@@ -19,7 +19,6 @@ from sqlmodel import Session
 
 from gateway.admin import actions, audit, dead_letters, domains, rules
 from gateway.admin.connection import check_connection
-from gateway.admin.offload import in_session
 from gateway.admin.paging import MAX_PAGE_SIZE
 from gateway.admin.preview import preview_routing
 from gateway.admin.rule_checks import validate_rule_against_jira
@@ -50,6 +49,7 @@ from gateway.api.admin.deps import (
     Writer,
 )
 from gateway.api.admin.templating import render
+from gateway.db import in_session
 
 PREFIX = "/api/v1/admin"
 router = APIRouter(prefix=PREFIX, tags=["admin"])

@@ -17,9 +17,9 @@ from sqlmodel import Session
 
 from gateway.admin import actions, audit, dead_letters, domains
 from gateway.admin.errors import Conflict
-from gateway.admin.offload import in_session
 from gateway.api.admin.deps import EngineDep, PageUser, PageWriter, Principal, RedisDep, SessionDep
 from gateway.api.admin.templating import is_htmx, render
+from gateway.db import in_session
 from gateway.models import EventType
 
 router = APIRouter(include_in_schema=False)

@@ -12,7 +12,6 @@ from gateway.admin import actions, domains
 from gateway.admin.connection import check_connection
 from gateway.admin.dashboard import dashboard_stats, workers_panel
 from gateway.admin.errors import Conflict
-from gateway.admin.offload import in_session
 from gateway.admin.schemas import ActionResult, DomainCreate, DomainOut, DomainUpdate
 from gateway.api.admin.deps import (
     DomainDep,
@@ -28,6 +27,7 @@ from gateway.api.admin.deps import (
 )
 from gateway.api.admin.forms import describe_errors, domain_form_values, domain_payload
 from gateway.api.admin.templating import is_htmx, redirect, render
+from gateway.db import in_session
 from gateway.settings import Settings
 
 router = APIRouter(include_in_schema=False)

@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from gateway.admin import domains, rules
 from gateway.admin.errors import RuleInvalid
-from gateway.admin.offload import in_session
 from gateway.admin.schemas import RuleIn
 from gateway.api.admin.deps import (
     DomainDep,
@@ -32,6 +31,7 @@ from gateway.api.admin.deps import (
 )
 from gateway.api.admin.forms import describe_errors, rule_form_values, rule_payload
 from gateway.api.admin.templating import is_htmx, redirect, render
+from gateway.db import in_session
 from gateway.models import DomainConfig, FieldMapping, MappingKind, RoutingRule
 from gateway.sync.routing import Op
 

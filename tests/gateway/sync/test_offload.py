@@ -25,7 +25,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import col
 
 import gateway
-import gateway.sync.offload as offload
+import gateway.db as offload
 from gateway.jobs import TICK_JOB, tick_job_id
 from gateway.models import DomainConfig
 from tests.world import World
