@@ -298,7 +298,7 @@ class Ledger:
 
 
 class Catalog:
-    """Reads and writes across domains: the scheduler's look at every domain, a letter by id."""
+    """Reads and writes across domains: the scheduler's look at every domain."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -325,9 +325,3 @@ class Catalog:
                     .values(next_sweep_at=at)
                 )
             session.commit()
-
-    @offloaded
-    def dead_letter(self, letter_id: int) -> DeadLetter | None:
-        """A dead letter by id alone: a replay does not know its domain yet."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            return session.get(DeadLetter, letter_id)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.admin.dead_letters import open_dead_letter
+from gateway.admin.errors import Conflict, NotFound
 from gateway.clients.models import PFTask
+from gateway.db import in_session
 from gateway.models import DomainConfig, EventType, SyncStatus
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import state_hash
 from gateway.sync.inbound import process_issue_event
 from gateway.sync.issue_writes import route_and_create
-from gateway.sync.ledger import Catalog, Ledger
+from gateway.sync.ledger import Ledger
 from gateway.sync.locks import task_lock
 from gateway.sync.tick_context import TickContext
 
@@ -36,11 +39,13 @@ async def replay_create(deps: SyncDeps, domain: DomainConfig, task_raw: dict[str
 
 async def replay(deps: SyncDeps, dead_letter_id: int) -> str:
     """Replay one dead letter; the outcome in a few words for the CLI, UI and job result."""
-    letter = await Catalog(deps.engine).dead_letter(dead_letter_id)
-    if letter is None:
-        return "unknown dead letter"
-    if letter.replayed_at is not None or letter.discarded_at is not None:
-        return "already closed"
+    try:
+        # The same refusal of a missing or closed letter as the CLI, API and UI give.
+        letter = await in_session(
+            deps.engine, lambda session: open_dead_letter(session, dead_letter_id)
+        )
+    except (NotFound, Conflict) as refused:
+        return str(refused)
     ledger = Ledger(deps.engine, letter.domain_id)
     domain = await ledger.domain()
     if domain is None:
