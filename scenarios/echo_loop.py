@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 
-from scenarios.harness import SCHEDULE_JOB, Harness, chunks
+from scenarios.harness import SCHEDULE_JOB, Harness
 from scenarios.result import RunContext
-from scenarios.steps import sync_tasks
+from scenarios.steps import chunks, sync_tasks
 
 NAME = "echo-loop"
 DEFAULT_TASKS = 30

@@ -19,9 +19,9 @@ pair is exempt), one issue per task, zero writes at rest.
 
 from __future__ import annotations
 
-from scenarios.harness import Harness, chunks
+from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import sync_tasks
+from scenarios.steps import chunks, sync_tasks
 
 NAME = "late-and-reordered"
 DEFAULT_TASKS = 40

@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from gateway.models import SyncStatus
 from scenarios.harness import Harness
@@ -60,3 +60,13 @@ async def wait_until(predicate: Callable[[], bool], timeout: float, interval: fl
             return True
         await asyncio.sleep(interval)
     return bool(predicate())
+
+
+def chunks(items: list[int], parts: int) -> Iterator[list[int]]:
+    """Split ``items`` into ``parts`` nearly equal consecutive groups."""
+    size, extra = divmod(len(items), parts)
+    start = 0
+    for n in range(parts):
+        end = start + size + (1 if n < extra else 0)
+        yield items[start:end]
+        start = end
