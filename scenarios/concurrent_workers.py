@@ -27,7 +27,7 @@ from gateway.models import SyncStatus
 from scenarios.checks import concurrent_writes
 from scenarios.harness import SCHEDULE_JOB, Harness
 from scenarios.result import RunContext
-from scenarios.steps import chunks
+from scenarios.steps import chunks, finish_work, retitle
 
 NAME = "concurrent-workers"
 DEFAULT_TASKS = 30
@@ -51,15 +51,8 @@ async def run(h: Harness, ctx: RunContext) -> None:
         await pump(h, lambda: _synced(h) >= len(ids))
         raced, closed, completed, edited = chunks(ids, 4)
         h.phase("people act on both sides while the workers run")
-        for task_id in raced:
-            h.close_issue(task_id)
-            h.complete_task(task_id)
-        for task_id in closed:
-            h.close_issue(task_id)
-        for task_id in completed:
-            h.complete_task(task_id)
-        for task_id in edited:
-            h.edit_task(task_id, title=f"{h.pf.get_task(task_id)['title']} (moved)")
+        finish_work(h, in_pf=completed, in_jira=closed, on_both_sides=raced)
+        retitle(h, edited, "(moved)")
         await pump(h, None)
         await h.pool.enqueue_job(SWEEP_JOB, h.domain_id)
         await pump(h, None)

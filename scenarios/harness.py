@@ -172,6 +172,11 @@ class Harness(PeopleStack):
 
     # --- faults and time ------------------------------------------------------------------
 
+    def delivery_faults(self, description: str, **faults: Any) -> None:
+        """From now on the fake Jira's deliveries misbehave (``WebhookDispatcher.set_faults``)."""
+        self.webhooks.set_faults(**faults)
+        self.fault(description)
+
     def heal_all(self) -> None:
         """Stop every fault: partitions, errors, latency, storms and delivery faults."""
         self.pf_faults.clear()

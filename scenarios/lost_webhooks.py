@@ -29,11 +29,13 @@ async def run(h: Harness, ctx: RunContext) -> None:
     first, second = split(ids, len(ids) // 2)
 
     h.phase("closing issues while deliveries are lost")
-    h.webhooks.set_faults(drop_rate=1.0)
-    h.fault(f"100% of deliveries dropped while {len(first)} issues are closed")
+    h.delivery_faults(
+        f"100% of deliveries dropped while {len(first)} issues are closed", drop_rate=1.0
+    )
     closed = [h.close_issue(t) for t in first]
-    h.webhooks.set_faults(drop_rate=0.3)
-    h.fault(f"30% of deliveries dropped while {len(second)} issues are closed")
+    h.delivery_faults(
+        f"30% of deliveries dropped while {len(second)} issues are closed", drop_rate=0.3
+    )
     closed += [h.close_issue(t) for t in second]
     await h.deliver()
     await h.run_jobs()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -34,27 +35,18 @@ def gateway_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "gateway.cli", *args]
 
 
+@dataclass(eq=False)
 class ChildProcess:
     """One subprocess with its output in ``log_path``; started by ``start()``."""
 
-    def __init__(
-        self,
-        name: str,
-        args: list[str],
-        *,
-        env: dict[str, str],
-        log_path: Path,
-        cwd: Path,
-        new_session: bool = False,
-    ) -> None:
-        self.name = name
-        self.args = args
-        self.env = env
-        self.log_path = log_path
-        self.cwd = cwd
-        self.new_session = new_session
-        """In its own session, a terminal's Ctrl-C reaches only the parent, which stops it."""
-        self.process: subprocess.Popen[bytes] | None = None
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    cwd: Path
+    new_session: bool = False
+    """In its own session, a terminal's Ctrl-C reaches only the parent, which stops it."""
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
     def pid(self) -> int:

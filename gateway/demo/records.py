@@ -9,7 +9,7 @@ world and the benchmarks. The credentials are the ones the fakes started by
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -71,34 +71,40 @@ def update_domain(engine: Engine, domain_id: int, **changes: Any) -> None:
         session.commit()
 
 
+class RuleOptions(TypedDict, total=False):
+    """How a rule acts: SYNC (default) or DROP, the target, priority (default 100), mappings."""
+
+    action: RuleAction
+    project: str | None
+    issue_type: str | None
+    priority: int
+    mappings: Sequence[tuple[str, MappingKind, str]]
+    """(Jira field, kind, value) triples."""
+
+
 def insert_rule(
     engine: Engine,
     domain_id: int,
     name: str,
     conditions: list[dict[str, Any]],
-    *,
-    action: RuleAction = RuleAction.SYNC,
-    project: str | None = None,
-    issue_type: str | None = None,
-    priority: int = 100,
-    mappings: Sequence[tuple[str, MappingKind, str]] = (),
+    **options: Unpack[RuleOptions],
 ) -> int:
     """What the admin does in the UI: an enabled rule with optional field mappings."""
     with Session(engine) as session:
         rule = RoutingRule(
             domain_id=domain_id,
             name=name,
-            priority=priority,
+            priority=options.get("priority", 100),
             conditions=conditions,
-            action=action,
-            target_project_key=project,
-            target_issue_type=issue_type,
+            action=options.get("action", RuleAction.SYNC),
+            target_project_key=options.get("project"),
+            target_issue_type=options.get("issue_type"),
         )
         session.add(rule)
         session.commit()
         session.refresh(rule)
         assert rule.id is not None
-        for jira_field, kind, value in mappings:
+        for jira_field, kind, value in options.get("mappings", ()):
             session.add(
                 FieldMapping(rule_id=rule.id, jira_field=jira_field, kind=kind, value=value)
             )

@@ -15,10 +15,10 @@ the test world (``tests.world``) and the benchmarks' installation (``bench.env``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from arq.worker import Worker
 from sqlalchemy import Engine
@@ -34,6 +34,7 @@ from gateway.api.webhooks import WEBHOOK_PATH
 from gateway.clients.retry import RetryPolicy
 from gateway.demo.processes import ChildProcess, gateway_command
 from gateway.demo.records import (
+    RuleOptions,
     domain_values,
     group_by_task,
     insert_domain,
@@ -47,7 +48,7 @@ from gateway.demo.records import (
 from gateway.demo.storage import Storage, gateway_environment
 from gateway.demo.upstreams import Upstreams
 from gateway.demo.workers import run_burst
-from gateway.models import DeadLetter, DomainConfig, MappingKind, RuleAction, SyncEvent, SyncState
+from gateway.models import DeadLetter, DomainConfig, SyncEvent, SyncState
 from gateway.settings import Settings
 
 WEBHOOK_NAME = "PF-Jira Sync: Task Completion Return Vector"
@@ -187,28 +188,10 @@ class GatewayStack:
         return self.domain_id
 
     def add_rule(
-        self,
-        name: str,
-        conditions: list[dict[str, Any]],
-        *,
-        action: RuleAction = RuleAction.SYNC,
-        project: str | None = None,
-        issue_type: str | None = None,
-        priority: int = 100,
-        mappings: Sequence[tuple[str, MappingKind, str]] = (),
+        self, name: str, conditions: list[dict[str, Any]], **options: Unpack[RuleOptions]
     ) -> int:
         """What the admin does in the UI: an enabled rule of the domain, with mappings."""
-        return insert_rule(
-            self.engine,
-            self.domain_id,
-            name,
-            conditions,
-            action=action,
-            project=project,
-            issue_type=issue_type,
-            priority=priority,
-            mappings=mappings,
-        )
+        return insert_rule(self.engine, self.domain_id, name, conditions, **options)
 
     def update_domain(self, **changes: Any) -> None:
         update_domain(self.engine, self.domain_id, **changes)
