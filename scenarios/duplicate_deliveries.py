@@ -22,15 +22,14 @@ from collections import Counter
 
 from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import completion_writes, finish_work, split, sync_tasks
+from scenarios.steps import completion_writes, finish_work, synced_halves
 
 NAME = "duplicate-deliveries"
 DEFAULT_TASKS = 30
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
-    ids = await sync_tasks(h, ctx.tasks, ctx)
-    in_jira, in_pf = split(ids, len(ids) // 2)
+    in_jira, in_pf = await synced_halves(h, ctx)
 
     h.phase("closing issues with every delivery sent five times")
     h.delivery_faults(

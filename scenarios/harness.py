@@ -15,6 +15,7 @@ deliveries are dropped, duplicated or reordered is decided by the seed alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 from collections import Counter
@@ -129,10 +130,11 @@ class Harness(PeopleStack):
             log_format="json",
         )
         storage.remove_folder = not self.config.keep_folder
-        self.clock_offset_file = storage.folder / "clock-offset"
-        self.clock_offset_file.write_text("0")
+        offset_file = storage.folder / "clock-offset"
+        offset_file.write_text("0")
         self._previous_offset_env = os.environ.get(OFFSET_FILE_ENV)
-        os.environ[OFFSET_FILE_ENV] = str(self.clock_offset_file)
+        self.clock_offset_file = offset_file
+        os.environ[OFFSET_FILE_ENV] = str(offset_file)
         self.attach(storage, self._start_upstreams)
         self.pool = await open_pool(self.redis_url)
         self.add_domain()
@@ -160,11 +162,15 @@ class Harness(PeopleStack):
         return without_lifespan(self.jira_probe)
 
     async def stop(self) -> None:
+        """Everything ``start`` began, even if it failed half way; this process's clock too."""
         if hasattr(self, "pool"):
-            await self.pool.aclose()
+            with contextlib.suppress(Exception):
+                await self.pool.aclose()
         self.close()
         if self._fresh_transport is not None:
             await self._fresh_transport.close()
+        if self.clock_offset_file is None:
+            return
         if self._previous_offset_env is None:
             os.environ.pop(OFFSET_FILE_ENV, None)
         else:

@@ -18,15 +18,14 @@ from __future__ import annotations
 from scenarios.checks import disagreeing_tasks, repairs_reported
 from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import lost_issue_ids, split, sync_tasks
+from scenarios.steps import lost_issue_ids, synced_halves
 
 NAME = "lost-webhooks"
 DEFAULT_TASKS = 40
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
-    ids = await sync_tasks(h, ctx.tasks, ctx)
-    first, second = split(ids, len(ids) // 2)
+    first, second = await synced_halves(h, ctx)
 
     h.phase("closing issues while deliveries are lost")
     h.delivery_faults(

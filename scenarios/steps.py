@@ -29,6 +29,13 @@ async def sync_tasks(h: Harness, count: int, ctx: RunContext | None = None) -> l
     return ids
 
 
+async def synced_halves(h: Harness, ctx: RunContext) -> tuple[list[int], list[int]]:
+    """The run's tasks, created and synced, in two halves (the first one no larger)."""
+    ids = await sync_tasks(h, ctx.tasks, ctx)
+    first, second = split(ids, len(ids) // 2)
+    return first, second
+
+
 def quick_retries(seed: int, *, attempts: int, max_delay: float) -> HarnessConfig:
     """A run whose upstream calls give up after ``attempts`` short, jittered back-offs."""
     policy = RetryPolicy(
