@@ -9,14 +9,14 @@ latency a webhook sees when the API is busy but not overloaded.
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any
 
 from bench.env import WEBHOOK_SECRET, GatewayEnv
 from bench.loadgen import WARMUP_SECONDS as WARMUP
 from bench.payloads import SITE
-from bench.procs import Service, free_port, gateway_serve, run_json
+from bench.procs import Service, cpu_seconds, free_port, run_json
 from bench.report import BenchResult
+from gateway.demo.processes import ChildProcess
 
 PATH = "/api/v1/webhooks/jira"
 LEVELS = (1, 4, 16, 64)
@@ -33,12 +33,12 @@ def _load(url: str, duration: float, *, concurrency: int = 0, rate: float = 0.0)
 
 
 def _measured(
-    service: Service, url: str, duration: float, *, concurrency: int = 0, rate: float = 0.0
+    server: ChildProcess, url: str, duration: float, *, concurrency: int = 0, rate: float = 0.0
 ) -> dict[str, Any]:
     """One load run plus the server's CPU time per answered request."""
-    cpu = service.cpu_seconds()
+    cpu = cpu_seconds(server)
     run_ = _load(url, duration, concurrency=concurrency, rate=rate)
-    spent = service.cpu_seconds() - cpu
+    spent = cpu_seconds(server) - cpu
     total = sum(run_["statuses"].values()) or 1
     # The server also served the warm-up requests; scale them in by throughput.
     served = total * (duration + WARMUP) / duration
@@ -57,14 +57,13 @@ def run(quick: bool = False) -> BenchResult:
         "Webhook ingress: gateway serve vs bare 202",
         params={"levels": LEVELS, "seconds_per_level": duration},
     )
-    started = time.perf_counter()
     with GatewayEnv("ingress") as env:
         env.add_domain(jira_base_url=SITE)
         gateway_port, bare_port = free_port(), free_port()
-        gateway = gateway_serve(env.child_env(), gateway_port)
+        gateway = env.start_api_process(gateway_port)
         bare = Service(
             [sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
-            env.child_env(),
+            env.environment(),
             "bare",
         )
         try:
@@ -88,7 +87,6 @@ def run(quick: bool = False) -> BenchResult:
                 for name, url in urls.items()
             }
         finally:
-            gateway.stop()
             bare.stop()
     table = result.section(
         "closed loop (throughput req/s, latency ms)",
@@ -164,5 +162,4 @@ def run(quick: bool = False) -> BenchResult:
         f"bodies {'/'.join(str(s) for s in result.figures['body_sizes'])} bytes, signed, "
         "unique X-Atlassian-Webhook-Identifier per request; generator: bench.loadgen"
     )
-    result.seconds = time.perf_counter() - started
     return result

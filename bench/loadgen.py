@@ -76,11 +76,24 @@ class Connection:
             self.writer = None
 
 
+def connection_to(url: str, factory: DeliveryFactory) -> Connection:
+    parts = urlsplit(url)
+    return Connection(parts.hostname or "127.0.0.1", parts.port or 80, parts.path, factory)
+
+
+async def _attempt(connection: Connection, seq: int, run_id: str, tally: Tally) -> int | None:
+    """Send one delivery; a broken connection counts as an error and is reopened next time."""
+    try:
+        return await connection.send(seq, run_id)
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        tally.errors += 1
+        await connection.close()
+        return None
+
+
 async def closed_loop(
     url: str, factory: DeliveryFactory, concurrency: int, duration: float
 ) -> tuple[Tally, float]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     run_id = uuid.uuid4().hex[:12]
     tally = Tally()
     counter = iter(range(10**9))
@@ -89,15 +102,10 @@ async def closed_loop(
     deadline = measure_from + duration
 
     async def loop() -> None:
-        connection = Connection(host, port, parts.path, factory)
+        connection = connection_to(url, factory)
         while (now := time.perf_counter()) < deadline:
-            try:
-                status = await connection.send(next(counter), run_id)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
-                tally.errors += 1
-                await connection.close()
-                continue
-            if now >= measure_from:
+            status = await _attempt(connection, next(counter), run_id, tally)
+            if status is not None and now >= measure_from:
                 tally.latencies.append(time.perf_counter() - now)
                 tally.statuses[status] += 1
         await connection.close()
@@ -109,8 +117,6 @@ async def closed_loop(
 async def open_loop(
     url: str, factory: DeliveryFactory, rate: float, duration: float
 ) -> tuple[Tally, float]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     run_id = uuid.uuid4().hex[:12]
     tally = Tally()
     total = int(rate * (duration + WARMUP_SECONDS))
@@ -119,19 +125,14 @@ async def open_loop(
     started = time.perf_counter()
 
     async def loop() -> None:
-        connection = Connection(host, port, parts.path, factory)
+        connection = connection_to(url, factory)
         for seq in counter:
             due = started + seq / rate
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            try:
-                status = await connection.send(seq, run_id)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
-                tally.errors += 1
-                await connection.close()
-                continue
-            if seq >= warm:
+            status = await _attempt(connection, seq, run_id, tally)
+            if status is not None and seq >= warm:
                 tally.latencies.append(time.perf_counter() - due)
                 tally.statuses[status] += 1
         await connection.close()

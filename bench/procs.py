@@ -1,21 +1,21 @@
-"""Child processes: the servers under test, the load generator and the gateway runner."""
+"""Child processes: the servers under test, the load generator and the gateway runner.
+
+``gateway serve`` and ``gateway worker`` are started by the stack (``bench.env``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from gateway.demo.processes import ChildProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-GATEWAY_COMMAND = str(Path(sys.executable).parent / "gateway")
 
 
 def python_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -31,63 +31,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Service:
-    """A long-running child (server or worker), stopped with SIGINT then SIGKILL."""
+class Service(ChildProcess):
+    """A long-running child started from this checkout (a server under test), already started."""
 
     def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
-        self.name = name
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"gateway-bench-{name}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            args,
-            env=python_env(env),
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_http(self, url: str, timeout: float = 30.0) -> None:
-        """Return once ``url`` answers (any status); raise with the log tail if it never does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                httpx.get(url, timeout=1.0)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        tail = self.log_path.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"{self.name} did not come up at {url}:\n{tail}")
-
-    def cpu_seconds(self) -> float:
-        """User plus system CPU time the process has used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+        log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"gateway-bench-{name}.log"
+        super().__init__(name, args, env=python_env(env), log_path=log_path, cwd=REPO_ROOT)
+        self.start()
 
 
-def gateway_serve(env: dict[str, str], port: int) -> Service:
-    """``gateway serve`` (one uvicorn process) on loopback."""
-    service = Service([GATEWAY_COMMAND, "serve", "--port", str(port)], env, "gateway-serve")
-    service.wait_http(f"http://127.0.0.1:{port}/healthz")
-    return service
-
-
-def gateway_worker(env: dict[str, str]) -> Service:
-    """``gateway worker``: the ARQ worker with its crons, as deployed."""
-    return Service([GATEWAY_COMMAND, "worker"], env, "gateway-worker")
+def cpu_seconds(child: ChildProcess) -> float:
+    """User plus system CPU time the child has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_json(module: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from typing import Any
 
 from bench.env import GatewayEnv
 from bench.procs import run_gateway_op
 from bench.report import BenchResult
-from bench.upstreams import (
-    faults_of,
-    jira_of,
-    pf_of,
-    seed_issues,
-    seed_open_tasks,
-    start_jira,
-    start_peopleforce,
-)
+from bench.upstreams import seed_issues, seed_open_tasks
 
 TASKS, CLOSED = 10_000, 200
 QUICK_TASKS, QUICK_CLOSED = 2_000, 40
@@ -34,26 +25,19 @@ SEARCH_PATH = "/rest/api/3/search/jql"
 def measure(n: int, closed: int, op: str) -> dict[str, Any]:
     """Seed ``n`` synced tasks, close ``closed`` issues silently, then run ``op``."""
     with GatewayEnv(f"sweep-{op}") as env:
-        pf_server = start_peopleforce()
-        jira_server = start_jira()
-        try:
-            tasks = seed_open_tasks(pf_of(pf_server), n)
-            jira = jira_of(jira_server)
-            domain_id = env.add_domain(pf_base_url=pf_server.url, jira_base_url=jira_server.url)
-            issues = seed_issues(jira, tasks, domain_id)
-            env.seed_synced(domain_id, tasks, issues)
-            # No webhook is registered: every one of these transitions is a lost webhook.
-            for task in random.Random(3).sample(tasks, closed):
-                jira.transition(issues[task["id"]][1], to_category="done")
-            faults = faults_of(jira_server)
-            faults.reset_log()
-            outcome = run_gateway_op(op, env.runner_settings(), domain_id)
-            requests = faults.requests
-            completed = sum(1 for t in pf_of(pf_server).tasks.values() if t["completed"])
-            page_size = jira.search_max_results
-        finally:
-            pf_server.stop()
-            jira_server.stop()
+        tasks = seed_open_tasks(env.pf, n)
+        jira = env.jira
+        domain_id = env.add_domain()
+        issues = seed_issues(jira, tasks, domain_id)
+        env.seed_synced(domain_id, tasks, issues)
+        # No webhook is registered: every one of these transitions is a lost webhook.
+        for task in random.Random(3).sample(tasks, closed):
+            jira.transition(issues[task["id"]][1], to_category="done")
+        env.jira_faults.reset_log()
+        outcome = run_gateway_op(op, env.runner_settings(), domain_id)
+        requests = env.jira_faults.requests
+        completed = sum(1 for t in env.pf.tasks.values() if t["completed"])
+        page_size = jira.search_max_results
     searches = sum(1 for r in requests if r.endpoint == SEARCH_PATH)
     return {
         "op": op,
@@ -75,7 +59,6 @@ def run(quick: bool = False) -> BenchResult:
         "Zombie sweep vs checking every open task",
         params={"synced_tasks": n, "closed_with_lost_webhooks": closed},
     )
-    started = time.perf_counter()
     sweep = measure(n, closed, "sweep")
     naive = measure(n, closed, "naive_sweep")
     result.figures = {"sweep": sweep, "naive": naive}
@@ -122,5 +105,4 @@ def run(quick: bool = False) -> BenchResult:
         f"({naive['jira_requests'] / max(1, sweep['jira_requests']):.0f}x fewer); "
         "a repair is one GET of the issue (the webhook job's re-read) plus the PF complete"
     )
-    result.seconds = time.perf_counter() - started
     return result

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 import resource
-import time
 from typing import Any
 
 from bench.env import GatewayEnv
 from bench.procs import run_gateway_op
 from bench.report import BenchResult
-from bench.upstreams import faults_of, pf_of, seed_open_tasks, start_jira, start_peopleforce
+from bench.upstreams import seed_open_tasks
 
 PAGE_SIZE = 50
 SIZES = (1_000, 10_000, 50_000)
@@ -34,40 +33,30 @@ def _self_cpu() -> float:
 
 def measure(n: int, profile: str | None = None) -> dict[str, Any]:
     """One size: seed, tick once in a child, then time the bare listing."""
-    with GatewayEnv(f"tick{n}") as env:
-        pf_server = start_peopleforce(PAGE_SIZE)
-        jira_server = start_jira()
-        try:
-            tasks = seed_open_tasks(pf_of(pf_server), n)
-            domain_id = env.add_domain(
-                pf_base_url=pf_server.url, jira_base_url=jira_server.url, max_concurrency=4
-            )
-            env.seed_synced(
-                domain_id,
-                tasks,
-                {t["id"]: (str(100_000 + t["id"]), f"HR-{t['id']}") for t in tasks},
-            )
-            pf_faults, jira_faults = faults_of(pf_server), faults_of(jira_server)
-            pf_faults.reset_log()
-            jira_faults.reset_log()
-            fake_cpu = _self_cpu()
-            tick = run_gateway_op(
-                "tick",
-                env.runner_settings(),
-                domain_id,
-                profile=profile,
-                warmup=True,
-                reset_logs=(pf_server.url, jira_server.url),
-            )
-            fake_cpu = _self_cpu() - fake_cpu
-            pf_requests = len(pf_faults.requests)
-            jira_requests = len(jira_faults.requests)
-            listing_fake_cpu = _self_cpu()
-            listing = run_gateway_op("listing", env.runner_settings(), domain_id)
-            listing_fake_cpu = _self_cpu() - listing_fake_cpu
-        finally:
-            pf_server.stop()
-            jira_server.stop()
+    with GatewayEnv(f"tick{n}", page_size=PAGE_SIZE) as env:
+        tasks = seed_open_tasks(env.pf, n)
+        domain_id = env.add_domain(max_concurrency=4)
+        env.seed_synced(
+            domain_id,
+            tasks,
+            {t["id"]: (str(100_000 + t["id"]), f"HR-{t['id']}") for t in tasks},
+        )
+        env.upstreams.reset_request_logs()
+        fake_cpu = _self_cpu()
+        tick = run_gateway_op(
+            "tick",
+            env.runner_settings(),
+            domain_id,
+            profile=profile,
+            warmup=True,
+            reset_logs=(env.pf_server.url, env.jira_server.url),
+        )
+        fake_cpu = _self_cpu() - fake_cpu
+        pf_requests = len(env.pf_faults.requests)
+        jira_requests = len(env.jira_faults.requests)
+        listing_fake_cpu = _self_cpu()
+        listing = run_gateway_op("listing", env.runner_settings(), domain_id)
+        listing_fake_cpu = _self_cpu() - listing_fake_cpu
     outcome = tick["outcome"]
     decode = listing["outcome"]
     on_top = (tick["cpu"] - decode["decode_cpu"]) / n * 1e6
@@ -102,7 +91,6 @@ def run(quick: bool = False) -> BenchResult:
     """Every size, side by side."""
     sizes = QUICK_SIZES if quick else SIZES
     result = BenchResult("tick", "Tick at rest", params={"page_size": PAGE_SIZE, "sizes": sizes})
-    started = time.perf_counter()
     rows = [measure(n) for n in sizes]
     result.figures["sizes"] = rows
     requests = result.section(
@@ -184,5 +172,4 @@ def run(quick: bool = False) -> BenchResult:
     )
     if quick:
         result.notes.append("--quick: 50 000 skipped, so the RSS target is checked at 10 000")
-    result.seconds = time.perf_counter() - started
     return result

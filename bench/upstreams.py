@@ -1,4 +1,4 @@
-"""The fakes as the benchmarks need them: loopback servers, seeded in bulk.
+"""The fakes as the benchmarks need them: seeded in bulk, with a cached task listing.
 
 The fake PeopleForce renders every stored task on every list request, so paging
 N tasks costs O(N^2) in the fake alone. The benchmarks measure the gateway, not
@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bench.env import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
-from fakes.faults import FaultPlane
-from fakes.jira import FakeJira, RateLimits, create_jira_app
-from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
-from fakes.server import FakeServer
+from fakes.jira import FakeJira
+from fakes.peopleforce import FakePeopleForce
+from gateway.demo.records import DOMAIN_NAME, LINEAGE_PROPERTY
 
 TEAM_SIZE = 12
 _SUBJECTS = ("Olena Kovalenko", "Marco Rossi", "Zoë Łukasiewicz", "Jamal Okafor", "Priya Sharma")
@@ -72,56 +69,6 @@ def cache_listing(pf: FakePeopleForce) -> None:
     pf.list_tasks = list_tasks
 
 
-def no_delay(server: FakeServer) -> FakeServer:
-    """Set TCP_NODELAY on the listening socket; accepted connections inherit it on Linux.
-
-    ``FakeServer`` binds a socket created without ``IPPROTO_TCP``, which makes asyncio
-    skip its usual TCP_NODELAY; Nagle plus the client's delayed ACK then stalls every
-    response about 40 ms on loopback, which would swamp what the benchmarks measure.
-    """
-    uvicorn_server = server._server
-    for listener in uvicorn_server.servers if uvicorn_server is not None else []:
-        for sock in listener.sockets:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return server
-
-
-def start_peopleforce(page_size: int = 50, *, cached: bool = True) -> FakeServer:
-    """The fake PeopleForce on loopback with the benchmark's API key."""
-    app = create_peopleforce_app(api_key=PF_KEY, page_size=page_size)
-    if cached:
-        cache_listing(app.state.pf)
-    return no_delay(FakeServer(app).start())
-
-
-def start_jira(
-    *, rate_limited: bool = False, rate_limits: RateLimits | None = None, **kwargs: Any
-) -> FakeServer:
-    """The fake Jira on loopback; its base URL is the loopback URL, as a domain sees it."""
-    app = create_jira_app(
-        email=JIRA_EMAIL,
-        api_token=JIRA_TOKEN,
-        enforce_rate_limits=rate_limited,
-        rate_limits=rate_limits,
-        **kwargs,
-    )
-    server = no_delay(FakeServer(app).start())
-    app.state.jira.set_base_url(server.url)
-    return server
-
-
-def pf_of(server: FakeServer) -> FakePeopleForce:
-    return server.app.state.pf  # ty: ignore[missing-attribute]
-
-
-def jira_of(server: FakeServer) -> FakeJira:
-    return server.app.state.jira  # ty: ignore[missing-attribute]
-
-
-def faults_of(server: FakeServer) -> FaultPlane:
-    return server.app.state.faults  # ty: ignore[missing-attribute]
-
-
 def team_emails() -> list[str]:
     return [f"agent{i}@example.com" for i in range(TEAM_SIZE)]
 
@@ -160,9 +107,9 @@ def seed_issues(
     """One labelled issue with its lineage property per task, made directly in the fake."""
     issues: dict[int, tuple[str, str]] = {}
     for task in tasks:
-        lineage = {"pf_task_id": task["id"], "domain": "acme", "domain_id": domain_id}
+        lineage = {"pf_task_id": task["id"], "domain": DOMAIN_NAME, "domain_id": domain_id}
         issue = jira.create(
-            "HR", task["title"], labels=[label], properties={"pf_sync_metadata": lineage}
+            "HR", task["title"], labels=[label], properties={LINEAGE_PROPERTY: lineage}
         )
         issues[task["id"]] = (str(issue.id), issue.key)
     return issues

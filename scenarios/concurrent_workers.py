@@ -22,11 +22,12 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from gateway.jobs import SWEEP_JOB
 from gateway.models import SyncStatus
 from scenarios.checks import concurrent_writes
-from scenarios.harness import SCHEDULE_JOB, Harness, chunks
-from scenarios.processes import WorkerProcess
+from scenarios.harness import SCHEDULE_JOB, Harness
 from scenarios.result import RunContext
+from scenarios.steps import chunks, finish_work, retitle
 
 NAME = "concurrent-workers"
 DEFAULT_TASKS = 30
@@ -40,35 +41,23 @@ async def run(h: Harness, ctx: RunContext) -> None:
     h.fault("every Jira answer delayed 20 ms")
     ids = [task["id"] for task in h.create_tasks(ctx.tasks)]
     processes = ctx.knobs.workers == "process"
-    workers = [WorkerProcess(h, f"worker-{n}") for n in range(1, WORKERS + 1)]
     h.fault(f"{WORKERS} {'worker processes' if processes else 'in-process workers'} at once")
     try:
         if processes:
             h.phase(f"starting {WORKERS} worker processes")
-            for worker in workers:
-                worker.start()
-            await asyncio.gather(*(asyncio.to_thread(w.wait_ready) for w in workers))
+            await h.start_workers(*(f"worker-{n}" for n in range(1, WORKERS + 1)))
         pump = _pump_processes if processes else _pump_in_process
         h.phase("the workers sync the new tasks")
         await pump(h, lambda: _synced(h) >= len(ids))
         raced, closed, completed, edited = chunks(ids, 4)
         h.phase("people act on both sides while the workers run")
-        for task_id in raced:
-            h.close_issue(task_id)
-            h.complete_task(task_id)
-        for task_id in closed:
-            h.close_issue(task_id)
-        for task_id in completed:
-            h.complete_task(task_id)
-        for task_id in edited:
-            h.edit_task(task_id, title=f"{h.pf.get_task(task_id)['title']} (moved)")
+        finish_work(h, in_pf=completed, in_jira=closed, on_both_sides=raced)
+        retitle(h, edited, "(moved)")
         await pump(h, None)
-        await h.pool.enqueue_job("zombie_recovery_task", h.domain_id)
+        await h.pool.enqueue_job(SWEEP_JOB, h.domain_id)
         await pump(h, None)
     finally:
-        for worker in workers:
-            await asyncio.to_thread(worker.stop)
-        await h.after_processes_stopped()
+        await h.stop_workers()
     h.jira_faults.set_latency(0)
     overlaps = concurrent_writes(h.jira_probe.requests + h.pf_probe.requests)
     ctx.check("no task processed twice concurrently", not overlaps, f"{overlaps[:5]}")

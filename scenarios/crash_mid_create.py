@@ -24,7 +24,6 @@ import asyncio
 
 from gateway.models import SyncStatus
 from scenarios.harness import Harness
-from scenarios.processes import WorkerProcess
 from scenarios.result import RunContext
 from scenarios.steps import wait_until
 
@@ -67,9 +66,8 @@ async def _sigkill(h: Harness) -> None:
     h.phase("a worker process creates issues; it is killed mid-create")
     h.jira_faults.set_latency(HELD_SECONDS)
     h.fault(f"every Jira answer held {HELD_SECONDS:g} s")
-    worker = WorkerProcess(h, "worker-1").start()
+    [worker] = await h.start_workers("worker-1")
     try:
-        await asyncio.to_thread(worker.wait_ready)
         if not await wait_until(lambda: _pending(h) > 0, timeout=30):
             raise TimeoutError(f"no create started: {worker.tail()}")
         await asyncio.sleep(HELD_SECONDS / 4)  # the creates have reached Jira
@@ -95,12 +93,10 @@ async def _restart(h: Harness, total: int) -> None:
     h.advance(DOWNTIME_SECONDS)
     expired = h.expire_redis_timers(DOWNTIME_SECONDS)
     h.note(f"{expired} Redis keys of the dead worker expired during the downtime")
-    worker = WorkerProcess(h, "worker-2").start()
+    [worker] = await h.start_workers("worker-2")
     try:
-        await asyncio.to_thread(worker.wait_ready)
         done = await wait_until(lambda: len(_synced(h)) >= total, timeout=30, interval=0.2)
         if not done:
             h.note(f"the restarted worker synced {len(_synced(h))} of {total}: {worker.tail(5)}")
     finally:
-        await asyncio.to_thread(worker.stop)
-        await h.after_processes_stopped()
+        await h.stop_workers()

@@ -22,25 +22,24 @@ from collections import Counter
 
 from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import completion_writes, split, sync_tasks
+from scenarios.steps import completion_writes, finish_work, synced_halves
 
 NAME = "duplicate-deliveries"
 DEFAULT_TASKS = 30
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
-    ids = await sync_tasks(h, ctx.tasks, ctx)
-    in_jira, in_pf = split(ids, len(ids) // 2)
+    in_jira, in_pf = await synced_halves(h, ctx)
 
     h.phase("closing issues with every delivery sent five times")
-    h.webhooks.set_faults(duplicate_rate=1.0, duplicate_count=4)
-    h.fault("every delivery sent 5 times with the same identifier")
+    h.delivery_faults(
+        "every delivery sent 5 times with the same identifier",
+        duplicate_rate=1.0,
+        duplicate_count=4,
+    )
     if h.config.fresh_delivery_ids:
         h.fault("harness: every copy re-sent under a fresh identifier")
-    for task_id in in_jira:
-        h.close_issue(task_id)
-    for task_id in in_pf:
-        h.complete_task(task_id)
+    finish_work(h, in_pf=in_pf, in_jira=in_jira)
     await h.settle()
     h.webhooks.clear_faults()
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 
-from scenarios.harness import SCHEDULE_JOB, Harness, chunks
+from scenarios.harness import SCHEDULE_JOB, Harness
 from scenarios.result import RunContext
-from scenarios.steps import sync_tasks
+from scenarios.steps import chunks, finish_work, sync_tasks
 
 NAME = "echo-loop"
 DEFAULT_TASKS = 30
@@ -32,11 +32,7 @@ async def run(h: Harness, ctx: RunContext) -> None:
 
     h.phase("completing on both sides at once")
     h.fault(f"{len(raced)} tasks completed in PeopleForce while their issues are closed in Jira")
-    for task_id in raced:
-        h.close_issue(task_id)
-        h.complete_task(task_id)
-    for task_id in jira_only:
-        h.close_issue(task_id)
+    finish_work(h, in_jira=jira_only, on_both_sides=raced)
     for task_id in edited:
         h.edit_task(task_id, description=f"<p>Room {task_id}, floor 2</p>")
     before = sum(h.writes().values())

@@ -1,12 +1,12 @@
 """The real gateway assembled around the fakes, with time and faults under a scenario's control.
 
-One ``Harness`` owns a temporary folder holding a migrated SQLite database, an
-embedded Redis and the clock offset file; both fakes on loopback sharing one
-``FakeClock``; the gateway API (``create_app``) registered as the fake Jira's
-signed admin webhook; and the workers: in-process ARQ workers for most
-scenarios, real ``gateway worker`` processes where a scenario needs them
-(``scenarios.processes``). Time is compressed: ``advance`` moves the fakes'
-clock and the gateway's offset file together, so days pass in milliseconds.
+A ``Harness`` is a gateway stack (``gateway.demo.stack``) in a temporary folder:
+a migrated SQLite database, an embedded Redis and the clock offset file; both
+fakes on loopback sharing one ``FakeClock``, each behind a request probe; the
+gateway API registered as the fake Jira's signed admin webhook; and the
+workers: in-process ARQ workers for most scenarios, real ``gateway worker``
+processes where a scenario needs them. Time is compressed: ``advance`` moves the
+fakes' clock and the gateway's offset file together, so days pass in milliseconds.
 
 Webhooks leave the fake Jira only when the harness drains them, so which
 deliveries are dropped, duplicated or reordered is decided by the seed alone.
@@ -18,44 +18,26 @@ import asyncio
 import contextlib
 import os
 import random
-import shutil
-import tempfile
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-import redis
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix
-from arq.jobs import deserialize_job
-from arq.worker import Worker
-from sqlalchemy import Engine
+from fastapi import FastAPI
+from starlette.types import ASGIApp
 
-from fakes.clock import FakeClock
-from fakes.faults import FaultPlane, RecordedRequest
-from fakes.jira import FakeJira, WebhookDispatcher, create_jira_app
-from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
-from fakes.server import FakeServer
-from gateway.api.app import create_app
+from fakes.faults import RecordedRequest
 from gateway.clients.retry import RetryPolicy
 from gateway.clock import OFFSET_FILE_ENV
-from gateway.db import make_engine
-from gateway.jobs import QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, open_pool, sweep_job_id
-from gateway.migrate import upgrade
-from gateway.models import (
-    DeadLetter,
-    DomainConfig,
-    MappingKind,
-    SyncEvent,
-    SyncState,
-)
-from gateway.redis import EmbeddedRedis, arq_redis_settings
-from gateway.settings import Settings, load_settings
-from gateway.worker import FUNCTIONS, shutdown, startup
+from gateway.demo import workers
+from gateway.demo.processes import ChildProcess
+from gateway.demo.records import LINEAGE_PROPERTY
+from gateway.demo.storage import open_storage
+from gateway.demo.upstreams import PEOPLEFORCE, Upstreams, start_upstreams
+from gateway.jobs import REPLAY_JOB, SWEEP_JOB, open_pool, sweep_job_id
+from scenarios.people import PeopleStack
 from scenarios.probes import (
     FreshIdentifierTransport,
     RequestProbe,
@@ -63,29 +45,14 @@ from scenarios.probes import (
     peopleforce_task_resolver,
     without_lifespan,
 )
-from scenarios.records import (
-    JIRA_EMAIL,
-    JIRA_TOKEN,
-    PF_KEY,
-    domain_values,
-    insert_domain,
-    insert_rule,
-    read_dead_letters,
-    read_domain,
-    read_events,
-    read_states,
-    update_domain,
-)
 
 WEBHOOK_SECRET = "scenario-webhook-secret-0123456789"
-PROPERTY_KEY = "pf_sync_metadata"
-WEBHOOK_JQL = "labels = PeopleForce AND statusCategory = Done"
-WEBHOOK_PATH = "/api/v1/webhooks/jira"
 COMPRESSED_WEBHOOK_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 """Jira retries a failed delivery five times over hours; here over 1.55 s."""
 JIRA_READ_ENDPOINT_SUFFIXES = ("/search", "/search/jql", "/search/approximate-count")
 SCHEDULE_JOB = "schedule_due_work"
 BACKOFF_HORIZON_SECONDS = 3600.0
+IN_PROCESS_MAX_JOBS = 20
 
 Upstream = str  # "peopleforce" | "jira"
 
@@ -120,42 +87,21 @@ class HarnessConfig:
     """Settling normally takes two to four rounds; a loop never settles."""
 
 
-@dataclass
-class Counters:
-    """What the scenario did to the world, for the report."""
-
-    human_changes: int = 0
-    faults: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-class Harness:
+class Harness(PeopleStack):
     """Fakes + gateway API + Redis + database + workers for one scenario run."""
 
     def __init__(
         self, config: HarnessConfig | None = None, on_phase: Callable[[str], None] | None = None
     ) -> None:
         self.config = config or HarnessConfig()
+        seed = self.config.seed
+        super().__init__(
+            seed=seed, retry_policy=self.config.retry_policy or default_retry_policy(seed)
+        )
         self.on_phase = on_phase
-        self.rng = random.Random(self.config.seed)
-        self.clock = FakeClock()
-        self.counters = Counters()
-        self.folder = Path(tempfile.mkdtemp(prefix="gw-scn-"))
-        self.offset_file = self.folder / "clock-offset"
-        self.database_url = self.config.database_url or f"sqlite:///{self.folder / 'gateway.db'}"
-        self.domain_id = 0
-        self._redis: EmbeddedRedis | None = None
-        self._servers: list[FakeServer] = []
         self._previous_offset_env: str | None = None
         self._fresh_transport: FreshIdentifierTransport | None = None
-        self.api: FakeServer | None = None
-        self.api_port = 0
-        self.redis_url = ""
-        self.engine: Engine
         self.pool: ArqRedis
-        self.settings: Settings
-        self.pf_server: FakeServer
-        self.jira_server: FakeServer
         self.pf_probe: RequestProbe
         self.jira_probe: RequestProbe
 
@@ -174,123 +120,68 @@ class Harness:
 
     async def start(self) -> None:
         self.phase("starting Redis, database, fakes and the gateway API")
-        self.offset_file.write_text("0")
-        self._previous_offset_env = os.environ.get(OFFSET_FILE_ENV)
-        os.environ[OFFSET_FILE_ENV] = str(self.offset_file)
-        if self.config.redis_url:
-            self.redis_url = self.config.redis_url
-            client = redis.Redis.from_url(self.redis_url)
-            client.flushall()
-            client.close()
-        else:
-            self._redis = EmbeddedRedis(self.folder / "redis")
-            self.redis_url = self._redis.ensure_running()
-        upgrade(self.database_url)
-        self.engine = make_engine(self.database_url)
-        self.settings = load_settings(
-            data_dir=self.folder / "data",
-            database_url=self.database_url,
-            redis_url=self.redis_url,
+        storage = open_storage(
+            prefix="gw-scn-",
+            database_url=self.config.database_url,
+            redis_url=self.config.redis_url,
             jira_webhook_secret=WEBHOOK_SECRET,
             orphan_grace_seconds=self.config.orphan_grace_seconds,
             scheduler_interval_seconds=1,
+            log_format="json",
         )
+        storage.remove_folder = not self.config.keep_folder
+        offset_file = storage.folder / "clock-offset"
+        offset_file.write_text("0")
+        self._previous_offset_env = os.environ.get(OFFSET_FILE_ENV)
+        self.clock_offset_file = offset_file
+        os.environ[OFFSET_FILE_ENV] = str(offset_file)
+        self.attach(storage, self._start_upstreams)
         self.pool = await open_pool(self.redis_url)
-        self._start_fakes()
         self.add_domain()
         self.start_api()
 
-    def _start_fakes(self) -> None:
+    def _start_upstreams(self) -> Upstreams:
         seed = self.config.seed
-        pf_app = create_peopleforce_app(
-            api_key=PF_KEY, page_size=self.config.page_size, seed=seed, clock=self.clock
-        )
         if self.config.fresh_delivery_ids:
             self._fresh_transport = FreshIdentifierTransport(seed)
-        jira_app = create_jira_app(
-            email=JIRA_EMAIL,
-            api_token=JIRA_TOKEN,
-            seed=seed + 1,
-            clock=self.clock,
+        return start_upstreams(
+            seed=seed,
+            jira_seed=seed + 1,
+            page_size=self.config.page_size,
+            wrap=self._probe,
             retry_delays=COMPRESSED_WEBHOOK_RETRIES,
             webhook_transport=self._fresh_transport,
         )
-        self.pf_app, self.jira_app = pf_app, jira_app
-        self.pf_probe = RequestProbe(pf_app, peopleforce_task_resolver)
-        self.jira_probe = RequestProbe(jira_app, jira_task_resolver(self._task_of_issue))
-        self.pf_server = FakeServer(self.pf_probe, plane=self.pf_faults).start()
-        self.jira_server = FakeServer(
-            without_lifespan(self.jira_probe), plane=self.jira_faults
-        ).start()
-        self._servers += [self.pf_server, self.jira_server]
-        self.jira.set_base_url(self.jira_server.url)
 
-    def start_api(self) -> None:
-        """Start (or restart, on the same port) the gateway API and register its webhook."""
-        server = FakeServer(create_app(self.settings), port=self.api_port).start()
-        self.api, self.api_port = server, server.port
-        url = f"{server.url}{WEBHOOK_PATH}"
-        if not any(hook.url == url for hook in self.webhooks.all()):
-            self.webhooks.register(
-                url,
-                name="PF-Jira Sync: Task Completion Return Vector",
-                events=["jira:issue_updated"],
-                jql=WEBHOOK_JQL,
-                secret=WEBHOOK_SECRET,
-            )
-
-    def stop_api(self) -> None:
-        if self.api is not None:
-            self.api.stop()
-            self.api = None
+    def _probe(self, upstream: str, app: FastAPI) -> ASGIApp:
+        """Record every request with its task and timing; Jira delivers only when drained."""
+        if upstream == PEOPLEFORCE:
+            self.pf_probe = RequestProbe(app, peopleforce_task_resolver)
+            return self.pf_probe
+        self.jira_probe = RequestProbe(app, jira_task_resolver(self._task_of_issue))
+        return without_lifespan(self.jira_probe)
 
     async def stop(self) -> None:
-        self.stop_api()
-        for server in self._servers:
-            server.stop()
+        """Everything ``start`` began, even if it failed half way; this process's clock too."""
+        if hasattr(self, "pool"):
+            with contextlib.suppress(Exception):
+                await self.pool.aclose()
+        self.close()
         if self._fresh_transport is not None:
             await self._fresh_transport.close()
-        with contextlib.suppress(Exception):
-            await self.pool.aclose()
-        with contextlib.suppress(Exception):
-            self.engine.dispose()
-        if self._redis is not None:
-            self._redis.stop()
+        if self.clock_offset_file is None:
+            return
         if self._previous_offset_env is None:
             os.environ.pop(OFFSET_FILE_ENV, None)
         else:
             os.environ[OFFSET_FILE_ENV] = self._previous_offset_env
-        if not self.config.keep_folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
-    # --- the fakes ------------------------------------------------------------------------
+    # --- faults and time ------------------------------------------------------------------
 
-    @property
-    def pf(self) -> FakePeopleForce:
-        return self.pf_app.state.pf
-
-    @property
-    def jira(self) -> FakeJira:
-        return self.jira_app.state.jira
-
-    @property
-    def webhooks(self) -> WebhookDispatcher:
-        return self.jira.webhooks
-
-    @property
-    def pf_faults(self) -> FaultPlane:
-        return self.pf_app.state.faults
-
-    @property
-    def jira_faults(self) -> FaultPlane:
-        return self.jira_app.state.faults
-
-    def fault(self, description: str) -> None:
-        """Note an injected fault for the report."""
-        self.counters.faults.append(description)
-
-    def note(self, text: str) -> None:
-        self.counters.notes.append(text)
+    def delivery_faults(self, description: str, **faults: Any) -> None:
+        """From now on the fake Jira's deliveries misbehave (``WebhookDispatcher.set_faults``)."""
+        self.webhooks.set_faults(**faults)
+        self.fault(description)
 
     def heal_all(self) -> None:
         """Stop every fault: partitions, errors, latency, storms and delivery faults."""
@@ -298,30 +189,9 @@ class Harness:
         self.jira_faults.clear()
         self.webhooks.clear_faults()
 
-    # --- time -----------------------------------------------------------------------------
-
-    def advance(self, seconds: float) -> None:
-        """Let simulated time pass for the fakes and every gateway process at once."""
-        self.clock.advance(seconds)
-        self.offset_file.write_text(repr(self.clock.offset))
-
     def expire_redis_timers(self, seconds: float) -> int:
-        """Simulated time passes for Redis too: drop keys whose TTL runs out within ``seconds``.
-
-        Only used when a scenario makes minutes pass after a crash, so locks and
-        ARQ's in-progress markers of the dead process expire as they would.
-        """
-        client = redis.Redis.from_url(self.redis_url)
-        expired = 0
-        try:
-            for key in client.scan_iter(count=500):
-                ttl = client.pttl(key)
-                if isinstance(ttl, int) and 0 <= ttl <= seconds * 1000:
-                    deleted = client.delete(key)
-                    expired += deleted if isinstance(deleted, int) else 0
-        finally:
-            client.close()
-        return expired
+        """Simulated time passes for Redis too (after a crash, minutes pass)."""
+        return workers.expire_redis_keys(self.redis_url, seconds)
 
     # --- configuration --------------------------------------------------------------------
 
@@ -329,161 +199,50 @@ class Harness:
         # The daily sweep is placed an hour behind now, so it is due only when a
         # scenario lets about a day pass; every other sweep is asked for explicitly.
         sweep_at = (self.clock.now() - timedelta(hours=1)).strftime("%H:%M")
-        values = domain_values(
-            self.pf_server.url,
-            self.jira_server.url,
-            max_concurrency=self.config.max_concurrency,
-            sweep_time=sweep_at,
-        )
-        values.update(overrides)
-        self.domain_id = insert_domain(self.engine, values)
-        return self.domain_id
-
-    def update_domain(self, **changes: Any) -> None:
-        update_domain(self.engine, self.domain_id, **changes)
-
-    def add_rule(
-        self,
-        name: str,
-        conditions: list[dict[str, Any]],
-        *,
-        project: str | None = None,
-        issue_type: str | None = None,
-        priority: int = 100,
-        mappings: tuple[tuple[str, MappingKind, str], ...] = (),
-    ) -> int:
-        """What the admin does in the UI: an enabled SYNC rule with optional mappings."""
-        return insert_rule(
-            self.engine,
-            self.domain_id,
-            name,
-            conditions,
-            project=project,
-            issue_type=issue_type,
-            priority=priority,
-            mappings=mappings,
-        )
-
-    # --- human actions (each one counts as a human change) --------------------------------
-
-    def create_task(self, title: str | None = None, **fields: Any) -> dict[str, Any]:
-        self.counters.human_changes += 1
-        return self.pf.create_task(title or self.task_title(), **fields)
-
-    def create_tasks(self, count: int) -> list[dict[str, Any]]:
-        return [self.create_task() for _ in range(count)]
-
-    def task_title(self) -> str:
-        subject = self.rng.choice(_PEOPLE)
-        return self.rng.choice(_TITLES).format(name=subject)
-
-    def edit_task(self, task_id: int, **changes: Any) -> None:
-        self.counters.human_changes += 1
-        self.pf.edit_task(task_id, **changes)
-
-    def complete_task(self, task_id: int) -> None:
-        self.counters.human_changes += 1
-        self.pf.complete_task(task_id)
-
-    def reopen_task(self, task_id: int) -> None:
-        self.counters.human_changes += 1
-        self.pf.reopen_task(task_id)
-
-    def close_issue(self, task_id: int) -> str:
-        """A person moves the task's issue to done through its workflow; returns the issue id."""
-        issue = self.issue_of(task_id)
-        self.counters.human_changes += 1
-        self.jira.transition(issue["id"], to_category="done")
-        return issue["id"]
-
-    def reopen_issue(self, task_id: int) -> str:
-        issue = self.issue_of(task_id)
-        self.counters.human_changes += 1
-        self.jira.reopen(issue["id"])
-        return issue["id"]
-
-    def delete_issue(self, task_id: int) -> str:
-        issue = self.issue_of(task_id)
-        self.counters.human_changes += 1
-        self.jira.delete(issue["id"])
-        return issue["id"]
+        defaults = {"max_concurrency": self.config.max_concurrency, "sweep_time": sweep_at}
+        return super().add_domain(**defaults | overrides)
 
     # --- running the gateway --------------------------------------------------------------
 
-    def _worker(self) -> Worker:
-        return Worker(
-            functions=FUNCTIONS,
-            redis_settings=arq_redis_settings(self.redis_url),
-            queue_name=QUEUE_NAME,
-            on_startup=startup,
-            on_shutdown=shutdown,
-            burst=False,
-            handle_signals=False,
-            poll_delay=0.01,
-            max_jobs=20,
-            ctx={
-                "settings": self.settings,
-                "retry_policy": self.config.retry_policy or default_retry_policy(self.config.seed),
-            },
-        )
-
     async def queued_jobs(self) -> tuple[int, int]:
         """(jobs ready or running now, jobs deferred to later) on the gateway's queue."""
-        now_ms = time.time() * 1000
-        ready = await self.pool.zcount(QUEUE_NAME, "-inf", now_ms)
-        total = await self.pool.zcard(QUEUE_NAME)
-        return int(ready), int(total) - int(ready)
+        return await workers.queued_jobs(self.pool)
 
     async def run_jobs(self, *, wait_deferred: bool = False, timeout: float = 60.0) -> None:
         """Run queued jobs with a real ARQ worker until none is ready (or, with
         ``wait_deferred``, none is left at all: back-off retries are waited out)."""
-        worker = self._worker()
-        main = asyncio.create_task(worker.main())
-        deadline = time.monotonic() + timeout
-        try:
-            while not main.done():
-                await asyncio.sleep(0.02)
-                ready, deferred = await self.queued_jobs()
-                idle = all(task.done() for task in worker.tasks.values())
-                if idle and ready == 0 and (deferred == 0 or not wait_deferred):
-                    break
-                if time.monotonic() > deadline:
-                    self.note(f"jobs still queued after {timeout:.0f} s (ready={ready})")
-                    break
-            if main.done():
-                main.result()
-        finally:
-            await _stop_worker(worker, main)
+        worker = workers.arq_worker(
+            self.settings, self.retry_policy, burst=False, max_jobs=IN_PROCESS_MAX_JOBS
+        )
+        idle = await workers.run_until_idle(
+            worker, self.pool, wait_deferred=wait_deferred, timeout=timeout
+        )
+        if not idle:
+            ready, _deferred = await self.queued_jobs()
+            self.note(f"jobs still queued after {timeout:.0f} s (ready={ready})")
+
+    async def start_workers(self, *names: str) -> list[ChildProcess]:
+        """Real ``gateway worker`` processes ticking on their own; returns once all are ready."""
+        started = [self.start_worker_process(name) for name in names]
+        ready = (asyncio.to_thread(w.wait_heartbeat, self.redis_url) for w in started)
+        await asyncio.gather(*ready)
+        return started
+
+    async def stop_workers(self) -> None:
+        """Stop every worker process (SIGTERM), then clean up after them."""
+        while self.processes:
+            await asyncio.to_thread(self.processes.pop().stop)
+        await self.after_processes_stopped()
 
     async def after_processes_stopped(self) -> None:
-        """Clean up what stopped worker processes leave in Redis for the in-process workers.
-
-        Their cron jobs queued ahead of time are removed (the in-process workers drive
-        the scheduler themselves and run no crons), and with no worker alive any ARQ
-        in-progress marker is stale: a worker stopped between marking a job and
-        starting it would otherwise hide the job for ARQ's in-progress timeout.
-        """
-        stale = []
-        for job_id in await self.pool.zrange(QUEUE_NAME, 0, -1):
-            raw = await self.pool.get(job_key_prefix + job_id.decode())
-            if raw is None or deserialize_job(raw).function.startswith("cron:"):
-                stale.append(job_id)
-        if stale:
-            await self.pool.zrem(QUEUE_NAME, *stale)
-        markers = [key async for key in self.pool.scan_iter(match=in_progress_key_prefix + "*")]
+        """Clean up what stopped worker processes leave in Redis for the in-process workers."""
+        markers = await workers.clear_after_stopped_workers(self.pool)
         if markers:
-            self.note(f"{len(markers)} ARQ in-progress markers left by stopped workers")
-            await self.pool.delete(*markers)
+            self.note(f"{markers} ARQ in-progress markers left by stopped workers")
 
     async def release_deferred_jobs(self, seconds: float) -> int:
         """Simulated time passes for ARQ too: jobs deferred by less than ``seconds`` are due."""
-        now_ms = time.time() * 1000
-        later = await self.pool.zrangebyscore(
-            QUEUE_NAME, now_ms, now_ms + seconds * 1000, withscores=True
-        )
-        if later:
-            await self.pool.zadd(QUEUE_NAME, {job_id: now_ms for job_id, _ in later})
-        return len(later)
+        return await workers.release_deferred_jobs(self.pool, seconds)
 
     async def tick(self, *, wait_deferred: bool = False) -> None:
         """One round of the scheduler cron: simulated time passes, due ticks run."""
@@ -508,13 +267,15 @@ class Harness:
         await self.pool.enqueue_job(REPLAY_JOB, dead_letter_id)
         await self.run_jobs(wait_deferred=False)
 
-    async def round(self) -> None:
+    async def round(self, *, release_deferred: bool = True) -> None:
         """Tick, deliver webhooks, run the jobs they queued.
 
         A round stands for however long the next due thing takes, so jobs backing off
-        after a failure are due too (ARQ defers on real time, up to minutes).
+        after a failure are due too (ARQ defers on real time, up to minutes), unless
+        ``release_deferred`` is off (a fault still holds, and they should back off).
         """
-        await self.release_deferred_jobs(BACKOFF_HORIZON_SECONDS)
+        if release_deferred:
+            await self.release_deferred_jobs(BACKOFF_HORIZON_SECONDS)
         await self.tick()
         await self.deliver()
         await self.run_jobs(wait_deferred=False)
@@ -544,39 +305,9 @@ class Harness:
 
     # --- observation ----------------------------------------------------------------------
 
-    def states(self) -> dict[int, SyncState]:
-        return read_states(self.engine, self.domain_id)
-
-    def events(self, event_type: str | None = None) -> list[SyncEvent]:
-        return read_events(self.engine, event_type)
-
-    def dead_letters(self) -> list[DeadLetter]:
-        return read_dead_letters(self.engine)
-
-    def domain(self) -> DomainConfig:
-        return read_domain(self.engine, self.domain_id)
-
-    def issues(self) -> list[dict[str, Any]]:
-        return list(self.jira.dump()["issues"])
-
-    def issues_by_task(self) -> dict[int, list[dict[str, Any]]]:
-        """Every labelled issue grouped by the task its lineage property names."""
-        grouped: dict[int, list[dict[str, Any]]] = {}
-        for issue in self.issues():
-            value = (issue.get("properties") or {}).get(PROPERTY_KEY)
-            if isinstance(value, dict) and isinstance(value.get("pf_task_id"), int):
-                grouped.setdefault(value["pf_task_id"], []).append(issue)
-        return grouped
-
-    def issue_of(self, task_id: int) -> dict[str, Any]:
-        found = self.issues_by_task().get(task_id)
-        if not found:
-            raise LookupError(f"task {task_id} has no issue")
-        return found[0]
-
     def _task_of_issue(self, id_or_key: str) -> int | None:
         try:
-            value = self.jira.issue(id_or_key).properties.get(PROPERTY_KEY)
+            value = self.jira.issue(id_or_key).properties.get(LINEAGE_PROPERTY)
         except Exception:
             return None
         return value.get("pf_task_id") if isinstance(value, dict) else None
@@ -595,27 +326,9 @@ class Harness:
         return counts
 
     def reset_logs(self) -> None:
-        self.pf_faults.reset_log()
-        self.jira_faults.reset_log()
+        self.upstreams.reset_request_logs()
         self.pf_probe.reset()
         self.jira_probe.reset()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.clock.offset)
-
-
-async def _stop_worker(worker: Worker, main: asyncio.Task[None]) -> None:
-    """Ask the worker to finish what it runs and pick nothing new (ARQ's burst exit)."""
-    if not main.done():
-        worker.burst = True
-        worker.max_burst_jobs = 0
-        try:
-            await asyncio.wait_for(asyncio.shield(main), 30)
-        except TimeoutError:
-            main.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await main
-    await worker.close()
 
 
 def is_write(upstream: Upstream, request: RecordedRequest) -> bool:
@@ -623,24 +336,3 @@ def is_write(upstream: Upstream, request: RecordedRequest) -> bool:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return False
     return not (upstream == "jira" and request.endpoint.endswith(JIRA_READ_ENDPOINT_SUFFIXES))
-
-
-def chunks(items: list[int], parts: int) -> Iterator[list[int]]:
-    """Split ``items`` into ``parts`` nearly equal consecutive groups."""
-    size, extra = divmod(len(items), parts)
-    start = 0
-    for n in range(parts):
-        end = start + size + (1 if n < extra else 0)
-        yield items[start:end]
-        start = end
-
-
-_PEOPLE = ("Olena Kovalenko", "Marco Rossi", "Zoë Martin", "Jamal Okafor", "Priya Nair")
-_TITLES = (
-    "Prepare the desk for {name}",
-    "Create accounts for {name}",
-    "Welcome lunch with {name}",
-    "Collect the badge of {name}",
-    "Schedule the exit interview of {name}",
-    "Plan the first week of {name}",
-)

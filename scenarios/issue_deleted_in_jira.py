@@ -22,7 +22,7 @@ from collections import Counter
 
 from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import split, sync_tasks
+from scenarios.steps import retitle, split, sync_tasks
 
 NAME = "issue-deleted-in-jira"
 DEFAULT_TASKS = 20
@@ -37,8 +37,7 @@ async def run(h: Harness, ctx: RunContext) -> None:
     for task_id in edited + completed:
         h.delete_issue(task_id)
     h.fault(f"{len(edited) + len(completed)} mapped issues deleted by a person")
-    for task_id in edited:
-        h.edit_task(task_id, title=f"{h.pf.get_task(task_id)['title']} (rescheduled)")
+    retitle(h, edited, "(rescheduled)")
     for task_id in completed:
         h.complete_task(task_id)
     await h.settle()

@@ -16,21 +16,25 @@ scenario does not need it to converge: it checks the sweep is harmless).
 
 from __future__ import annotations
 
-import random
+import functools
 
-from gateway.clients.retry import RetryPolicy
-from scenarios.harness import Harness, HarnessConfig
-from scenarios.result import Knobs, RunContext
-from scenarios.steps import split, sync_tasks
+from scenarios.harness import Harness
+from scenarios.result import RunContext
+from scenarios.steps import (
+    finish_work,
+    not_synced_once,
+    partition_config,
+    split,
+    sync_tasks,
+    through_partition,
+)
 
 NAME = "jira-partition"
 DEFAULT_TASKS = 30
 PARTITION_TICKS = 4
 
 
-def config(seed: int, knobs: Knobs) -> HarnessConfig:
-    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, rng=random.Random(seed))
-    return HarnessConfig(seed=seed, retry_policy=policy)
+config = partition_config
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
@@ -39,25 +43,17 @@ async def run(h: Harness, ctx: RunContext) -> None:
     completed, closed, _rest = split(ids, step, step)
 
     h.phase("Jira partitioned")
-    issues_before = len(h.issues())
-    h.jira_faults.partition("refuse")
     h.fault(f"Jira refuses the gateway's connections for {PARTITION_TICKS} ticks")
-    new = [task["id"] for task in h.create_tasks(max(1, len(ids) // 3))]
-    for task_id in completed:
-        h.complete_task(task_id)
-    for task_id in closed:
-        h.close_issue(task_id)
-    for _ in range(PARTITION_TICKS):
-        await h.tick()
-        await h.deliver()
-        await h.run_jobs(wait_deferred=False)
+    new, created = await through_partition(
+        h,
+        h.jira_faults,
+        PARTITION_TICKS,
+        new_tasks=max(1, len(ids) // 3),
+        act=functools.partial(finish_work, h, in_pf=completed, in_jira=closed),
+    )
     _ready, deferred = await h.queued_jobs()
     h.note(f"{deferred} webhook jobs backing off when the partition healed")
-    ctx.check(
-        "nothing created while unreachable",
-        len(h.issues()) == issues_before,
-        f"{len(h.issues()) - issues_before} issues appeared",
-    )
+    ctx.check("nothing created while unreachable", not created, f"{created} issues appeared")
 
     h.phase("healed; settling and sweeping")
     h.jira_faults.heal()
@@ -65,6 +61,5 @@ async def run(h: Harness, ctx: RunContext) -> None:
     if not ctx.knobs.skip_sweep:
         await h.sweep()
     await h.settle()
-    issues = h.issues_by_task()
-    missing = [t for t in new if len(issues.get(t, [])) != 1]
+    missing = not_synced_once(h, new)
     ctx.check("tasks created during the partition synced once", not missing, f"{missing[:10]}")

@@ -19,9 +19,9 @@ pair is exempt), one issue per task, zero writes at rest.
 
 from __future__ import annotations
 
-from scenarios.harness import Harness, chunks
+from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import sync_tasks
+from scenarios.steps import chunks, sync_tasks
 
 NAME = "late-and-reordered"
 DEFAULT_TASKS = 40
@@ -32,8 +32,9 @@ async def run(h: Harness, ctx: RunContext) -> None:
     late, reopened, twice, pf_round_trip, _untouched = chunks(ids, 5)
 
     h.phase("people act while deliveries are delayed and shuffled")
-    h.webhooks.set_faults(delay=(0.0, 0.2), reorder=True)
-    h.fault("every delivery delayed 0-200 ms, queue shuffled")
+    h.delivery_faults(
+        "every delivery delayed 0-200 ms, queue shuffled", delay=(0.0, 0.2), reorder=True
+    )
     for task_id in late:
         h.close_issue(task_id)
     for task_id in reopened:

@@ -21,9 +21,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scenarios.checks import disagreeing_tasks
-from scenarios.harness import Harness, chunks
+from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import lost_issue_ids, split, sync_tasks
+from scenarios.steps import chunks, lost_issue_ids, split, sync_tasks
 
 NAME = "long-downtime"
 DEFAULT_TASKS = 30

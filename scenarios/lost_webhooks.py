@@ -18,22 +18,23 @@ from __future__ import annotations
 from scenarios.checks import disagreeing_tasks, repairs_reported
 from scenarios.harness import Harness
 from scenarios.result import RunContext
-from scenarios.steps import lost_issue_ids, split, sync_tasks
+from scenarios.steps import lost_issue_ids, synced_halves
 
 NAME = "lost-webhooks"
 DEFAULT_TASKS = 40
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
-    ids = await sync_tasks(h, ctx.tasks, ctx)
-    first, second = split(ids, len(ids) // 2)
+    first, second = await synced_halves(h, ctx)
 
     h.phase("closing issues while deliveries are lost")
-    h.webhooks.set_faults(drop_rate=1.0)
-    h.fault(f"100% of deliveries dropped while {len(first)} issues are closed")
+    h.delivery_faults(
+        f"100% of deliveries dropped while {len(first)} issues are closed", drop_rate=1.0
+    )
     closed = [h.close_issue(t) for t in first]
-    h.webhooks.set_faults(drop_rate=0.3)
-    h.fault(f"30% of deliveries dropped while {len(second)} issues are closed")
+    h.delivery_faults(
+        f"30% of deliveries dropped while {len(second)} issues are closed", drop_rate=0.3
+    )
     closed += [h.close_issue(t) for t in second]
     await h.deliver()
     await h.run_jobs()

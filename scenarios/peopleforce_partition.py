@@ -15,22 +15,25 @@ their issues, completions agree both ways, zero writes at rest.
 
 from __future__ import annotations
 
-import random
-
-from gateway.clients.retry import RetryPolicy
-from scenarios.harness import Harness, HarnessConfig
-from scenarios.result import Knobs, RunContext
-from scenarios.steps import split, sync_tasks
+from scenarios.harness import Harness
+from scenarios.result import RunContext
+from scenarios.steps import (
+    finish_work,
+    not_synced_once,
+    partition_config,
+    retitle,
+    split,
+    stale_titles,
+    sync_tasks,
+    through_partition,
+)
 
 NAME = "peopleforce-partition"
 DEFAULT_TASKS = 30
 PARTITION_TICKS = 5
 
 
-def config(seed: int, knobs: Knobs) -> HarnessConfig:
-    # A refused connection is retried a few times per call, then the tick gives up.
-    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, rng=random.Random(seed))
-    return HarnessConfig(seed=seed, retry_policy=policy)
+config = partition_config
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
@@ -39,21 +42,16 @@ async def run(h: Harness, ctx: RunContext) -> None:
     edited, completed, closed, _rest = split(ids, step, step, step)
 
     h.phase("PeopleForce partitioned")
-    issues_before = len(h.issues())
     failures_before = len(h.events("tick_failed"))
-    h.pf_faults.partition("refuse")
     h.fault(f"PeopleForce refuses connections for {PARTITION_TICKS} ticks")
-    new = [task["id"] for task in h.create_tasks(max(1, len(ids) // 3))]
-    for task_id in edited:
-        h.edit_task(task_id, title=f"{h.pf.get_task(task_id)['title']} (moved)")
-    for task_id in completed:
-        h.complete_task(task_id)
-    for task_id in closed:
-        h.close_issue(task_id)
-    for _ in range(PARTITION_TICKS):
-        await h.tick()
-        await h.deliver()
-        await h.run_jobs(wait_deferred=False)
+
+    def act() -> None:
+        retitle(h, edited, "(moved)")
+        finish_work(h, in_pf=completed, in_jira=closed)
+
+    new, created = await through_partition(
+        h, h.pf_faults, PARTITION_TICKS, new_tasks=max(1, len(ids) // 3), act=act
+    )
     failed = len(h.events("tick_failed")) - failures_before
     ctx.check(
         "ticks failed while partitioned",
@@ -62,19 +60,14 @@ async def run(h: Harness, ctx: RunContext) -> None:
     )
     ctx.check(
         "nothing created from a partial view",
-        len(h.issues()) == issues_before,
-        f"{len(h.issues()) - issues_before} issues created during the partition",
+        not created,
+        f"{created} issues created during the partition",
     )
 
     h.phase("healed; settling")
     h.pf_faults.heal()
     await h.settle()
-    issues = h.issues_by_task()
-    missing = [t for t in new if len(issues.get(t, [])) != 1]
+    missing = not_synced_once(h, new)
     ctx.check("tasks created during the partition synced once", not missing, f"{missing[:10]}")
-    stale = [
-        t
-        for t in edited
-        if not any(i["summary"] == h.pf.get_task(t)["title"] for i in issues.get(t, []))
-    ]
+    stale = stale_titles(h, edited)
     ctx.check("edits made during the partition reached Jira", not stale, f"{stale[:10]}")

@@ -17,13 +17,10 @@ agrees, edits arrived, zero writes at rest once the storm is over.
 
 from __future__ import annotations
 
-import random
-
-from gateway.clients.retry import RetryPolicy
 from scenarios.checks import retry_after_violations
 from scenarios.harness import Harness, HarnessConfig
 from scenarios.result import Knobs, RunContext
-from scenarios.steps import split, sync_tasks
+from scenarios.steps import finish_work, quick_retries, retitle, split, stale_titles, sync_tasks
 
 NAME = "rate-limit-storm"
 DEFAULT_TASKS = 20
@@ -33,8 +30,7 @@ RETRY_AFTER = 0.2
 
 def config(seed: int, knobs: Knobs) -> HarnessConfig:
     # Enough attempts that a call practically never gives up (0.5 ** 20).
-    policy = RetryPolicy(max_attempts=20, base_delay=0.01, max_delay=0.1, rng=random.Random(seed))
-    return HarnessConfig(seed=seed, retry_policy=policy)
+    return quick_retries(seed, attempts=20, max_delay=0.1)
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
@@ -46,12 +42,8 @@ async def run(h: Harness, ctx: RunContext) -> None:
     edited, completed, closed, _rest = split(ids, step, step, step)
 
     h.phase("changes on both sides during the storm")
-    for task_id in edited:
-        h.edit_task(task_id, title=f"{h.pf.get_task(task_id)['title']} (updated)")
-    for task_id in completed:
-        h.complete_task(task_id)
-    for task_id in closed:
-        h.close_issue(task_id)
+    retitle(h, edited, "(updated)")
+    finish_work(h, in_pf=completed, in_jira=closed)
     await h.settle()
     await h.sweep()
     await h.settle()
@@ -68,10 +60,5 @@ async def run(h: Harness, ctx: RunContext) -> None:
         not violations,
         f"{len(violations)} early repeats, e.g. {violations[:3]}",
     )
-    issues = h.issues_by_task()
-    stale = [
-        t
-        for t in edited
-        if not any(i["summary"] == h.pf.get_task(t)["title"] for i in issues.get(t, []))
-    ]
+    stale = stale_titles(h, edited)
     ctx.check("edits reached Jira", not stale, f"{stale[:10]}")

@@ -8,14 +8,16 @@ says what it proves, ``async def run(h, ctx)`` and optionally
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import re
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from types import ModuleType
+from typing import Any, ParamSpec, TypeVar
 
 from scenarios.checks import (
     check_at_rest,
@@ -29,6 +31,8 @@ from scenarios.result import Knobs, RunContext, ScenarioResult
 
 _ID_SEGMENT = re.compile(r"(?<!/api)/(?:\d+|\{[a-z_]+\})(?=/|$)")
 """A numeric id or a route parameter (not the API version after ``/api``)."""
+P = ParamSpec("P")
+R = TypeVar("R")
 MODULES = (
     "lost_webhooks",
     "duplicate_deliveries",
@@ -161,23 +165,15 @@ async def run_scenario_async(
     )
 
 
-def run_scenario(
-    name: str,
-    *,
-    seed: int = 0,
-    tasks: int | None = None,
-    knobs: Knobs | None = None,
-    on_phase: Callable[[str], None] | None = None,
-    database_url: str | None = None,
-) -> ScenarioResult:
-    """Synchronous entry point (its own event loop)."""
-    return asyncio.run(
-        run_scenario_async(
-            name,
-            seed=seed,
-            tasks=tasks,
-            knobs=knobs,
-            on_phase=on_phase,
-            database_url=database_url,
-        )
-    )
+def _blocking(run: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
+    """The same call for synchronous callers: it runs in an event loop of its own."""
+
+    @functools.wraps(run)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        return asyncio.run(run(*args, **kwargs))
+
+    return call
+
+
+run_scenario = _blocking(run_scenario_async)
+"""Synchronous entry point (its own event loop)."""

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from arq.connections import ArqRedis
 from sqlalchemy import Engine
 
 from gateway.clock import OFFSET_FILE_ENV
 from gateway.db import make_engine
+from gateway.demo.storage import flush_redis
 from gateway.jobs import open_pool
 from gateway.migrate import upgrade
 from gateway.redis import EmbeddedRedis
@@ -36,9 +36,7 @@ def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedde
 def redis_url(embedded_redis: EmbeddedRedis) -> Iterator[str]:
     """The session Redis, emptied before each test."""
     embedded_redis.ensure_running()
-    client = redis.Redis.from_url(embedded_redis.url)
-    client.flushall()
-    client.close()
+    flush_redis(embedded_redis.url)
     yield embedded_redis.url
 
 

@@ -34,8 +34,8 @@ def demo(
     Jira, the API and a `gateway worker` subprocess; ends with a consistency
     verdict (exit code 0 when consistent, 1 otherwise).
     """
+    from gateway.demo.launch import DemoOptions
     from gateway.demo.run import run_demo
-    from gateway.demo.stack import DemoOptions
 
     options = DemoOptions(
         tasks=tasks, seed=seed, duration=duration, speed=speed, port=port, data_dir=data_dir

@@ -18,15 +18,8 @@ from rich.live import Live
 from sqlmodel import Session
 
 from gateway.clock import as_utc, utcnow
+from gateway.demo.launch import WORKER_LOG, DemoOptions, DemoStack, NotADemoFolder, start_demo
 from gateway.demo.seed import create_admin, seed_domain
-from gateway.demo.stack import (
-    WORKER_LOG,
-    DemoOptions,
-    NotADemoFolder,
-    Stack,
-    start_stack,
-    wait_for_worker,
-)
 from gateway.demo.story import Story
 from gateway.demo.verdict import Verdict, judge
 from gateway.demo.view import collect, one_line, render
@@ -42,7 +35,7 @@ SETTLE_TIMEOUT_SECONDS = 90.0
 class Display:
     """Rich Live on a terminal, a plain line every few seconds otherwise."""
 
-    def __init__(self, console: Console, stack: Stack, story: Story, domain_id: int) -> None:
+    def __init__(self, console: Console, stack: DemoStack, story: Story, domain_id: int) -> None:
         self.console = console
         self.stack = stack
         self.story = story
@@ -77,7 +70,7 @@ class Display:
             )
 
 
-def print_banner(console: Console, stack: Stack, admin: str) -> None:
+def print_banner(console: Console, stack: DemoStack, admin: str) -> None:
     api = stack.api_url
     console.print(f"[bold]Gateway demo[/] (data folder {stack.data_dir})", highlight=False)
     console.print(
@@ -96,18 +89,18 @@ def print_banner(console: Console, stack: Stack, admin: str) -> None:
         f"  Jira admin webhook -> {api}/api/v1/webhooks/jira (secret generated)", highlight=False
     )
     console.print(
-        f"  processes: worker pid={stack.worker.pid} redis pid={stack.redis.pid()} "
+        f"  processes: worker pid={stack.worker.pid} redis pid={stack.redis_pid} "
         f"(worker log {stack.data_dir / WORKER_LOG})",
         highlight=False,
     )
 
 
-def _domain(stack: Stack, domain_id: int) -> DomainConfig | None:
+def _domain(stack: DemoStack, domain_id: int) -> DomainConfig | None:
     with Session(stack.engine) as session:
         return session.get(DomainConfig, domain_id)
 
 
-def _good_tick_since(stack: Stack, domain_id: int, moment: datetime) -> bool:
+def _good_tick_since(stack: DemoStack, domain_id: int, moment: datetime) -> bool:
     domain = _domain(stack, domain_id)
     if domain is None or domain.last_poll_at is None:
         return False
@@ -130,7 +123,7 @@ async def _wait(display: Display, condition: Callable[[], bool], timeout: float)
     return condition()
 
 
-def _sweeps(stack: Stack, domain_id: int) -> int:
+def _sweeps(stack: DemoStack, domain_id: int) -> int:
     from sqlmodel import func, select
 
     from gateway.models import SyncEvent
@@ -145,7 +138,7 @@ def _sweeps(stack: Stack, domain_id: int) -> int:
         )
 
 
-async def finale(stack: Stack, story: Story, display: Display, domain_id: int) -> Verdict:
+async def finale(stack: DemoStack, story: Story, display: Display, domain_id: int) -> Verdict:
     """Heal every fault, let the system settle, sweep once more, then judge."""
     story.heal()
     story.say("operator", "all faults healed; waiting for the system to settle")
@@ -183,7 +176,7 @@ async def finale(stack: Stack, story: Story, display: Display, domain_id: int) -
     return verdict_now()
 
 
-async def play(stack: Stack, options: DemoOptions, console: Console, domain_id: int) -> Verdict:
+async def play(stack: DemoStack, options: DemoOptions, console: Console, domain_id: int) -> Verdict:
     """The story until the duration ends or Ctrl-C, then the finale."""
     loop = asyncio.get_running_loop()
     end_story = asyncio.Event()
@@ -213,7 +206,7 @@ async def play(stack: Stack, options: DemoOptions, console: Console, domain_id: 
             while not end_story.is_set():
                 if options.duration is not None and time.monotonic() - started >= options.duration:
                     break
-                if stack.worker.poll() is not None:
+                if not stack.worker.alive:
                     story.say("demo", "the worker process exited; see its log")
                     break
                 await story.advance()
@@ -221,7 +214,7 @@ async def play(stack: Stack, options: DemoOptions, console: Console, domain_id: 
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(end_story.wait(), REFRESH_SECONDS)
             display.update("story over")
-            if stack.worker.poll() is not None:
+            if not stack.worker.alive:
                 return Verdict(aborted=f"the worker exited; see {stack.data_dir / WORKER_LOG}")
             verdict = await finale(stack, story, display, domain_id)
             display.update("done")
@@ -238,17 +231,17 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     if not console.is_terminal:
         console.soft_wrap = True  # a log or a pipe: keep each line whole
     try:
-        stack = start_stack(options)
+        stack = start_demo(options)
     except KeyboardInterrupt:
         return 130
     except (NotADemoFolder, RedisUnavailable, OSError) as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False)
         return 2
     try:
-        domain_id = seed_domain(stack.engine, stack)
+        domain_id = seed_domain(stack)
         admin = create_admin(stack.engine, stack.admin_password)
         print_banner(console, stack, admin)
-        if not wait_for_worker(stack):
+        if not stack.wait_for_worker():
             console.print(f"[red]the worker did not start; see {stack.data_dir / WORKER_LOG}")
             return 1
         verdict = asyncio.run(play(stack, options, console, domain_id))
@@ -265,6 +258,6 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         # Shutting down must finish: further Ctrl-C presses would orphan processes.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         console.print("stopping worker, API, fakes and Redis ...", highlight=False)
-        stack.stop()
+        stack.close()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         console.print("stopped; nothing left running", highlight=False)

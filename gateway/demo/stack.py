@@ -1,301 +1,271 @@
-"""Start and stop every process of the demo, leaving nothing behind.
+"""One stack builder for the demo, the scenarios, the tests and the benchmarks.
 
-The API and both fakes run on uvicorn threads of this process; the worker is a
-real ``gateway worker`` subprocess in its own session (so a terminal Ctrl-C
-reaches only the demo, which then stops it), and Redis is the embedded server
-started in the demo's data folder. ``stop()`` is safe to call more than once.
+A gateway stack is a deployment on one machine: storage (data folder, migrated
+database, Redis: ``gateway.demo.storage``), both fakes as its upstreams
+(``gateway.demo.upstreams``), the API (in this process on a uvicorn thread, or a
+``gateway serve`` child) registered as the fake Jira's signed admin webhook, and
+workers (the real ARQ worker in this process: ``gateway.demo.workers``, or
+``gateway worker`` children: ``gateway.demo.processes``), around one domain whose
+records come from ``gateway.demo.records``.
+
+``GatewayStack`` composes those parts; each user adds a thin layer of its own:
+the demo (``gateway.demo.launch``), the scenario harness (``scenarios.harness``),
+the test world (``tests.world``) and the benchmarks' installation (``bench.env``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import random
-import secrets
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Unpack
 
-from arq.connections import ArqRedis
+from arq.worker import Worker
 from sqlalchemy import Engine
 
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane
-from fakes.jira import DEFAULT_FILTER, FakeJira, create_jira_app
-from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
+from fakes.jira import DEFAULT_FILTER, FakeJira, WebhookDispatcher
+from fakes.peopleforce import FakePeopleForce
 from fakes.server import FakeServer
-from gateway.db import make_engine
-from gateway.redis import EmbeddedRedis
-from gateway.settings import Settings, load_settings
+from gateway.api.app import create_app
+from gateway.api.webhooks import WEBHOOK_PATH
+from gateway.clients.retry import RetryPolicy
+from gateway.demo.processes import ChildProcess, gateway_command
+from gateway.demo.records import (
+    RuleOptions,
+    domain_values,
+    group_by_task,
+    insert_domain,
+    insert_rule,
+    read_dead_letters,
+    read_domain,
+    read_events,
+    read_states,
+    update_domain,
+)
+from gateway.demo.storage import Storage, gateway_environment
+from gateway.demo.upstreams import Upstreams
+from gateway.demo.workers import run_burst
+from gateway.models import DeadLetter, DomainConfig, SyncEvent, SyncState
+from gateway.settings import Settings
 
-PF_API_KEY = "demo-peopleforce-key"
-JIRA_EMAIL = "gateway-bot@example.com"
-JIRA_TOKEN = "demo-jira-api-token"
-ADMIN_USERNAME = "admin"
 WEBHOOK_NAME = "PF-Jira Sync: Task Completion Return Vector"
-WORKER_PIDFILE = "worker.pid"
-MARKER = ".gateway-demo"
-WORKER_LOG = "worker.log"
-WORKER_STOP_SECONDS = 10.0
-PF_PAGE_SIZE = 25
+LOOPBACK = "127.0.0.1"
 
 
-@dataclass
-class DemoOptions:
-    """What the ``gateway demo`` command line chose."""
-
-    tasks: int = 50
-    seed: int = 7
-    duration: float | None = None
-    speed: float = 1.0
-    port: int = 8000
-    host: str = "127.0.0.1"
-    data_dir: Path = Path("data/demo")
+def register_webhook(jira: FakeJira, api_url: str, secret: str) -> None:
+    """Register the API as Jira's admin webhook for done tracked issues (once per URL)."""
+    url = f"{api_url}{WEBHOOK_PATH}"
+    if any(hook.url == url for hook in jira.webhooks.all()):
+        return
+    jira.webhooks.register(
+        url, name=WEBHOOK_NAME, events=["jira:issue_updated"], jql=DEFAULT_FILTER, secret=secret
+    )
 
 
-@dataclass
-class Stack:
-    """Handles on every running part; ``stop()`` ends them all."""
+class GatewayStack:
+    """Storage, both fakes, the API and workers of one gateway, and the domain it syncs.
 
-    options: DemoOptions
-    data_dir: Path
-    settings: Settings
-    engine: Engine
-    redis: EmbeddedRedis
-    pf_server: FakeServer
-    jira_server: FakeServer
-    api_server: FakeServer
-    worker: subprocess.Popen[bytes]
-    webhook_secret: str
-    admin_password: str
-    clock: FakeClock
-    pool: ArqRedis | None = None
-    stopped: bool = field(default=False)
+    ``attach`` brings the parts together; ``close`` ends everything the stack
+    started and is safe to call twice or after a failed start.
+    """
+
+    def __init__(
+        self, *, retry_policy: RetryPolicy | None = None, clock_offset_file: Path | None = None
+    ) -> None:
+        self._storage: Storage | None = None
+        self._upstreams: Upstreams | None = None
+        self.retry_policy = retry_policy
+        """For in-process workers; None: the production policy."""
+        self.clock_offset_file = clock_offset_file
+        """Where ``advance`` writes the offset that ``GATEWAY_CLOCK_OFFSET_FILE`` names."""
+        self.domain_id = 0
+        self.api: FakeServer | None = None
+        self.api_port = 0
+        self.processes: list[ChildProcess] = []
+
+    def attach(self, storage: Storage, start_upstreams: Callable[[], Upstreams]) -> None:
+        """Use ``storage`` and start the upstreams; ``storage`` is closed if they fail."""
+        self._storage = storage
+        try:
+            self._upstreams = start_upstreams()
+        except BaseException:
+            self._storage = None
+            storage.close()
+            raise
+
+    def close(self) -> None:
+        """Children first (they hold Redis and the database), then servers, then storage."""
+        while self.processes:
+            self.processes.pop().stop()
+        self.stop_api()
+        if self._upstreams is not None:
+            self._upstreams.stop()
+            self._upstreams = None
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+
+    # --- the parts ------------------------------------------------------------------------
+
+    @property
+    def storage(self) -> Storage:
+        assert self._storage is not None, "the stack is not started"
+        return self._storage
+
+    @property
+    def upstreams(self) -> Upstreams:
+        assert self._upstreams is not None, "the stack is not started"
+        return self._upstreams
+
+    @property
+    def settings(self) -> Settings:
+        return self.storage.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.storage.engine
+
+    @property
+    def folder(self) -> Path:
+        return self.storage.folder
+
+    @property
+    def redis_url(self) -> str:
+        return self.storage.redis_url
+
+    @property
+    def clock(self) -> FakeClock:
+        return self.upstreams.clock
+
+    @property
+    def pf_server(self) -> FakeServer:
+        return self.upstreams.pf_server
+
+    @property
+    def jira_server(self) -> FakeServer:
+        return self.upstreams.jira_server
 
     @property
     def pf(self) -> FakePeopleForce:
-        return self.pf_server.app.state.pf  # ty: ignore[missing-attribute]
+        return self.upstreams.pf
 
     @property
     def jira(self) -> FakeJira:
-        return self.jira_server.app.state.jira  # ty: ignore[missing-attribute]
+        return self.upstreams.jira
+
+    @property
+    def webhooks(self) -> WebhookDispatcher:
+        return self.upstreams.webhooks
+
+    @property
+    def pf_faults(self) -> FaultPlane:
+        return self.upstreams.pf_faults
 
     @property
     def jira_faults(self) -> FaultPlane:
-        return self.jira_server.app.state.faults  # ty: ignore[missing-attribute]
+        return self.upstreams.jira_faults
 
-    @property
-    def api_url(self) -> str:
-        return self.api_server.url
+    # --- time -----------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Worker first (it holds Redis and the database), then servers, then Redis."""
-        if self.stopped:
-            return
-        self.stopped = True
-        stop_worker(self.worker)
-        with contextlib.suppress(FileNotFoundError):
-            (self.data_dir / WORKER_PIDFILE).unlink()
-        for server in (self.api_server, self.jira_server, self.pf_server):
-            with contextlib.suppress(Exception):
-                server.stop()
-        self.engine.dispose()
-        self.redis.stop()
+    def advance(self, seconds: float) -> None:
+        """Let simulated time pass for the fakes and every gateway process at once."""
+        self.clock.advance(seconds)
+        if self.clock_offset_file is not None:
+            self.clock_offset_file.write_text(repr(self.clock.offset))
 
+    def now(self) -> datetime:
+        return self.clock.now()
 
-def stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (ARQ finishes gracefully), then SIGKILL after a grace period."""
-    if worker.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(WORKER_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            worker.kill()
-        worker.wait(WORKER_STOP_SECONDS)
+    # --- configuration --------------------------------------------------------------------
 
+    def add_domain(self, **overrides: Any) -> int:
+        """A domain linking both fakes (``gateway.demo.records.domain_values``)."""
+        values = domain_values(self.pf_server.url, self.jira_server.url, **overrides)
+        self.domain_id = insert_domain(self.engine, values)
+        return self.domain_id
 
-def _is_gateway_worker(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"gateway.cli" in cmdline and b"worker" in cmdline
+    def add_rule(
+        self, name: str, conditions: list[dict[str, Any]], **options: Unpack[RuleOptions]
+    ) -> int:
+        """What the admin does in the UI: an enabled rule of the domain, with mappings."""
+        return insert_rule(self.engine, self.domain_id, name, conditions, **options)
 
+    def update_domain(self, **changes: Any) -> None:
+        update_domain(self.engine, self.domain_id, **changes)
 
-class NotADemoFolder(Exception):
-    """The data folder holds something else; the demo will not wipe it."""
+    # --- the API and the workers ----------------------------------------------------------
 
+    def webhook_secret(self) -> str:
+        secret = self.settings.jira_webhook_secret
+        assert secret is not None, "the stack's settings need a Jira webhook secret"
+        return secret.get_secret_value()
 
-def clean_leftovers(data_dir: Path) -> None:
-    """Stop what a killed earlier demo left in ``data_dir``, then wipe the folder.
+    def start_api(self, *, host: str = LOOPBACK, port: int | None = None) -> FakeServer:
+        """Start (or restart, on its previous port) the API in this process."""
+        chosen = self.api_port if port is None else port
+        server = FakeServer(create_app(self.settings), host=host, port=chosen).start()
+        self.api, self.api_port = server, server.port
+        register_webhook(self.jira, server.url, self.webhook_secret())
+        return server
 
-    Only a folder the demo made (it carries a marker file) or an empty one is wiped.
-    """
-    if data_dir.exists() and any(data_dir.iterdir()) and not (data_dir / MARKER).exists():
-        raise NotADemoFolder(
-            f"{data_dir} is not empty and was not made by `gateway demo`; choose another "
-            "--data-dir (the demo wipes its folder at start)"
+    def stop_api(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+
+    def start_api_process(self, port: int) -> ChildProcess:
+        """``gateway serve`` on loopback ``port``, as deployed; returns once it answers."""
+        child = self.start_process("gateway-serve", gateway_command("serve", "--port", str(port)))
+        child.wait_http(f"http://{LOOPBACK}:{port}/healthz")
+        register_webhook(self.jira, f"http://{LOOPBACK}:{port}", self.webhook_secret())
+        return child
+
+    def start_worker_process(self, name: str = "worker", **options: Any) -> ChildProcess:
+        """A ``gateway worker`` child with its crons: it ticks and sweeps on its own."""
+        return self.start_process(name, gateway_command("worker"), **options)
+
+    def start_process(
+        self, name: str, args: list[str], *, new_session: bool = False
+    ) -> ChildProcess:
+        """A child sharing this installation; its log is ``<folder>/<name>.log``."""
+        child = ChildProcess(
+            name,
+            args,
+            env=self.environment(),
+            log_path=self.folder / f"{name}.log",
+            cwd=self.folder,
+            new_session=new_session,
         )
-    pidfile = data_dir / WORKER_PIDFILE
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(pidfile.read_text().strip())
-        if _is_gateway_worker(pid):
-            os.kill(pid, signal.SIGKILL)
-    if data_dir.exists():
-        EmbeddedRedis(data_dir).stop()
-        shutil.rmtree(data_dir)
-    data_dir.mkdir(parents=True)
-    (data_dir / MARKER).write_text("made by `gateway demo`; wiped at its next start\n")
+        self.processes.append(child.start())
+        return child
 
+    def environment(self) -> dict[str, str]:
+        """What a child process needs to share this installation and its clock."""
+        return gateway_environment(self.settings, clock_offset_file=self.clock_offset_file)
 
-def demo_environment(settings: Settings) -> dict[str, str]:
-    """The worker's environment: the demo's settings as GATEWAY_* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    secret = settings.jira_webhook_secret
-    env.update(
-        {
-            "GATEWAY_DATA_DIR": str(settings.data_dir),
-            "GATEWAY_DATABASE_URL": settings.database_url,
-            "GATEWAY_REDIS_URL": settings.redis_url or "",
-            "GATEWAY_JIRA_WEBHOOK_SECRET": secret.get_secret_value() if secret else "",
-            "GATEWAY_ORPHAN_GRACE_SECONDS": str(settings.orphan_grace_seconds),
-            "GATEWAY_SCHEDULER_INTERVAL_SECONDS": str(settings.scheduler_interval_seconds),
-            "GATEWAY_HTTP_TIMEOUT_SECONDS": str(settings.http_timeout_seconds),
-            "GATEWAY_LOG_FORMAT": "json",
-            "GATEWAY_LOG_LEVEL": "INFO",
-        }
-    )
-    # Keep the user's alert settings, so a demo can show a real notification.
-    for name in (
-        "NOTIFY_WEBHOOK_URL",
-        "NOTIFY_WEBHOOK_URL_FALLBACK",
-        "NOTIFY_MIN_INTERVAL_SECONDS",
-    ):
-        value = os.environ.get(f"GATEWAY_{name}")
-        if value:
-            env[f"GATEWAY_{name}"] = value
-    return env
+    async def run_worker(self) -> Worker:
+        """Run every queued job with the real ARQ worker, in this process, in burst mode."""
+        return await run_burst(self.settings, self.retry_policy)
 
+    # --- inspection -----------------------------------------------------------------------
 
-def start_worker(settings: Settings, data_dir: Path) -> subprocess.Popen[bytes]:
-    """A real ``gateway worker`` process, logging JSON lines to ``worker.log``."""
-    log = open(data_dir / WORKER_LOG, "ab")  # noqa: SIM115 - handed to the child
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "worker"],
-            cwd=data_dir,
-            env=demo_environment(settings),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
-    (data_dir / WORKER_PIDFILE).write_text(str(process.pid))
-    return process
+    def domain(self) -> DomainConfig:
+        return read_domain(self.engine, self.domain_id)
 
+    def states(self) -> dict[int, SyncState]:
+        return read_states(self.engine, self.domain_id)
 
-def start_stack(options: DemoOptions) -> Stack:
-    """Bring everything up in a wiped data folder; on any failure, stop what started."""
-    from gateway.migrate import upgrade
+    def events(self, event_type: str | None = None) -> list[SyncEvent]:
+        return read_events(self.engine, event_type)
 
-    data_dir = options.data_dir.resolve()
-    clean_leftovers(data_dir)
-    webhook_secret = secrets.token_urlsafe(32)
-    admin_password = secrets.token_urlsafe(12)
-    redis = EmbeddedRedis(data_dir)
-    started: list[FakeServer] = []
-    engine: Engine | None = None
-    try:
-        redis_url = redis.ensure_running()
-        database_url = f"sqlite:///{data_dir / 'demo.db'}"
-        settings = load_settings(
-            _env_file=None,
-            data_dir=data_dir,
-            database_url=database_url,
-            redis_url=redis_url,
-            jira_webhook_secret=webhook_secret,
-            orphan_grace_seconds=2.0,
-            scheduler_interval_seconds=1,
-            http_timeout_seconds=5.0,
-            log_format="json",
-        )
-        upgrade(database_url)
-        engine = make_engine(database_url)
-        clock = FakeClock()
-        pf_app = create_peopleforce_app(
-            api_key=PF_API_KEY, page_size=PF_PAGE_SIZE, seed=options.seed, clock=clock
-        )
-        pf_server = FakeServer(pf_app, host=options.host).start()
-        started.append(pf_server)
-        jira_app = create_jira_app(
-            email=JIRA_EMAIL, api_token=JIRA_TOKEN, seed=options.seed, clock=clock
-        )
-        jira_server = FakeServer(jira_app, host=options.host).start()
-        started.append(jira_server)
-        jira_app.state.jira.set_base_url(jira_server.url)
+    def dead_letters(self) -> list[DeadLetter]:
+        return read_dead_letters(self.engine)
 
-        from gateway.api.app import create_app
+    def issues(self) -> list[dict[str, Any]]:
+        return list(self.jira.dump()["issues"])
 
-        api_server = FakeServer(create_app(settings), host=options.host, port=options.port)
-        api_server.start()
-        started.append(api_server)
-        jira_app.state.jira.webhooks.register(
-            f"{api_server.url}/api/v1/webhooks/jira",
-            name=WEBHOOK_NAME,
-            events=["jira:issue_updated"],
-            jql=DEFAULT_FILTER,
-            secret=webhook_secret,
-        )
-        pf_app.state.pf.seed_tasks(options.tasks, rng=random.Random(options.seed))
-        worker = start_worker(settings, data_dir)
-    except BaseException:
-        for server in reversed(started):
-            with contextlib.suppress(Exception):
-                server.stop()
-        if engine is not None:
-            engine.dispose()
-        redis.stop()
-        raise
-    return Stack(
-        options=options,
-        data_dir=data_dir,
-        settings=settings,
-        engine=engine,
-        redis=redis,
-        pf_server=pf_server,
-        jira_server=jira_server,
-        api_server=api_server,
-        worker=worker,
-        webhook_secret=webhook_secret,
-        admin_password=admin_password,
-        clock=clock,
-    )
-
-
-def wait_for_worker(stack: Stack, timeout: float = 30.0) -> bool:
-    """True once the worker wrote its first heartbeat; False if it died or took too long."""
-    import redis as redis_lib
-
-    from gateway.heartbeat import HEARTBEAT_KEY_PREFIX
-
-    client = redis_lib.Redis.from_url(stack.redis.url)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if stack.worker.poll() is not None:
-                return False
-            if client.keys(HEARTBEAT_KEY_PREFIX + "*"):
-                return True
-            time.sleep(0.1)
-    finally:
-        client.close()
-    return False
+    def issues_grouped_by_task(self) -> dict[int, list[dict[str, Any]]]:
+        """Every issue whose lineage property names a task, grouped by that task."""
+        return group_by_task(self.issues())

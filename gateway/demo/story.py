@@ -17,7 +17,7 @@ from datetime import datetime
 from arq.connections import ArqRedis
 
 from fakes.jira import JiraError
-from gateway.demo.stack import Stack
+from gateway.demo.stack import GatewayStack
 from gateway.jobs import SWEEP_JOB, sweep_job_id
 from gateway.models import DOMAIN_DEFAULTS
 
@@ -44,7 +44,7 @@ class Story:
     """Drives the fakes like people and operators would; ``beat()`` advances it."""
 
     def __init__(
-        self, stack: Stack, pool: ArqRedis, domain_id: int, *, seed: int, speed: float
+        self, stack: GatewayStack, pool: ArqRedis, domain_id: int, *, seed: int, speed: float
     ) -> None:
         self.stack = stack
         self.pool = pool

@@ -6,16 +6,14 @@ ledger, the way an auditor would compare the two systems.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
-from gateway.models import DOMAIN_DEFAULTS, SyncState, SyncStatus
+from gateway.demo.records import group_by_task, read_states
+from gateway.models import SyncStatus
 
-PROPERTY_KEY = DOMAIN_DEFAULTS.property_key
 DONE = "done"
 
 
@@ -56,19 +54,10 @@ def judge(
 ) -> Verdict:
     """Compare PeopleForce ``tasks`` and Jira ``issues`` through the ledger."""
     verdict = Verdict(tasks=len(tasks))
-    per_task: Counter[int] = Counter()
-    by_id: dict[str, dict[str, Any]] = {}
-    for issue in issues:
-        by_id[issue["id"]] = issue
-        lineage = (issue.get("properties") or {}).get(PROPERTY_KEY)
-        if isinstance(lineage, dict) and isinstance(lineage.get("pf_task_id"), int):
-            per_task[lineage["pf_task_id"]] += 1
-    verdict.duplicates = sum(count - 1 for count in per_task.values() if count > 1)
-    with Session(engine) as session:
-        states = {
-            s.pf_task_id: s
-            for s in session.exec(select(SyncState).where(SyncState.domain_id == domain_id))
-        }
+    by_id = {issue["id"]: issue for issue in issues}
+    per_task = group_by_task(issues)
+    verdict.duplicates = sum(len(found) - 1 for found in per_task.values() if len(found) > 1)
+    states = read_states(engine, domain_id)
     for task in tasks:
         state = states.get(task["id"])
         unsynced = state is None or state.status in (SyncStatus.PENDING_CREATE, SyncStatus.DEAD)

@@ -12,7 +12,7 @@ from rich.text import Text
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from gateway.demo.stack import Stack
+from gateway.demo.launch import DemoStack
 from gateway.demo.story import Story
 from gateway.models import DomainConfig, SyncEvent, SyncState
 
@@ -29,7 +29,7 @@ class Figures:
     worker_alive: bool = True
 
 
-def collect(stack: Stack, domain_id: int) -> Figures:
+def collect(stack: DemoStack, domain_id: int) -> Figures:
     """Read the ledger and the fake Jira's delivery counters."""
     with Session(stack.engine) as session:
         events = session.exec(
@@ -49,7 +49,7 @@ def collect(stack: Stack, domain_id: int) -> Figures:
         webhooks=stack.jira.webhooks.counters(),
         tick_failures=domain.consecutive_tick_failures if domain else 0,
         last_tick=(domain.last_tick_outcome or "-") if domain else "-",
-        worker_alive=stack.worker.poll() is None,
+        worker_alive=stack.worker.alive,
     )
 
 

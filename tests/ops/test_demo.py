@@ -117,7 +117,7 @@ def test_ctrl_c_ends_the_story_gives_a_verdict_and_stops_everything(tmp_path: Pa
 
 
 def test_the_demo_never_wipes_a_folder_it_did_not_make(tmp_path: Path) -> None:
-    from gateway.demo.stack import MARKER, NotADemoFolder, clean_leftovers
+    from gateway.demo.launch import MARKER, NotADemoFolder, clean_leftovers
 
     precious = tmp_path / "precious"
     precious.mkdir()

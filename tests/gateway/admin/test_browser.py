@@ -25,12 +25,12 @@ from arq.worker import Worker
 from sqlalchemy import Engine
 
 from gateway.api.app import create_app
+from gateway.demo.records import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
 from gateway.jobs import QUEUE_NAME, open_pool, tick_job_id
 from gateway.redis import arq_redis_settings
 from gateway.settings import Settings
 from gateway.sync.scheduler import enqueue_due_work
 from gateway.worker import FUNCTIONS, shutdown, startup
-from scenarios.records import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
 from tests.gateway.admin.conftest import ADMIN_PASSWORD, ADMIN_USER
 from tests.world import World
 

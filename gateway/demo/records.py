@@ -1,13 +1,15 @@
-"""The gateway's database as a scenario or test sets it up and reads it back.
+"""The gateway's database as a stack sets it up and reads it back.
 
 One place for what an admin would configure (a domain, its rules) and for the
-ledger a check inspects, shared by the scenario harness and the test world.
+ledger a check inspects, shared by the demo, the scenario harness, the test
+world and the benchmarks. The credentials are the ones the fakes started by
+``gateway.demo.upstreams`` accept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -27,6 +29,8 @@ PF_KEY = "pf-test-key"
 JIRA_EMAIL = "bot@example.com"
 JIRA_TOKEN = "jira-test-token"
 DOMAIN_NAME = "acme"
+LINEAGE_PROPERTY = "pf_sync_metadata"
+"""The entity property the gateway writes on every issue it creates (the default key)."""
 
 
 def domain_values(pf_url: str, jira_url: str, **overrides: Any) -> dict[str, Any]:
@@ -46,6 +50,7 @@ def domain_values(pf_url: str, jira_url: str, **overrides: Any) -> dict[str, Any
 
 
 def insert_domain(engine: Engine, values: dict[str, Any]) -> int:
+    """Store a domain as the admin UI would; returns its id."""
     with Session(engine) as session:
         domain = DomainConfig(**values)
         session.add(domain)
@@ -56,6 +61,7 @@ def insert_domain(engine: Engine, values: dict[str, Any]) -> int:
 
 
 def update_domain(engine: Engine, domain_id: int, **changes: Any) -> None:
+    """Change a domain's columns directly (e.g. ``last_poll_at=None`` to make a tick due)."""
     with Session(engine) as session:
         domain = session.get(DomainConfig, domain_id)
         assert domain is not None, f"no domain {domain_id}"
@@ -65,34 +71,40 @@ def update_domain(engine: Engine, domain_id: int, **changes: Any) -> None:
         session.commit()
 
 
+class RuleOptions(TypedDict, total=False):
+    """How a rule acts: SYNC (default) or DROP, the target, priority (default 100), mappings."""
+
+    action: RuleAction
+    project: str | None
+    issue_type: str | None
+    priority: int
+    mappings: Sequence[tuple[str, MappingKind, str]]
+    """(Jira field, kind, value) triples."""
+
+
 def insert_rule(
     engine: Engine,
     domain_id: int,
     name: str,
     conditions: list[dict[str, Any]],
-    *,
-    action: RuleAction = RuleAction.SYNC,
-    project: str | None = None,
-    issue_type: str | None = None,
-    priority: int = 100,
-    mappings: Sequence[tuple[str, MappingKind, str]] = (),
+    **options: Unpack[RuleOptions],
 ) -> int:
     """What the admin does in the UI: an enabled rule with optional field mappings."""
     with Session(engine) as session:
         rule = RoutingRule(
             domain_id=domain_id,
             name=name,
-            priority=priority,
+            priority=options.get("priority", 100),
             conditions=conditions,
-            action=action,
-            target_project_key=project,
-            target_issue_type=issue_type,
+            action=options.get("action", RuleAction.SYNC),
+            target_project_key=options.get("project"),
+            target_issue_type=options.get("issue_type"),
         )
         session.add(rule)
         session.commit()
         session.refresh(rule)
         assert rule.id is not None
-        for jira_field, kind, value in mappings:
+        for jira_field, kind, value in options.get("mappings", ()):
             session.add(
                 FieldMapping(rule_id=rule.id, jira_field=jira_field, kind=kind, value=value)
             )
@@ -124,5 +136,24 @@ def read_events(engine: Engine, event_type: str | None = None) -> list[SyncEvent
 
 
 def read_dead_letters(engine: Engine) -> list[DeadLetter]:
+    """Every dead letter, oldest first."""
     with Session(engine) as session:
         return list(session.exec(select(DeadLetter).order_by(col(DeadLetter.id))))
+
+
+def lineage_task_id(issue: dict[str, Any]) -> int | None:
+    """The PeopleForce task an issue's lineage property names (None: not the gateway's)."""
+    value = (issue.get("properties") or {}).get(LINEAGE_PROPERTY)
+    if isinstance(value, dict) and isinstance(value.get("pf_task_id"), int):
+        return value["pf_task_id"]
+    return None
+
+
+def group_by_task(issues: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Issues (as the fake Jira dumps them) grouped by the task their lineage names."""
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for issue in issues:
+        task_id = lineage_task_id(issue)
+        if task_id is not None:
+            grouped.setdefault(task_id, []).append(issue)
+    return grouped
