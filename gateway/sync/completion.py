@@ -10,8 +10,8 @@ again after completion reopens its issue, so both sides agree.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from gateway.clients.errors import NotFoundError
 from gateway.clients.jira import JiraClient
@@ -63,13 +63,19 @@ async def _close_issues(tick: TickContext, synced: dict[int, SyncState]) -> None
                     f"{COMPLETED_SCAN_MAX_PAGES} pages of completed tasks; retried next tick",
                     state=state,
                 )
-    jobs: list[Coroutine[Any, Any, None]] = []
-    for task_id, state in synced.items():
-        if task_id in completed:
-            jobs.append(tick.guarded(task_id, complete_issue, tick, state))
-        elif exhaustive:
-            jobs.append(tick.guarded(task_id, task_deleted, tick, state))
-    await tick.bounded(jobs)
+    closing = [
+        (state, complete_issue if task_id in completed else task_deleted)
+        for task_id, state in synced.items()
+        if task_id in completed or exhaustive
+    ]
+
+    async def close_one(
+        item: tuple[SyncState, Callable[[TickContext, SyncState], Awaitable[None]]],
+    ) -> None:
+        state, handler = item
+        await tick.guarded(state.pf_task_id, handler, tick, state)
+
+    await tick.bounded(closing, close_one)
 
 
 async def confirm_completed(pf: PeopleForceClient, wanted: set[int]) -> tuple[set[int], bool]:

@@ -70,9 +70,12 @@ async def sync_domain(tick: TickContext) -> TickReport:
             if task.id in index and index[task.id].status == SyncStatus.PENDING_CREATE
         ]
         await tick.orphans.search(pending)
-        await tick.bounded(
-            [tick.guarded(task.id, sync_open_task, tick, task, digest) for task, digest in work]
-        )
+
+        async def sync_one(item: tuple[PFTask, str]) -> None:
+            task, digest = item
+            await tick.guarded(task.id, sync_open_task, tick, task, digest)
+
+        await tick.bounded(work, sync_one)
     gone = [
         summary.pf_task_id
         for summary in index.values()

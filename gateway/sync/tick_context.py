@@ -9,10 +9,10 @@ lives here once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 from gateway.clients.errors import UpstreamError
 from gateway.clients.jira import JiraClient
@@ -26,6 +26,7 @@ from gateway.sync.orphans import OrphanSearch
 from gateway.sync.routing import DomainDefaults, RuleSpec
 
 P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,15 +83,21 @@ class TickContext:
             errors=self.report.errors,
         )
 
-    async def bounded(self, jobs: list[Coroutine[Any, Any, None]]) -> None:
-        """Run per-task jobs at most ``max_concurrency`` at a time (Jira's rate limits)."""
-        semaphore = asyncio.Semaphore(max(1, self.domain.max_concurrency))
+    async def bounded(self, items: Iterable[T], job: Callable[[T], Awaitable[None]]) -> None:
+        """Run ``job(item)`` for every item, at most ``max_concurrency`` at a time (Jira's
+        rate limits).
 
-        async def limited(job: Coroutine[Any, Any, None]) -> None:
-            async with semaphore:
-                await job
+        A fixed set of runners pulls items from one iterator, so an initial sync of
+        50 000 tasks holds ``max_concurrency`` coroutines at a time, not 50 000 tasks
+        created in one event-loop step.
+        """
+        pending = iter(items)
 
-        await asyncio.gather(*(limited(job) for job in jobs))
+        async def runner() -> None:
+            for item in pending:
+                await job(item)
+
+        await asyncio.gather(*(runner() for _ in range(max(1, self.domain.max_concurrency))))
 
     async def guarded(
         self,
