@@ -1,0 +1,87 @@
+"""Run a fake on a port: ``python -m fakes peopleforce|jira --help``.
+
+The demo and manual exploration point a gateway at these; the ``/_fake``
+control plane (faults, clock, human actions) is served alongside the API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+
+from fakes.server import serve_forever
+
+
+def _peopleforce(args: argparse.Namespace) -> FastAPI:
+    from fakes.peopleforce import create_peopleforce_app
+
+    app = create_peopleforce_app(
+        api_key=args.api_key,
+        page_size=args.page_size,
+        seed=args.seed,
+        rate_limit=args.rate_limit,
+    )
+    if args.tasks:
+        app.state.pf.seed_tasks(args.tasks)
+    return app
+
+
+def _jira(args: argparse.Namespace) -> FastAPI:
+    from fakes.jira import create_jira_app
+
+    return create_jira_app(
+        email=args.email,
+        api_token=args.token,
+        seed=args.seed,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        # Issue 'self' links must name where this fake really answers: the gateway
+        # finds a webhook's domain by the site in them.
+        base_url=f"http://{args.host}:{args.port}",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m fakes",
+        description="Serve a fake PeopleForce or Jira Cloud API with a /_fake control plane.",
+    )
+    sub = parser.add_subparsers(dest="service", required=True, metavar="{peopleforce,jira}")
+
+    def common(cmd: argparse.ArgumentParser, port: int) -> None:
+        cmd.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+        cmd.add_argument("--port", type=int, default=port, help="port (default: %(default)s)")
+        cmd.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+        cmd.add_argument("--log-level", default="info", help="uvicorn log level")
+
+    pf = sub.add_parser("peopleforce", help="fake PeopleForce API v3 (tasks, employees)")
+    common(pf, 9001)
+    pf.add_argument("--api-key", default="pf-test-key", help="accepted X-API-KEY")
+    pf.add_argument("--page-size", type=int, default=50, help="fixed server page size")
+    pf.add_argument("--tasks", type=int, default=0, help="seed this many realistic tasks")
+    pf.add_argument("--rate-limit", type=int, default=None, help="max requests per second")
+    pf.set_defaults(build=_peopleforce)
+
+    jira = sub.add_parser("jira", help="fake Jira Cloud REST v3 with admin webhooks")
+    common(jira, 9002)
+    jira.add_argument("--email", default="gateway@example.com", help="basic-auth email")
+    jira.add_argument("--token", default="jira-test-token", help="basic-auth API token")
+    jira.add_argument("--webhook-url", default=None, help="where issue webhooks are delivered")
+    jira.add_argument("--webhook-secret", default=None, help="HMAC secret for X-Hub-Signature")
+    jira.set_defaults(build=_jira)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    app = args.build(args)
+    print(f"fake {args.service} on http://{args.host}:{args.port} (control: /_fake)", flush=True)
+    serve_forever(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

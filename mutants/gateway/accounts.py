@@ -1,0 +1,161 @@
+"""Admin users and API tokens: hashing, lookup and the bootstrap account.
+
+Shared by the API (login, bearer tokens) and the CLI (``gateway admin ...``), so
+both surfaces store credentials the same way: argon2 for passwords, SHA-256 for
+random tokens (they carry 256 bits of entropy, so a fast hash is enough).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from gateway.auth_models import AdminUser, ApiToken
+from gateway.clock import utcnow
+from gateway.db import session_scope
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway.accounts")
+
+TOKEN_PREFIX = "gw_"
+MIN_PASSWORD_LENGTH = 12
+MAX_USERNAME_LENGTH = 100
+# last_used_at is informative; writing it on every request would serialise API calls.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so a miss costs as much time as a hit.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """Bad input for an account operation; the message is meant for the admin."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Raise AccountError when a new password is too weak to accept."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if not password.strip():
+        raise AccountError("the password cannot be blank")
+
+
+def normalize_username(username: str) -> str:
+    """Usernames compare case-insensitively, so ``Admin`` and ``admin`` are one account."""
+    cleaned = username.strip().lower()
+    if not cleaned:
+        raise AccountError("the username cannot be empty")
+    if len(cleaned) > MAX_USERNAME_LENGTH:
+        raise AccountError(f"the username is longer than {MAX_USERNAME_LENGTH} characters")
+    if any(ch.isspace() for ch in cleaned):
+        raise AccountError("the username cannot contain spaces")
+    return cleaned
+
+
+def create_user(session: Session, username: str, password: str) -> AdminUser:
+    """Add an admin user; AccountError if the name is taken or the password too weak."""
+    name = normalize_username(username)
+    check_password_rules(password)
+    if session.exec(select(AdminUser).where(AdminUser.username == name)).first():
+        raise AccountError(f"user {name!r} already exists")
+    user = AdminUser(username=name, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> AdminUser | None:
+    """The user when the password matches, else None, in constant-ish time."""
+    try:
+        name = normalize_username(username)
+    except AccountError:
+        name = ""
+    user = (
+        session.exec(select(AdminUser).where(AdminUser.username == name)).first() if name else None
+    )
+    stored = user.password_hash if user else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    session.add(user)
+    return user
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(session: Session, name: str) -> tuple[ApiToken, str]:
+    """Store a new token's hash and return the plaintext, which is shown exactly once."""
+    label = name.strip()
+    if not label:
+        raise AccountError("the token needs a name")
+    if len(label) > MAX_USERNAME_LENGTH:
+        raise AccountError(f"the token name is longer than {MAX_USERNAME_LENGTH} characters")
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=label, token_hash=hash_token(plaintext))
+    session.add(token)
+    session.flush()
+    return token, plaintext
+
+
+def resolve_api_token(
+    session: Session, plaintext: str, now: datetime | None = None
+) -> ApiToken | None:
+    """The live token matching ``plaintext`` (recording its use), or None."""
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    token = session.exec(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext))
+    ).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        token.last_used_at = now
+        session.add(token)
+    return token
+
+
+def revoke_api_token(session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise AccountError(f"no API token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+    return token
+
+
+def ensure_bootstrap_admin(engine: Engine, settings: Settings) -> bool:
+    """Create the GATEWAY_ADMIN_USERNAME account if it is configured and missing.
+
+    An existing account is left alone: the environment seeds the first login, it
+    does not override a password changed since. Returns True when a user was made.
+    """
+    if not settings.admin_username or settings.admin_password is None:
+        return False
+    name = normalize_username(settings.admin_username)
+    with session_scope(engine) as session:
+        if session.exec(select(AdminUser).where(AdminUser.username == name)).first():
+            return False
+        create_user(session, name, settings.admin_password.get_secret_value())
+    log.info("bootstrap admin user created", extra={"username": name})
+    return True

@@ -1,0 +1,341 @@
+"""Request and response models of the admin surface (JSON API, UI forms, CLI).
+
+One set of models for all three surfaces, so a value the API refuses is refused
+by the UI and the CLI with the same message. Secrets are ``SecretStr`` on input
+and appear on output only as ``*_set`` booleans.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
+
+from gateway.models import (
+    DeadLetter,
+    DeletionPolicy,
+    DomainConfig,
+    FieldMapping,
+    MappingKind,
+    ReopenPolicy,
+    RoutingRule,
+    RuleAction,
+    SyncEvent,
+)
+from gateway.sync.routing import Op
+
+T = TypeVar("T")
+
+_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+_LABEL = re.compile(r"^\S+$")
+_PROPERTY_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
+_SWEEP_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _blank_to_none(value: Any) -> Any:
+    """Form fields arrive as empty strings when left blank; treat them as absent."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value.strip() if isinstance(value, str) else value
+
+
+def _check_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not _URL.match(value):
+        raise ValueError("must be an http:// or https:// URL such as https://acme.atlassian.net")
+    return value
+
+
+def _check_label(value: str) -> str:
+    if not _LABEL.match(value):
+        raise ValueError("a Jira label cannot contain spaces")
+    return value
+
+
+def _check_property_key(value: str) -> str:
+    if not _PROPERTY_KEY.match(value):
+        raise ValueError("use letters, digits, '.', '_' or '-' only")
+    return value
+
+
+def _check_project_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.upper()
+    if not _PROJECT_KEY.match(value):
+        raise ValueError("a Jira project key is 1-10 capital letters, digits or '_', e.g. HR")
+    return value
+
+
+def _check_sweep_time(value: str) -> str:
+    if not _SWEEP_TIME.match(value):
+        raise ValueError("use 24-hour HH:MM in UTC, e.g. 03:00")
+    return value
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Url = Annotated[str, Field(max_length=500), AfterValidator(_check_url)]
+Label = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_label)]
+PropertyKey = Annotated[
+    str, Field(min_length=1, max_length=255), AfterValidator(_check_property_key)
+]
+ProjectKey = Annotated[
+    str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_project_key)
+]
+IssueType = Annotated[str, Field(min_length=1, max_length=60)]
+OptionalIssueType = Annotated[
+    Annotated[str, Field(max_length=60)] | None, BeforeValidator(_blank_to_none)
+]
+SweepTime = Annotated[str, AfterValidator(_check_sweep_time)]
+UtcDatetime = Annotated[datetime | None, BeforeValidator(_blank_to_none), AfterValidator(_as_utc)]
+Email = Annotated[str, Field(max_length=255)]
+Secret = Annotated[SecretStr, Field(max_length=2000)] | None
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DomainCreate(_Input):
+    """Every configurable DomainConfig field; runtime bookkeeping is not accepted."""
+
+    name: str = Field(min_length=1, max_length=100)
+    is_active: bool = True
+    poll_interval_seconds: int = Field(default=60, ge=5, le=86_400)
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+    pf_base_url: Url
+    pf_api_key: Secret = None
+    jira_base_url: Url
+    jira_email: Email = ""
+    jira_api_token: Secret = None
+    tracking_label: Label = "PeopleForce"
+    property_key: PropertyKey = "pf_sync_metadata"
+    fallback_project_key: ProjectKey = None
+    fallback_issue_type: IssueType = "Task"
+    sync_since: UtcDatetime = None
+    reopen_policy: ReopenPolicy = ReopenPolicy.LEAVE
+    deletion_policy: DeletionPolicy = DeletionPolicy.LEAVE
+    sweep_time: SweepTime = "03:00"
+    sweep_window_hours: int = Field(default=24, ge=24, le=24 * 30)
+
+
+class DomainUpdate(_Input):
+    """Partial update: omitted fields keep their value; a secret given as "" is cleared."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    is_active: bool | None = None
+    poll_interval_seconds: int | None = Field(default=None, ge=5, le=86_400)
+    max_concurrency: int | None = Field(default=None, ge=1, le=64)
+    pf_base_url: Url | None = None
+    pf_api_key: Secret = None
+    jira_base_url: Url | None = None
+    jira_email: Email | None = None
+    jira_api_token: Secret = None
+    tracking_label: Label | None = None
+    property_key: PropertyKey | None = None
+    fallback_project_key: ProjectKey = None
+    fallback_issue_type: IssueType | None = None
+    sync_since: UtcDatetime = None
+    reopen_policy: ReopenPolicy | None = None
+    deletion_policy: DeletionPolicy | None = None
+    sweep_time: SweepTime | None = None
+    sweep_window_hours: int | None = Field(default=None, ge=24, le=24 * 30)
+
+
+SECRET_FIELDS = ("pf_api_key", "jira_api_token")
+# Fields that may be set to null/blank on update; the others keep their value when None.
+NULLABLE_DOMAIN_FIELDS = frozenset({"fallback_project_key", "sync_since"})
+
+
+class DomainOut(BaseModel):
+    """A domain as the admin sees it: credentials reduced to whether they are set."""
+
+    id: int
+    name: str
+    is_active: bool
+    poll_interval_seconds: int
+    max_concurrency: int
+    pf_base_url: str
+    pf_api_key_set: bool
+    jira_base_url: str
+    jira_email: str
+    jira_api_token_set: bool
+    tracking_label: str
+    property_key: str
+    fallback_project_key: str | None
+    fallback_issue_type: str
+    sync_since: datetime | None
+    reopen_policy: ReopenPolicy
+    deletion_policy: DeletionPolicy
+    sweep_time: str
+    sweep_window_hours: int
+    last_sweep_at: datetime | None
+    next_sweep_at: datetime | None
+    next_poll_at: datetime | None
+    last_poll_at: datetime | None
+    last_tick_duration_ms: int | None
+    last_tick_outcome: str | None
+    last_tick_error: str | None
+    consecutive_tick_failures: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, domain: DomainConfig) -> DomainOut:
+        data = domain.model_dump(exclude=set(SECRET_FIELDS), warnings=False)
+        return cls(
+            **data,
+            pf_api_key_set=bool(domain.pf_api_key),
+            jira_api_token_set=bool(domain.jira_api_token),
+        )
+
+
+class ConditionIn(_Input):
+    """One condition; ``in`` takes a list, ``is_empty``/``is_not_empty`` take no value."""
+
+    path: str = Field(min_length=1, max_length=200)
+    op: Op
+    value: Any = None
+
+
+class MappingIn(_Input):
+    jira_field: str = Field(min_length=1, max_length=200)
+    kind: MappingKind = MappingKind.TEMPLATE
+    value: str = Field(default="", max_length=10_000)
+
+
+class RuleIn(_Input):
+    """A whole rule with its conditions and mappings; saving replaces them all."""
+
+    name: str = Field(min_length=1, max_length=200)
+    enabled: bool = True
+    priority: int | None = Field(default=None, ge=0, le=1_000_000)
+    conditions: list[ConditionIn] = Field(default_factory=list, max_length=50)
+    action: RuleAction = RuleAction.SYNC
+    target_project_key: ProjectKey = None
+    target_issue_type: OptionalIssueType = None
+    mappings: list[MappingIn] = Field(default_factory=list, max_length=50)
+
+    @field_validator("target_project_key", "target_issue_type")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class RuleReorder(_Input):
+    """The domain's rule ids, highest priority first; every rule must appear once."""
+
+    rule_ids: list[int] = Field(min_length=1)
+
+
+class MappingOut(BaseModel):
+    id: int
+    jira_field: str
+    kind: MappingKind
+    value: str
+
+    @classmethod
+    def of(cls, mapping: FieldMapping) -> MappingOut:
+        return cls.model_validate(mapping.model_dump(warnings=False))
+
+
+class RuleOut(BaseModel):
+    id: int
+    domain_id: int
+    name: str
+    priority: int
+    enabled: bool
+    conditions: list[dict[str, Any]]
+    action: RuleAction
+    target_project_key: str | None
+    target_issue_type: str | None
+    validation_status: str
+    validation_message: str | None
+    validated_at: datetime | None
+    mappings: list[MappingOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, rule: RoutingRule, mappings: list[FieldMapping]) -> RuleOut:
+        return cls(
+            **rule.model_dump(exclude={"conditions"}, warnings=False),
+            conditions=list(rule.conditions or []),
+            mappings=[MappingOut.of(m) for m in mappings],
+        )
+
+
+class EventOut(BaseModel):
+    id: int
+    domain_id: int | None
+    pf_task_id: int | None
+    jira_issue_id: str | None
+    jira_issue_key: str | None
+    event_type: str
+    reason: str
+    details: dict[str, Any] | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: SyncEvent) -> EventOut:
+        return cls.model_validate(event.model_dump())
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    domain_id: int
+    pf_task_id: int | None
+    jira_issue_id: str | None
+    operation: str
+    payload: dict[str, Any] | None
+    error_status: int | None
+    error_message: str
+    attempts: int
+    created_at: datetime
+    replayed_at: datetime | None
+    discarded_at: datetime | None
+    state: str
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> DeadLetterOut:
+        return cls(**letter.model_dump(), state=dead_letter_state(letter))
+
+
+def dead_letter_state(letter: DeadLetter) -> str:
+    """open, replayed or discarded: the one thing the admin needs to know at a glance."""
+    if letter.discarded_at is not None:
+        return "discarded"
+    if letter.replayed_at is not None:
+        return "replayed"
+    return "open"
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+class ActionResult(BaseModel):
+    """What an on-demand action (tick, sweep, replay, test, validate) reported."""
+
+    ok: bool
+    message: str
+    details: dict[str, Any] | None = None

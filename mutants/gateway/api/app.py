@@ -1,0 +1,46 @@
+"""The API application factory: webhook ingress, admin, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.api import health, observability, webhooks
+from gateway.api.admin import install_admin
+from gateway.db import make_engine
+from gateway.jobs import open_pool
+from gateway.redis import resolve_redis_url
+from gateway.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; resources are opened once in the lifespan and shared."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        app.state.engine = make_engine(settings.effective_database_url)
+        app.state.redis = await open_pool(resolve_redis_url(settings))
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="PeopleForce-Jira gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(observability.router)
+    app.include_router(webhooks.router)
+    install_admin(app, settings)
+    # Outermost, so every log line of a request (admin and webhooks too) carries its id.
+    app.add_middleware(observability.RequestIdMiddleware)
+    return app

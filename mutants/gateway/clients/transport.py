@@ -1,0 +1,147 @@
+"""Request plumbing both clients share: URL joining, timeouts, retries, JSON decoding."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from gateway.clients.errors import (
+    Service,
+    UpstreamProtocolError,
+    body_text,
+    redact,
+    safe_url,
+)
+from gateway.clients.instrument import count_upstream_attempt
+from gateway.clients.retry import RetryPolicy, send_with_retries
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Timeout = httpx.Timeout | float | None
+
+
+def reveal(secret: SecretStr | str | None) -> str:
+    """The plain value of a credential given either way; it stays inside the client."""
+    if secret is None:
+        return ""
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def protocol_error(
+    service: Service, response: httpx.Response, problem: str, secrets: Iterable[str] = ()
+) -> UpstreamProtocolError:
+    request = response.request
+    return UpstreamProtocolError(
+        service=service,
+        status=response.status_code,
+        message=redact(problem, secrets),
+        method=request.method,
+        url=safe_url(request.url),
+    )
+
+
+@dataclass
+class Transport:
+    """One upstream site reached through the process-wide shared ``httpx.AsyncClient``."""
+
+    service: Service
+    http: httpx.AsyncClient
+    base_url: str
+    policy: RetryPolicy
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    auth: httpx.Auth | None = field(default=None, repr=False)
+    timeout: Timeout = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """Send with retries (when ``idempotent``); raise a typed error on failure."""
+        url = self.url(path)
+        headers = dict(self.headers)
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        request_kwargs: dict[str, Any] = {}
+        if self.timeout is not None:
+            request_kwargs["timeout"] = self.timeout
+        if self.auth is not None:
+            request_kwargs["auth"] = self.auth
+
+        async def send() -> httpx.Response:
+            try:
+                response = await self.http.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    content=content,
+                    headers=headers,
+                    **request_kwargs,
+                )
+            except httpx.TransportError:
+                count_upstream_attempt(self.service, path, None)
+                raise
+            count_upstream_attempt(self.service, path, response.status_code)
+            return response
+
+        return await send_with_retries(
+            send,
+            service=self.service,
+            method=method,
+            url=url,
+            policy=self.policy,
+            idempotent=idempotent,
+            secrets=self.secrets,
+        )
+
+    def json(self, response: httpx.Response) -> Any:
+        """The decoded body of a 2xx, or an UpstreamProtocolError (e.g. an HTML login page)."""
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            snippet = body_text(response)[:120].replace("\n", " ")
+            raise protocol_error(
+                self.service,
+                response,
+                f"expected a JSON body, got {snippet!r}",
+                self.secrets,
+            ) from None
+
+    def parse(self, model: type[ModelT], data: Any, response: httpx.Response, what: str) -> ModelT:
+        """Validate one object of the body, turning a shape mismatch into a protocol error."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise protocol_error(
+                self.service,
+                response,
+                f"unexpected {what}: {summarise_validation_error(exc)}",
+                self.secrets,
+            ) from None
+
+
+def summarise_validation_error(exc: ValidationError) -> str:
+    """Field locations and messages only: pydantic's default text echoes input values."""
+    parts = []
+    for item in exc.errors()[:3]:
+        location = ".".join(str(part) for part in item["loc"]) or "body"
+        parts.append(f"{location}: {item['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

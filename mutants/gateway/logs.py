@@ -1,0 +1,105 @@
+"""Logging set-up: JSON lines for machines, plain text on a terminal.
+
+Context (request id, domain, task id, issue key) travels in context variables, so
+every line logged while a request or job runs carries it without passing it
+around; ``extra=`` on one call still wins. Secrets are never context.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Generator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+# Context fields a record may carry through ``extra=`` or ``log_context``; emitted when present.
+CONTEXT_FIELDS = ("request_id", "domain", "task_id", "issue_key", "issue_id", "job_id")
+
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "gateway_log_context", default=None
+)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Generator[None]:
+    """Attach ``fields`` (only CONTEXT_FIELDS names) to every record logged in the block."""
+    unknown = set(fields) - set(CONTEXT_FIELDS)
+    if unknown:
+        raise ValueError(f"not log context fields: {sorted(unknown)}")
+    current = _context.get() or {}
+    token = _context.set(current | {k: v for k, v in fields.items() if v is not None})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> dict[str, Any]:
+    """The context fields in force here (a copy)."""
+    return dict(_context.get() or {})
+
+
+class ContextFilter(logging.Filter):
+    """Copies the context variables onto each record that does not set them itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in (_context.get() or {}).items():
+            if getattr(record, name, None) is None:
+                setattr(record, name, value)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line with the context fields the gateway attaches."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for field in CONTEXT_FIELDS:
+            value = getattr(record, field, None)
+            if value is not None:
+                entry[field] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """Human lines; context fields follow the message as ``key=value``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = [
+            f"{field}={getattr(record, field)}"
+            for field in CONTEXT_FIELDS
+            if getattr(record, field, None) is not None
+        ]
+        return f"{line} [{' '.join(extras)}]" if extras else line
+
+
+def configure_logging(
+    level: str = "INFO", fmt: str = "auto", stream: Any = None
+) -> logging.Handler:
+    """Install one handler on the root logger (idempotent); stderr unless ``stream``."""
+    target = stream if stream is not None else sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not target.isatty())
+    handler = logging.StreamHandler(target)
+    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs full URLs at INFO; keep it quiet unless debugging.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    return handler

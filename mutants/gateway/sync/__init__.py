@@ -1,0 +1,1 @@
+"""The sync core: pure decisions (hashing, routing, ADF) and the flows that use them."""

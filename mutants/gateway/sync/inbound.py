@@ -1,0 +1,153 @@
+"""The return vector's job: act on a Jira issue's CURRENT state (Jira -> PeopleForce).
+
+Deliveries arrive late, twice and out of order, so the event's snapshot is only
+a hint that something changed: the job re-reads the issue, finds its task
+through SyncState (or the lineage property), and completes the PeopleForce task
+if the issue is done and the task still open. Recording ``is_completed`` makes
+the next forward tick see no change, so nothing echoes back to Jira.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from gateway.clients.errors import NotFoundError
+from gateway.clients.models import JiraIssue
+from gateway.clock import utcnow
+from gateway.models import DomainConfig, EventType, ReopenPolicy, SyncState, SyncStatus
+from gateway.sync.deps import SyncDeps
+from gateway.sync.forward import lineage_matches
+from gateway.sync.ledger import Ledger
+from gateway.sync.locks import task_lock
+
+log = logging.getLogger("gateway.sync.inbound")
+
+ISSUE_FIELDS = ["status", "labels", "project"]
+
+
+class Source(StrEnum):
+    WEBHOOK = "webhook"
+    SWEEP = "sweep"
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    REOPENED = "reopened"
+    ALREADY_AGREES = "already_agrees"
+    NOT_TRACKED = "not_tracked"
+    ISSUE_GONE = "issue_gone"
+    TASK_GONE = "task_gone"
+    DOMAIN_GONE = "domain_gone"
+
+
+async def process_issue_event(
+    deps: SyncDeps, domain_id: int, issue_id: str, *, source: Source = Source.WEBHOOK
+) -> Outcome:
+    """Make the PeopleForce task agree with the issue's current status."""
+    ledger = Ledger(deps.engine, domain_id)
+    domain = ledger.domain()
+    if domain is None:
+        return Outcome.DOMAIN_GONE
+    jira = deps.jira(domain)
+    try:
+        issue = await jira.get_issue(
+            issue_id, fields=ISSUE_FIELDS, properties=[domain.property_key]
+        )
+    except NotFoundError:
+        state = ledger.state_by_issue(issue_id)
+        ledger.record(
+            EventType.ISSUE_DELETED,
+            f"{source} for an issue that no longer exists",
+            state=state,
+            issue_id=issue_id,
+        )
+        return Outcome.ISSUE_GONE
+    state = ledger.state_by_issue(issue.id) or _adopt(ledger, domain, issue)
+    if state is None:
+        return Outcome.NOT_TRACKED
+    async with task_lock(deps.redis, domain_id, state.pf_task_id):
+        # Re-read under the lock: a tick or another delivery may have acted meanwhile.
+        current = ledger.state(state.pf_task_id)
+        if current is None or current.status != SyncStatus.SYNCED:
+            return Outcome.NOT_TRACKED
+        return await _reconcile(deps, ledger, domain, issue, current, source)
+
+
+def status_name(issue: JiraIssue) -> str:
+    status = issue.status
+    return (status.name if status else None) or "done"
+
+
+def _adopt(ledger: Ledger, domain: DomainConfig, issue: JiraIssue) -> SyncState | None:
+    """No row has this issue id: recover the lineage from the entity property."""
+    value = issue.properties.get(domain.property_key)
+    task_id = lineage_matches(value, domain)
+    if task_id is None:
+        return None
+    state = ledger.state(task_id) or SyncState(domain_id=domain.id or 0, pf_task_id=task_id)
+    if state.jira_issue_id not in (None, issue.id):
+        # The task maps to another issue (a duplicate made elsewhere): keep the mapping.
+        return None
+    state.jira_issue_id = issue.id
+    state.jira_issue_key = issue.key
+    if state.status in (SyncStatus.PENDING_CREATE, SyncStatus.DEAD):
+        state.status = SyncStatus.SYNCED
+    state = ledger.save(state)
+    ledger.record(EventType.ADOPTED, "lineage recovered from the entity property", state=state)
+    return state
+
+
+async def _reconcile(
+    deps: SyncDeps,
+    ledger: Ledger,
+    domain: DomainConfig,
+    issue: JiraIssue,
+    state: SyncState,
+    source: Source,
+) -> Outcome:
+    pf = deps.peopleforce(domain)
+    if issue.key and issue.key != state.jira_issue_key:
+        state.jira_issue_key = issue.key  # moved to another project: keys change, ids do not
+    if issue.is_done and not state.is_completed:
+        try:
+            await pf.complete_task(state.pf_task_id)
+        except NotFoundError:
+            state.status = SyncStatus.DELETED
+            ledger.save(state)
+            ledger.record(
+                EventType.TASK_DELETED, "task no longer exists in PeopleForce", state=state
+            )
+            return Outcome.TASK_GONE
+        state.is_completed = True
+        state.completed_at = utcnow()
+        ledger.save(state)
+        event = (
+            EventType.REPAIRED_BY_SWEEPER
+            if source == Source.SWEEP
+            else EventType.COMPLETED_FROM_JIRA
+        )
+        ledger.record(event, f"issue is {status_name(issue)}; task completed", state=state)
+        return Outcome.COMPLETED
+    if not issue.is_done and state.is_completed:
+        if domain.reopen_policy == ReopenPolicy.INCOMPLETE:
+            try:
+                await pf.incomplete_task(state.pf_task_id)
+            except NotFoundError:
+                state.status = SyncStatus.DELETED
+                ledger.save(state)
+                return Outcome.TASK_GONE
+            state.is_completed = False
+            state.completed_at = None
+            ledger.save(state)
+            ledger.record(
+                EventType.REOPENED_FROM_JIRA, "issue reopened; task marked incomplete", state=state
+            )
+            return Outcome.REOPENED
+        ledger.record(
+            EventType.REOPENED_FROM_JIRA,
+            "issue reopened after the task was completed; policy leaves the task completed",
+            state=state,
+        )
+    ledger.save(state)
+    return Outcome.ALREADY_AGREES

@@ -1,0 +1,76 @@
+"""Redis locks shared by the forward tick, webhook jobs and the sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+from redis.exceptions import LockError, RedisError
+
+TASK_LOCK_TIMEOUT_SECONDS = 120
+TASK_LOCK_WAIT_SECONDS = 30
+# Ticks and sweeps can run long; their locks stay short and are renewed while held,
+# so a worker killed mid-tick blocks its domain for a minute, not for the longest tick.
+TICK_LOCK_TIMEOUT_SECONDS = 60
+LOCK_RENEW_FRACTION = 1 / 3
+
+
+class LockBusy(Exception):
+    """Someone else holds the lock; the work is left for them or the next run."""
+
+
+def task_lock_name(domain_id: int, pf_task_id: int) -> str:
+    return f"gateway:lock:task:{domain_id}:{pf_task_id}"
+
+
+def tick_lock_name(domain_id: int) -> str:
+    return f"gateway:lock:tick:{domain_id}"
+
+
+def sweep_lock_name(domain_id: int) -> str:
+    return f"gateway:lock:sweep:{domain_id}"
+
+
+@asynccontextmanager
+async def redis_lock(
+    redis: Redis, name: str, *, timeout: float, wait: float | None, renew: bool = False
+) -> AsyncGenerator[None]:
+    """Hold ``name`` for the block; ``wait=None`` means try once and raise LockBusy.
+
+    With ``renew`` the lock's time-to-live is reset every third of ``timeout`` while
+    the block runs, so ``timeout`` bounds how long a dead holder blocks others.
+    """
+    lock = redis.lock(name, timeout=timeout, blocking=wait is not None, blocking_timeout=wait)
+    if not await lock.acquire():
+        raise LockBusy(name)
+
+    async def keep_alive() -> None:
+        while True:
+            await asyncio.sleep(timeout * LOCK_RENEW_FRACTION)
+            await lock.reacquire()
+
+    renewer = asyncio.create_task(keep_alive()) if renew else None
+    try:
+        yield
+    finally:
+        if renewer is not None:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, LockError, RedisError):
+                await renewer
+        # Expired while held: someone else may own it now; nothing of ours to release.
+        with contextlib.suppress(LockError):
+            await lock.release()
+
+
+def task_lock(redis: Redis, domain_id: int, pf_task_id: int):
+    """The per-task lock every writer for one (domain, task) pair takes."""
+    return redis_lock(
+        redis,
+        task_lock_name(domain_id, pf_task_id),
+        timeout=TASK_LOCK_TIMEOUT_SECONDS,
+        wait=TASK_LOCK_WAIT_SECONDS,
+        renew=True,
+    )

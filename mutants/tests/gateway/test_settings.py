@@ -1,0 +1,95 @@
+"""Settings validation: one clear line per bad value, secrets masked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import ConfigurationError, load_settings
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    full_env.update(env or {})
+    full_env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_bad_database_url_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(database_url="not a url")
+    message = str(caught.value)
+    assert message.startswith("GATEWAY_DATABASE_URL: not a database URL")
+    assert "\n" not in message
+
+
+def test_unsupported_database_backend() -> None:
+    with pytest.raises(ConfigurationError, match="GATEWAY_DATABASE_URL: unsupported database"):
+        load_settings(database_url="mysql://u:p@localhost/db")
+
+
+def test_empty_webhook_secret_is_rejected() -> None:
+    with pytest.raises(ConfigurationError, match="GATEWAY_JIRA_WEBHOOK_SECRET: is empty"):
+        load_settings(jira_webhook_secret="   ")
+
+
+def test_short_webhook_secret_is_rejected() -> None:
+    with pytest.raises(ConfigurationError, match="GATEWAY_JIRA_WEBHOOK_SECRET: is too short"):
+        load_settings(jira_webhook_secret="short")
+
+
+def test_bad_redis_scheme_is_rejected() -> None:
+    with pytest.raises(ConfigurationError, match="GATEWAY_REDIS_URL: must start with"):
+        load_settings(redis_url="http://localhost:6379")
+
+
+def test_several_bad_values_are_all_named() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(database_url="nope", log_level="LOUD")
+    assert "GATEWAY_DATABASE_URL" in str(caught.value)
+    assert "GATEWAY_LOG_LEVEL" in str(caught.value)
+
+
+def test_secrets_are_masked_in_repr() -> None:
+    settings = load_settings(
+        jira_webhook_secret="super-secret-value-123", admin_password="hunter2hunter2"
+    )
+    shown = repr(settings) + str(settings) + settings.model_dump_json()
+    assert "super-secret-value-123" not in shown
+    assert "hunter2hunter2" not in shown
+
+
+def test_default_database_is_sqlite_under_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "d")
+    assert settings.effective_database_url == f"sqlite:///{(tmp_path / 'd' / 'gateway.db')}"
+    assert settings.uses_embedded_redis
+
+
+def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path) -> None:
+    result = run_cli("check", cwd=tmp_path, env={"GATEWAY_DATABASE_URL": "::bad::"})
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "GATEWAY_DATABASE_URL" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_env_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("GATEWAY_LOG_LEVEL=loud\n")
+    result = run_cli("db", "current", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "GATEWAY_LOG_LEVEL" in result.stderr

@@ -1,0 +1,201 @@
+"""Each scenario FAILS when the mechanism behind its guarantee is switched off.
+
+Mechanisms are disabled from outside the gateway: a harness knob, or a
+monkeypatched gateway function in this process (the in-process workers run here).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import gateway.sync.forward as forward
+import gateway.sync.inbound as inbound
+import gateway.worker as worker
+from gateway.clients.errors import TransientUpstreamError
+from gateway.clients.models import StopReason, TaskPage
+from gateway.clients.peopleforce import PeopleForceClient
+from gateway.clients.retry import RetryPolicy
+from gateway.models import EventType
+from gateway.sync.routing import TARGET_FIELDS
+from scenarios import Knobs, ScenarioResult, run_scenario
+
+
+def failed(result: ScenarioResult, check: str) -> bool:
+    return not result.passed and any(c.name == check and not c.ok for c in result.checks)
+
+
+def test_lost_webhooks_without_the_sweep_fails() -> None:
+    result = run_scenario("lost-webhooks", seed=1, tasks=8, knobs=Knobs(skip_sweep=True))
+    assert failed(result, "every pair agrees after one sweep")
+    assert failed(result, "repairs equal losses")
+    assert result.disagreements > 0
+
+
+def test_long_downtime_without_the_sweep_fails() -> None:
+    result = run_scenario("long-downtime", seed=1, tasks=8, knobs=Knobs(skip_sweep=True))
+    assert failed(result, "every pair agrees after the first sweep")
+
+
+def test_crash_without_the_orphan_search_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_search(self: forward.ForwardSync, states: Any) -> None:
+        # Conclude "no orphan" for every pending create without looking for one.
+        self.orphan_searched.update(s.pf_task_id for s in states)
+
+    monkeypatch.setattr(forward.ForwardSync, "_find_orphans", no_search)
+    result = run_scenario("crash-mid-create", seed=1, tasks=6, knobs=Knobs(crash="lost-response"))
+    assert failed(result, "one issue per task")
+    assert max(result.issues_per_task) >= 2
+
+
+def test_duplicates_without_dedupe_and_idempotence_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = inbound._reconcile
+
+    async def forgetful(deps: Any, ledger: Any, domain: Any, issue: Any, state: Any, source: Any):
+        state.is_completed = False  # as if nothing recorded the completion
+        return await original(deps, ledger, domain, issue, state, source)
+
+    monkeypatch.setattr(inbound, "_reconcile", forgetful)
+    result = run_scenario(
+        "duplicate-deliveries", seed=1, tasks=6, knobs=Knobs(fresh_delivery_ids=True)
+    )
+    assert failed(result, "each delivery queued once")
+    assert failed(result, "one completion write per task")
+
+
+def test_fresh_identifiers_alone_are_caught_by_the_dedupe_check() -> None:
+    """Idempotent jobs still write once; the scenario still reports the lost dedupe."""
+    result = run_scenario(
+        "duplicate-deliveries", seed=1, tasks=6, knobs=Knobs(fresh_delivery_ids=True)
+    )
+    assert failed(result, "each delivery queued once")
+    assert not failed(result, "one completion write per task")
+
+
+def test_echo_loop_without_change_detection_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash never matches and every mapped field counts as changed: ticks write at rest."""
+    monkeypatch.setattr(forward.ForwardSync, "_unchanged", staticmethod(lambda s, d: False))
+    monkeypatch.setattr(
+        forward,
+        "diff_fields",
+        lambda old, new: {k: v for k, v in new.items() if k not in TARGET_FIELDS},
+    )
+    result = run_scenario("echo-loop", seed=1, tasks=6)
+    assert failed(result, "zero writes at rest")
+    assert result.at_rest_writes > 0
+
+
+def test_storm_ignoring_retry_after_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def impatient(self: RetryPolicy, attempt: int, previous: Any, retry_after: Any) -> float:
+        return self.backoff(attempt, previous)
+
+    monkeypatch.setattr(RetryPolicy, "delay", impatient)
+    result = run_scenario("rate-limit-storm", seed=1, tasks=6)
+    assert failed(result, "no request before its Retry-After elapsed")
+
+
+def test_late_deliveries_acting_on_the_done_snapshot_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job trusts the "done" a delivery carried instead of the issue's current status."""
+    original = inbound._reconcile
+    done = {"name": "Done", "statusCategory": {"key": "done"}}
+
+    async def on_the_event(
+        deps: Any, ledger: Any, domain: Any, issue: Any, state: Any, source: Any
+    ):
+        stale = issue.model_copy(update={"fields": {**issue.fields, "status": done}})
+        return await original(deps, ledger, domain, stale, state, source)
+
+    monkeypatch.setattr(inbound, "_reconcile", on_the_event)
+    result = run_scenario("late-and-reordered", seed=1, tasks=10)
+    assert failed(result, "a done arriving after a reopen changes nothing")
+
+
+def test_partition_read_as_a_complete_listing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listing PeopleForce could not serve ends as if complete: open tasks look finished."""
+    original = PeopleForceClient.iter_task_pages
+
+    async def forgiving(self: PeopleForceClient, completed: bool = False, **kwargs: Any):
+        try:
+            async for page in original(self, completed, **kwargs):
+                yield page
+        except TransientUpstreamError:
+            yield TaskPage(page=1, tasks=[], stop_reason=StopReason.EMPTY_PAGE)
+
+    monkeypatch.setattr(PeopleForceClient, "iter_task_pages", forgiving)
+    result = run_scenario("peopleforce-partition", seed=1, tasks=8)
+    assert failed(result, "ticks failed while partitioned")
+
+
+def test_jira_partition_without_job_retries_or_sweep_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook jobs that meet the partition give up at once and no sweep repairs them.
+
+    Either mechanism alone carries Jira's completions over (the scenario passes with
+    only one of them off), so both are switched off.
+    """
+    monkeypatch.setattr(worker, "INBOUND_MAX_TRIES", 1)
+    result = run_scenario("jira-partition", seed=1, tasks=9, knobs=Knobs(skip_sweep=True))
+    assert failed(result, "completion agrees")
+
+
+def test_deleted_issue_kept_mapped_is_never_recreated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway audits the 404 but keeps the stale mapping, so nothing is recreated."""
+
+    def keep_mapping(self: forward.ForwardSync, state: Any) -> None:
+        self.ledger.record(EventType.ISSUE_DELETED, "mapped issue gone; mapping kept", state=state)
+
+    monkeypatch.setattr(forward.ForwardSync, "_issue_deleted", keep_mapping)
+    result = run_scenario("issue-deleted-in-jira", seed=1, tasks=8)
+    assert failed(result, "recreated exactly once")
+    assert failed(result, "one issue per task")
+
+
+def test_schema_drift_without_dead_letters_retries_every_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused create is not dead-lettered: it stays pending and is sent again each tick."""
+    monkeypatch.setattr(forward.ForwardSync, "_dead_letter", lambda self, *args: None)
+    result = run_scenario("schema-drift", seed=1, tasks=8)
+    assert failed(result, "exactly the affected tasks dead-lettered")
+    assert failed(result, "dead tasks are not retried every tick")
+
+
+def test_concurrent_ticks_without_job_ids_or_locks_collide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three ticks per beat under distinct job ids, and no tick or task lock.
+
+    Tasks are then worked by two workers at once. Duplicate issues still do not
+    appear here: the unique (domain, task) row written before each create stops
+    the second tick first, a last line of defence under the locks.
+    """
+    import uuid
+    from contextlib import asynccontextmanager
+
+    from sqlmodel import Session, select
+
+    import gateway.worker
+    from gateway.models import DomainConfig
+    from gateway.sync.scheduler import TICK_JOB
+
+    @asynccontextmanager
+    async def no_lock(*_args: Any, **_kwargs: Any) -> Any:
+        yield
+
+    async def eager(engine: Any, redis: Any) -> list[str]:
+        with Session(engine) as session:
+            domains = [d.id for d in session.exec(select(DomainConfig)) if d.is_active]
+        queued = []
+        for domain_id in domains:
+            for _ in range(3):
+                job_id = f"tick-{uuid.uuid4().hex}"
+                await redis.enqueue_job(TICK_JOB, domain_id, _job_id=job_id)
+                queued.append(job_id)
+        return queued
+
+    monkeypatch.setattr(forward, "redis_lock", no_lock)
+    monkeypatch.setattr(forward, "task_lock", no_lock)
+    monkeypatch.setattr(inbound, "task_lock", no_lock)
+    monkeypatch.setattr(gateway.worker, "enqueue_due_work", eager)
+    result = run_scenario("concurrent-workers", seed=1, tasks=8, knobs=Knobs(workers="inprocess"))
+    assert failed(result, "no task processed twice concurrently")

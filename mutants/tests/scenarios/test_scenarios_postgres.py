@@ -1,0 +1,22 @@
+"""The concurrent-workers scenario on PostgreSQL: three worker processes, one database server.
+
+Runs in the PostgreSQL pass (`make test-postgres`, GATEWAY_TEST_DATABASE_URL set);
+the SQLite pass runs the same scenario in tests/scenarios/test_scenarios_pass.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scenarios import run_scenario
+from tests import postgres
+
+
+def test_concurrent_worker_processes_on_postgresql() -> None:
+    server = postgres.server_url()
+    if server is None:
+        pytest.skip(f"needs a PostgreSQL server: set {postgres.TEST_DATABASE_URL_ENV}")
+    with postgres.fresh_database(server) as url:
+        result = run_scenario("concurrent-workers", seed=5, tasks=10, database_url=url)
+    assert result.passed, [c for c in result.checks if not c.ok]
+    assert set(result.issues_per_task) == {1}
