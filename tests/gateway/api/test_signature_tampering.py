@@ -157,3 +157,13 @@ def test_whitespace_or_bytes_inside_the_parts_are_malformed(header: str) -> None
 def test_a_non_hex_letter_anywhere_is_malformed(letter: str) -> None:
     for position in (0, 31, 32, 63):
         assert check(f"sha256={with_digit(VALUE, position, letter)}") is SignatureFailure.MALFORMED
+
+
+@pytest.mark.parametrize("method", ["md5", "sha1", "sha256"])
+def test_the_method_is_the_text_before_the_first_equals_sign(method: str) -> None:
+    # "md5=<hex>=" names the md5 method with a malformed value; it is not a method "md5=<hex>".
+    expected = (
+        SignatureFailure.MALFORMED if method == "sha256" else SignatureFailure.UNSUPPORTED_METHOD
+    )
+    assert check(f"{method}={VALUE}=") is expected
+    assert check(f"{method}={VALUE}=={VALUE}") is expected

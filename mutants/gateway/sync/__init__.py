@@ -1,1 +1,0 @@
-"""The sync core: pure decisions (hashing, routing, ADF) and the flows that use them."""
