@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -102,6 +103,15 @@ def _route_path(routes: list[BaseRoute], method: str, path: str) -> str | None:
 HoldStage = Literal["before", "after"]
 
 
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """A route template (``/issue/{issue_id}/transitions``) as a regex over request paths.
+
+    Matched on the raw path, before any routing: a hold may act before the app runs.
+    """
+    parts = re.split(r"\{[^{}/]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
+
+
 class AnswerHold:
     """Requests of one (method, endpoint template) kept waiting, so a test decides the order.
 
@@ -132,6 +142,7 @@ class AnswerHold:
             raise ValueError("parties is 0 (hold until released) or at least 2")
         self.method = method.upper()
         self.endpoint = endpoint
+        self._path = _template_pattern(endpoint)
         self.stage: HoldStage = stage
         self.parties = parties
         self.timeout = timeout
@@ -143,9 +154,9 @@ class AnswerHold:
         self._passed = 0
         self._timed_out = 0
 
-    def claims(self, method: str, endpoint: str) -> bool:
-        """Whether the next request of ``method`` on ``endpoint`` is to be held."""
-        if method.upper() != self.method or endpoint != self.endpoint:
+    def claims(self, method: str, path: str) -> bool:
+        """Whether the next request of ``method`` on ``path`` is to be held."""
+        if method.upper() != self.method or not self._path.fullmatch(path):
             return False
         if self._released.is_set():
             return False
@@ -346,10 +357,7 @@ class FaultPlane:
         """The hold that claims this request, if any."""
         with self._lock:
             holds = list(self._holds)
-        if not holds:
-            return None
-        endpoint = self.endpoint_for(method, path)
-        return next((h for h in holds if h.claims(method, endpoint)), None)
+        return next((h for h in holds if h.claims(method, path)), None)
 
     def clear(self) -> None:
         """Switch every fault off (the log is kept)."""

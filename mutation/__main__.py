@@ -106,7 +106,9 @@ def changed_targets(targets: list[Target], ref: str) -> list[Target]:
 
 
 def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def scratch_copy(target: Target, into: Path) -> Path:
@@ -124,7 +126,9 @@ def scratch_copy(target: Target, into: Path) -> Path:
         "pytest_add_cli_args": ["-p", "no:cacheprovider"],
         "pytest_add_cli_args_test_selection": target.tests,
     }
-    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()]
+    lines = ["", "[tool.mutmut]"] + [
+        f"{key} = {json.dumps(value)}" for key, value in config.items()
+    ]
     with (into / "pyproject.toml").open("a") as pyproject:
         pyproject.write("\n".join(lines) + "\n")
     return into
@@ -197,9 +201,7 @@ def mutated_lines(diff: str) -> str:
     return "\n".join(line for line in plus if not line.startswith("++"))
 
 
-def is_equivalent(
-    target: Target, name: str, diff: str, equivalents: list[dict[str, str]]
-) -> bool:
+def is_equivalent(target: Target, name: str, diff: str, equivalents: list[dict[str, str]]) -> bool:
     match = _NAME.match(name)
     function = _function(match) if match else ""
     mutated = mutated_lines(diff)
@@ -213,8 +215,10 @@ def is_equivalent(
 
 def report(outcomes: list[Outcome]) -> int:
     print()
-    print(f"{'module':<34} {'mutants':>7} {'killed':>6} {'timeout':>7} {'equiv':>5} "
-          f"{'unexpl':>6} {'score':>7} {'time':>6}")
+    print(
+        f"{'module':<34} {'mutants':>7} {'killed':>6} {'timeout':>7} {'equiv':>5} "
+        f"{'unexpl':>6} {'score':>7} {'time':>6}"
+    )
     for o in outcomes:
         print(
             f"{o.target.module:<34} {o.total:>7} {o.killed:>6} {o.timeouts:>7} "
@@ -224,8 +228,10 @@ def report(outcomes: list[Outcome]) -> int:
     for title, diff in unexplained:
         print(f"\n{title}\n{diff}")
     if unexplained:
-        print(f"\n{len(unexplained)} unexplained surviving mutants: kill each with a test, or "
-              f"list it in {EQUIVALENT_FILE.relative_to(ROOT)} with the reason it is equivalent.")
+        print(
+            f"\n{len(unexplained)} unexplained surviving mutants: kill each with a test, or "
+            f"list it in {EQUIVALENT_FILE.relative_to(ROOT)} with the reason it is equivalent."
+        )
         return 1
     print("\nno unexplained surviving mutant")
     return 0
