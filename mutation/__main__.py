@@ -258,7 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     for target in targets:
         print(f"mutating {target.module} against {' '.join(target.tests)}", flush=True)
-        outcomes.append(run_target(target, equivalents, args.max_children))
+        outcome = run_target(target, equivalents, args.max_children)
+        outcomes.append(outcome)
+        print(
+            f"  {outcome.total} mutants, {outcome.killed + outcome.timeouts} killed, "
+            f"{outcome.equivalent} equivalent, {len(outcome.unexplained)} unexplained: "
+            f"{outcome.score:.1f}% in {outcome.seconds:.0f} s",
+            flush=True,
+        )
     return report(outcomes)
 
 
