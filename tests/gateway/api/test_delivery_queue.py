@@ -6,7 +6,9 @@ a job queued here is exactly what an ARQ worker would pick up.
 
 from __future__ import annotations
 
+import pickle
 import time
+from typing import Any
 
 import pytest
 from arq.connections import ArqRedis
@@ -98,3 +100,14 @@ async def test_the_dedupe_key_lives_for_the_ttl_given(arq_pool: ArqRedis, ttl: i
     assert await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=ttl, jobs=[])
     assert await queued_ids(arq_pool) == []
     assert ttl - 2 < await arq_pool.ttl(DEDUPE) <= ttl
+
+
+async def test_jobs_use_the_pool_serializer_as_enqueue_job_would(arq_pool: ArqRedis) -> None:
+    def tagged(job: dict[str, Any]) -> bytes:
+        return b"tagged:" + pickle.dumps(job)
+
+    pool = ArqRedis(connection_pool=arq_pool.connection_pool, job_serializer=tagged)
+    assert await queue_delivery(pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=[job()])
+    raw = await arq_pool.get(job_key_prefix + "issue-event:1:10001")
+    assert raw is not None and raw.startswith(b"tagged:")
+    assert pickle.loads(raw.removeprefix(b"tagged:"))["a"] == (1, "10001")

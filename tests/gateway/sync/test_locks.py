@@ -14,7 +14,17 @@ import time
 import pytest
 from arq.connections import ArqRedis
 
-from gateway.sync.locks import LOCK_RENEW_FRACTION, LockBusy, redis_lock
+from gateway.sync import locks
+from gateway.sync.locks import (
+    LOCK_RENEW_FRACTION,
+    TASK_LOCK_TIMEOUT_SECONDS,
+    LockBusy,
+    redis_lock,
+    sweep_lock_name,
+    task_lock,
+    task_lock_name,
+    tick_lock_name,
+)
 
 OBSERVE_LIMIT_SECONDS = 30.0
 POLL_SECONDS = 0.01
@@ -99,4 +109,39 @@ async def test_a_busy_lock_waits_for_its_holder_when_asked_to(arq_pool: ArqRedis
 
 async def _take(pool: ArqRedis, name: str, *, wait: float) -> bool:
     async with redis_lock(pool, name, timeout=30, wait=wait):
+        return True
+
+
+async def test_the_task_lock_is_per_domain_and_task_waits_and_is_renewed(
+    arq_pool: ArqRedis,
+) -> None:
+    name = task_lock_name(3, 41)
+    assert name == "gateway:lock:task:3:41"
+    assert {tick_lock_name(3), sweep_lock_name(3)} == {
+        "gateway:lock:tick:3",
+        "gateway:lock:sweep:3",
+    }
+    async with task_lock(arq_pool, 3, 41):
+        ttl = await arq_pool.pttl(name)
+        assert TASK_LOCK_TIMEOUT_SECONDS * 1000 - 5000 < ttl <= TASK_LOCK_TIMEOUT_SECONDS * 1000
+        async with task_lock(arq_pool, 3, 42), task_lock(arq_pool, 4, 41):
+            pass  # other tasks and other domains are not blocked
+        # A second writer for the same task waits (up to TASK_LOCK_WAIT_SECONDS), never fails.
+        waiter = asyncio.create_task(_enter_task_lock(arq_pool, 3, 41))
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+    assert await asyncio.wait_for(waiter, OBSERVE_LIMIT_SECONDS) is True
+
+
+async def test_the_task_lock_is_renewed_while_held(
+    arq_pool: ArqRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short timeout, so renewals come within the test rather than every 40 s.
+    monkeypatch.setattr(locks, "TASK_LOCK_TIMEOUT_SECONDS", 0.6)
+    async with task_lock(arq_pool, 3, 41):
+        assert await renewals_seen(arq_pool, task_lock_name(3, 41), 2) == 2
+
+
+async def _enter_task_lock(pool: ArqRedis, domain_id: int, task_id: int) -> bool:
+    async with task_lock(pool, domain_id, task_id):
         return True
