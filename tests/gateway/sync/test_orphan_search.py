@@ -174,3 +174,65 @@ async def test_one_search_covers_every_pending_create_of_a_tick(world: World) ->
     assert sorted(e.pf_task_id for e in world.events(EventType.ADOPTED)) == sorted(
         [first, second, third]
     )
+
+
+async def test_the_tick_reports_adoptions_and_deferrals(world: World) -> None:
+    world.settings = world.settings.model_copy(update={"orphan_grace_seconds": 60.0})
+    world.add_domain()
+    ids = [world.pf.create_task(f"Task {n}")["id"] for n in range(3)]
+    await answer_502_after_the_create(world)
+    await world.tick()
+    assert world.domain().last_tick_outcome == "3 open, 3 deferred"
+    world.advance(61)
+    await world.tick()
+    # The orphans' fields are unknown, so each adoption sends them all once.
+    assert world.domain().last_tick_outcome == "3 open, 3 adopted, 3 updated"
+    [reason] = {e.reason for e in world.events(EventType.ADOPTED)}
+    assert reason == "found the issue a lost create made (label + property)"
+    assert sorted(world.issues_by_task()) == sorted(ids)
+
+
+async def test_a_failed_search_is_reported_on_the_tick(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    await lost_create(world, answer_502_after_the_create)
+    world.jira_faults.set_error_rate(1.0, status=503)
+    with caplog.at_level("WARNING", logger="gateway.sync.forward"):
+        await world.tick()
+    world.jira_faults.clear()
+    assert (world.domain().last_tick_error or "").startswith("orphan search failed: ")
+    [message] = [m for m in caplog.messages if "orphan search" in m]
+    assert message.startswith("domain acme: orphan search failed: ")
+    assert "503" in message
+
+
+async def test_of_two_issues_with_the_task_lineage_the_newest_is_adopted(world: World) -> None:
+    task_id = await lost_create(world, answer_502_after_the_create)
+    lineage = {"pf_task_id": task_id, "domain": "acme", "domain_id": world.domain_id}
+    newest = decoy(world, lineage)
+    await world.tick()
+    assert world.states()[task_id].jira_issue_key == newest
+
+
+async def test_every_task_that_left_the_open_list_is_handled_in_one_tick(world: World) -> None:
+    world.add_domain()
+    synced = world.pf.create_task("Synced first")["id"]
+    await world.tick()
+    lost = [world.pf.create_task(f"Lost {n}")["id"] for n in range(2)]
+    await answer_502_after_the_create(world)
+    never = world.pf.create_task("Never reached Jira")["id"]
+    world.jira_faults.set_error_rate(1.0, status=503)  # refused before Jira acted
+    await world.tick()
+    world.jira_faults.clear()
+    for task_id in (synced, *lost, never):
+        world.pf.complete_task(task_id)
+
+    await world.tick()
+
+    assert world.issues_by_task() == {synced: 1, lost[0]: 1, lost[1]: 1}
+    assert {i["status_category"] for i in world.issues()} == {"done"}
+    states = world.states()
+    assert all(states[t].is_completed for t in (synced, *lost, never))
+    assert states[never].completed_at is not None
+    assert states[never].jira_issue_id is None
+    await assert_at_rest(world)
