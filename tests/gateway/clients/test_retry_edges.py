@@ -203,3 +203,46 @@ async def test_a_failure_on_the_first_attempt_is_not_logged_as_giving_up(
             idempotent=False,
         )
     assert caplog.records == []
+
+
+SECRET = "tok-5ecret-abcdef"
+
+
+async def test_secrets_are_redacted_from_transport_errors() -> None:
+    send, _ = answers(httpx.ConnectError(f"refused while sending {SECRET}"))
+    with pytest.raises(TransientUpstreamError) as raised:
+        await send_with_retries(
+            send,
+            service="jira",
+            method="GET",
+            url=URL,
+            policy=policy(RecordingSleep(), max_attempts=1),
+            idempotent=True,
+            secrets=[SECRET],
+        )
+    message = str(raised.value)
+    assert "ConnectError: refused while sending" in message
+    assert SECRET not in message
+
+
+async def test_secrets_are_redacted_from_error_answers() -> None:
+    async def send() -> httpx.Response:
+        return httpx.Response(
+            400,
+            json={"errorMessages": [f"bad token {SECRET}"]},
+            request=httpx.Request("GET", URL),
+        )
+
+    with pytest.raises(Exception) as raised:
+        await send_with_retries(
+            send,
+            service="jira",
+            method="GET",
+            url=URL,
+            policy=policy(RecordingSleep()),
+            idempotent=True,
+            secrets=[SECRET],
+        )
+    message = str(raised.value)
+    assert "bad token" in message
+    assert SECRET not in message

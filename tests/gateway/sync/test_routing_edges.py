@@ -282,3 +282,14 @@ def test_mapping_problems_are_worded_for_the_admin() -> None:
 
 def test_a_rule_needs_a_name() -> None:
     assert validate_rule(rule("  ")) == ["the rule needs a name"]
+
+
+def test_a_label_mapped_from_a_single_value_becomes_one_label() -> None:
+    fields = sync_fields([MappingSpec("labels", MappingKind.PATH, "id")])
+    assert fields["labels"] == ["PeopleForce", "7"]
+
+
+def test_the_create_fields_are_exactly_the_defaults_and_nothing_else() -> None:
+    fields = route(TASK, [], DEFAULTS).fields
+    assert set(fields) == {"project", "issuetype", "summary", "description", "labels"}
+    assert fields["labels"] == ["PeopleForce"]
