@@ -176,7 +176,7 @@ async def test_retries_and_giving_up_are_logged_for_the_operator(
         f"retrying jira GET {PATH} after status transport-error in "
         f"{sleep.delays[0]:.2f}s (attempt 1 of 2)"
     )
-    assert (retry.service, retry.method, retry.path, retry.status, retry.delay) == (  # ty: ignore[unresolved-attribute]
+    assert (retry.service, retry.method, retry.path, retry.status, retry.delay) == (  # ty: ignore[missing-attribute]
         "jira",
         "GET",
         PATH,
@@ -185,7 +185,7 @@ async def test_retries_and_giving_up_are_logged_for_the_operator(
     )
     assert give_up.levelno == logging.WARNING
     assert give_up.getMessage() == f"giving up on jira GET {PATH} after 2 attempts (status 503)"
-    assert (give_up.service, give_up.method, give_up.path) == ("jira", "GET", PATH)  # ty: ignore[unresolved-attribute]
+    assert (give_up.service, give_up.method, give_up.path) == ("jira", "GET", PATH)  # ty: ignore[missing-attribute]
 
 
 async def test_a_failure_on_the_first_attempt_is_not_logged_as_giving_up(

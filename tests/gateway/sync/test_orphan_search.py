@@ -171,9 +171,7 @@ async def test_one_search_covers_every_pending_create_of_a_tick(world: World) ->
     states = world.states()
     assert all(s.status == SyncStatus.SYNCED for s in states.values())
     assert creates(world) == 3
-    assert sorted(e.pf_task_id for e in world.events(EventType.ADOPTED)) == sorted(
-        [first, second, third]
-    )
+    assert {e.pf_task_id for e in world.events(EventType.ADOPTED)} == {first, second, third}
 
 
 async def test_the_tick_reports_adoptions_and_deferrals(world: World) -> None:

@@ -57,6 +57,7 @@ def rule(
 
 
 NEVER = [Condition("title", "equals", "something else")]
+URLS = {"pf_base_url": "https://pf.test", "jira_base_url": "https://jira.test"}
 
 
 def test_a_rule_that_does_not_match_passes_the_task_to_the_next() -> None:
@@ -167,10 +168,16 @@ def test_conditions_read_from_json_are_trimmed_and_lowered() -> None:
 
 def test_defaults_from_a_domain_trim_and_fall_back() -> None:
     domain = DomainConfig(
-        name="acme", fallback_project_key=" HR ", fallback_issue_type="", tracking_label="HRSync"
+        **URLS,
+        name="acme",
+        fallback_project_key=" HR ",
+        fallback_issue_type="",
+        tracking_label="HRSync",
     )
     assert DomainDefaults.from_model(domain) == DomainDefaults("HR", "Task", "HRSync")
-    blank = DomainConfig(name="acme", fallback_project_key="  ", fallback_issue_type="Story")
+    blank = DomainConfig(
+        **URLS, name="acme", fallback_project_key="  ", fallback_issue_type="Story"
+    )
     assert DomainDefaults.from_model(blank) == DomainDefaults(None, "Story", "PeopleForce")
 
 
@@ -186,7 +193,9 @@ def test_a_rule_read_from_the_database_keeps_every_part() -> None:
         target_project_key=" IT ",
         target_issue_type=" Bug ",
     )
-    mapping = FieldMapping(rule_id=11, jira_field=" summary ", kind="TEMPLATE", value="{{title}}")
+    mapping = FieldMapping(
+        rule_id=11, jira_field=" summary ", kind=MappingKind.TEMPLATE, value="{{title}}"
+    )
     spec = RuleSpec.from_models(model, [mapping])
     assert spec == RuleSpec(
         id=11,

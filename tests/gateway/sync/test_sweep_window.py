@@ -17,8 +17,20 @@ from gateway.sync.sweeper import next_sweep_after, sweep_jql, sweep_window
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def domain(**values: object) -> DomainConfig:
-    return DomainConfig(name="acme", **values)
+def domain(
+    *,
+    last_sweep_at: datetime | None = None,
+    sweep_window_hours: int = 24,
+    tracking_label: str = "PeopleForce",
+) -> DomainConfig:
+    return DomainConfig(
+        name="acme",
+        pf_base_url="https://acme.peopleforce.test/api/public/v3",
+        jira_base_url="https://acme.atlassian.test",
+        last_sweep_at=last_sweep_at,
+        sweep_window_hours=sweep_window_hours,
+        tracking_label=tracking_label,
+    )
 
 
 def test_without_a_previous_sweep_the_window_is_a_day() -> None:
