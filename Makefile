@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format typecheck pytest test-postgres demo clean bench
+.PHONY: test lint format typecheck pytest test-postgres demo clean bench mutate soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,20 @@ demo: $(STAMP)
 # Benchmarks (not part of `test` or CI): `make bench BENCH_ARGS="--only tick --quick"`.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Mutation testing of the guarantee core listed in mutation/targets.toml, each module
+# against its own fast tests: prints a score per module and fails on any surviving
+# mutant not explained in mutation/equivalent.toml. MUTATE_ARGS="signature routing"
+# runs some targets, MUTATE_ARGS="--changed-since main" those a branch touched.
+mutate: $(STAMP)
+	$(BIN)/python -m mutation $(MUTATE_ARGS)
+
+# A long randomised run of the state machine (not part of `test`): about 5 s an example.
+SOAK_EXAMPLES ?= 500
+SOAK_STEPS ?= 40
+soak: $(STAMP)
+	GATEWAY_SOAK_EXAMPLES=$(SOAK_EXAMPLES) GATEWAY_SOAK_STEPS=$(SOAK_STEPS) \
+		$(BIN)/pytest tests/test_state_machine.py -x $(PYTEST_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -99,6 +100,119 @@ def _route_path(routes: list[BaseRoute], method: str, path: str) -> str | None:
     return partial
 
 
+HoldStage = Literal["before", "after"]
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """A route template (``/issue/{issue_id}/transitions``) as a regex over request paths.
+
+    Matched on the raw path, before any routing: a hold may act before the app runs.
+    """
+    parts = re.split(r"\{[^{}/]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
+
+
+class AnswerHold:
+    """Requests of one (method, endpoint template) kept waiting, so a test decides the order.
+
+    ``stage="after"``: the app acts first and only its answer waits, like a network that
+    delivers the request and loses the reply; held past the client's timeout, that is
+    "Jira created the issue, the gateway never heard". ``stage="before"``: the request
+    waits before the app sees it. With ``parties`` >= 2 the hold is a barrier per path:
+    requests are let through in groups of ``parties`` for the same path, so two writers
+    racing for one issue are forced to overlap instead of merely being likely to.
+    ``timeout`` bounds every wait (None: until ``release``); ``limit`` holds only the
+    first requests and lets later ones pass untouched. Thread-safe: the fake serves
+    from its own thread while the test waits and releases from another.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        stage: HoldStage = "after",
+        parties: int = 0,
+        timeout: float | None = None,
+        limit: int | None = None,
+    ) -> None:
+        if stage not in ("before", "after"):
+            raise ValueError(f"unknown hold stage {stage!r}")
+        if parties == 1 or parties < 0:
+            raise ValueError("parties is 0 (hold until released) or at least 2")
+        self.method = method.upper()
+        self.endpoint = endpoint
+        self._path = _template_pattern(endpoint)
+        self.stage: HoldStage = stage
+        self.parties = parties
+        self.timeout = timeout
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._arrived: Counter[str] = Counter()
+        self._held = 0
+        self._passed = 0
+        self._timed_out = 0
+
+    def claims(self, method: str, path: str) -> bool:
+        """Whether the next request of ``method`` on ``path`` is to be held."""
+        if method.upper() != self.method or not self._path.fullmatch(path):
+            return False
+        if self._released.is_set():
+            return False
+        return self.limit is None or self._held < self.limit
+
+    @property
+    def held(self) -> int:
+        """How many requests reached the hold (for ``after``: how many the app acted on)."""
+        return self._held
+
+    @property
+    def passed(self) -> int:
+        """How many held requests have been let through (by release, barrier or timeout)."""
+        return self._passed
+
+    @property
+    def timed_out(self) -> int:
+        """How many waits ended by ``timeout`` rather than a release or a full barrier."""
+        return self._timed_out
+
+    def release(self) -> None:
+        """Let every held request through now, and hold no more."""
+        self._released.set()
+
+    async def wait_held(self, count: int = 1, timeout: float = 30.0) -> bool:
+        """Wait until ``count`` requests reached the hold; False if ``timeout`` ran out."""
+        deadline = time.monotonic() + timeout
+        while self._held < count:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(_POLL_SECONDS / 2)
+        return True
+
+    def _arrive(self, path: str) -> int:
+        with self._lock:
+            self._held += 1
+            index = self._arrived[path]
+            self._arrived[path] += 1
+        return index
+
+    async def _wait(self, path: str, index: int) -> None:
+        """Wait for the release, this request's barrier group, or the timeout."""
+        group_end = (index // self.parties + 1) * self.parties if self.parties else None
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while not self._released.is_set():
+            if group_end is not None and self._arrived[path] >= group_end:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                with self._lock:
+                    self._timed_out += 1
+                break
+            await asyncio.sleep(_POLL_SECONDS / 2)
+        with self._lock:
+            self._passed += 1
+
+
 class FaultPlane:
     """The switchboard of faults for one fake service, plus its request log.
 
@@ -130,6 +244,7 @@ class FaultPlane:
         self.storm_rate = 0.0
         self.storm_retry_after = 1.0
         self.storm_html = False
+        self._holds: list[AnswerHold] = []
 
     # -- partitions --------------------------------------------------------------------
 
@@ -213,6 +328,37 @@ class FaultPlane:
         self.storm_html = html
         self.storm_rate = rate
 
+    def hold(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        stage: HoldStage = "after",
+        parties: int = 0,
+        timeout: float | None = None,
+        limit: int | None = None,
+    ) -> AnswerHold:
+        """Hold requests of ``method`` on the route template ``endpoint`` (see AnswerHold)."""
+        hold = AnswerHold(
+            method, endpoint, stage=stage, parties=parties, timeout=timeout, limit=limit
+        )
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def release_holds(self) -> None:
+        """Let every held request through and forget the holds."""
+        with self._lock:
+            holds, self._holds = self._holds, []
+        for hold in holds:
+            hold.release()
+
+    def hold_for(self, method: str, path: str) -> AnswerHold | None:
+        """The hold that claims this request, if any."""
+        with self._lock:
+            holds = list(self._holds)
+        return next((h for h in holds if h.claims(method, path)), None)
+
     def clear(self) -> None:
         """Switch every fault off (the log is kept)."""
         self.heal()
@@ -220,6 +366,7 @@ class FaultPlane:
         self.error_after = False
         self.latency = 0.0
         self.storm_rate = 0.0
+        self.release_holds()
 
     def draw_storm(self) -> bool:
         """Whether this request is caught by the storm (draws only while one blows)."""
@@ -430,6 +577,9 @@ class FaultMiddleware:
             body, ctype = plane.error_response(status, html)
             await _answer(send, status, body, ctype, [])
             return status
+        hold = plane.hold_for(scope["method"], scope["path"])
+        if hold is not None:
+            return await self._run_held(scope, receive, send, hold)
         return await self._run_app(scope, receive, send)
 
     async def _run_app(self, scope: Scope, receive: Receive, send: Send) -> int:
@@ -442,6 +592,24 @@ class FaultMiddleware:
             await send(message)
 
         await self.app(scope, receive, capture)
+        return status
+
+    async def _run_held(self, scope: Scope, receive: Receive, send: Send, hold: AnswerHold) -> int:
+        """Serve one request under ``hold``: wait before the app, or buffer its answer."""
+        path: str = scope["path"]
+        index = hold._arrive(path) if hold.stage == "before" else -1
+        if hold.stage == "before":
+            await hold._wait(path, index)
+            return await self._run_app(scope, receive, send)
+        buffered: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            buffered.append(message)
+
+        status = await self._run_app(scope, receive, keep)
+        await hold._wait(path, hold._arrive(path))
+        for message in buffered:
+            await send(message)
         return status
 
     async def _hold(self, receive: Receive) -> tuple[Receive, bool]:

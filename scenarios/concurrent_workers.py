@@ -10,7 +10,11 @@ Faults: three real ``gateway worker`` processes (``workers=process``, the
 default; ``inprocess`` runs three ARQ workers in this process instead) tick on
 their own every second while people close issues in Jira, HR completes and
 edits tasks, some tasks are completed on both sides at once, and every Jira
-answer is delayed 20 ms to widen the windows in which collisions would show.
+answer is delayed 20 ms. Collisions are not left to chance: every transition
+request waits at the fake Jira (up to OVERLAP_WAIT_SECONDS) for a second one on
+the same issue, and the two then go through together. With the locks in place
+no second one comes while the first waits, so each is merely delayed; without
+them two workers transitioning one issue are forced to overlap.
 
 Checks: from the harness's request probe, no task ever had two writes in
 flight at once; one issue per task; completion agrees; zero writes at rest.
@@ -34,11 +38,17 @@ DEFAULT_TASKS = 30
 WORKERS = 3
 QUIET_SECONDS = 3.0
 TIMEOUT_SECONDS = 90.0
+OVERLAP_WAIT_SECONDS = 2.0
+TRANSITIONS = "/rest/api/3/issue/{issue_id_or_key}/transitions"
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
     h.jira_faults.set_latency(0.02)
     h.fault("every Jira answer delayed 20 ms")
+    barrier = h.jira_faults.hold(
+        "POST", TRANSITIONS, stage="before", parties=2, timeout=OVERLAP_WAIT_SECONDS
+    )
+    h.fault(f"each transition waits up to {OVERLAP_WAIT_SECONDS:g} s for a second one")
     ids = [task["id"] for task in h.create_tasks(ctx.tasks)]
     processes = ctx.knobs.workers == "process"
     h.fault(f"{WORKERS} {'worker processes' if processes else 'in-process workers'} at once")
@@ -59,6 +69,9 @@ async def run(h: Harness, ctx: RunContext) -> None:
     finally:
         await h.stop_workers()
     h.jira_faults.set_latency(0)
+    h.jira_faults.release_holds()
+    paired = barrier.passed - barrier.timed_out
+    h.note(f"transitions held {barrier.held}, met by a second one {paired}")
     overlaps = concurrent_writes(h.jira_probe.requests + h.pf_probe.requests)
     ctx.check("no task processed twice concurrently", not overlaps, f"{overlaps[:5]}")
     await h.settle()

@@ -15,8 +15,14 @@ People never reopen an issue in Jira while its task is completed in
 PeopleForce: under the default ``leave`` policy that pair disagrees by design
 (tested in tests/gateway/sync/test_inbound.py), so it is not generated.
 
-CI runs a few short examples; ``GATEWAY_SOAK_EXAMPLES=500`` (and optionally
-``GATEWAY_SOAK_STEPS``) runs a long soak.
+A targeted rule makes the rarest dangerous path one step long: a create whose
+answer is lost ("crash after Jira acted") followed at once by HR completing,
+deleting, or completing and reopening the task, so the orphan must be adopted
+on the completion/deletion path. CI's fixed examples are checked to reach it.
+
+CI runs a few fixed examples (about a minute); ``make soak`` (or
+``GATEWAY_SOAK_EXAMPLES=500``, optionally ``GATEWAY_SOAK_STEPS``) runs a long,
+randomised soak.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,10 +59,13 @@ from scenarios.result import Knobs, RunContext
 
 SOAK_EXAMPLES = int(os.environ.get("GATEWAY_SOAK_EXAMPLES", "0"))
 SOAK_STEPS = int(os.environ.get("GATEWAY_SOAK_STEPS", "40"))
+CI_EXAMPLES = 6
+CI_STEPS = 15
 MAX_TASKS = 8
+FINISHES = ("complete", "delete", "complete-and-reopen")
 SETTINGS = settings(
-    max_examples=SOAK_EXAMPLES or 6,
-    stateful_step_count=SOAK_STEPS if SOAK_EXAMPLES else 15,
+    max_examples=SOAK_EXAMPLES or CI_EXAMPLES,
+    stateful_step_count=SOAK_STEPS if SOAK_EXAMPLES else CI_STEPS,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=not SOAK_EXAMPLES,
@@ -67,6 +77,8 @@ class GatewayMachine(RuleBasedStateMachine):
     """Rules are the actions of people, the network and the gateway's own processes."""
 
     redis_url: str = ""
+    lost_creates_finished: Counter[str] = Counter()
+    """How often each finish followed a lost create, over the whole run (all examples)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,6 +102,12 @@ class GatewayMachine(RuleBasedStateMachine):
     def open_tasks(self) -> list[int]:
         tasks = self.harness.pf.tasks
         return [t for t in self.tasks if not tasks[t]["completed"]]
+
+    def delete_task(self, task_id: int) -> None:
+        """HR deletes a task; it leaves every PeopleForce list (the machine forgets it too)."""
+        self.harness.counters.human_changes += 1
+        self.harness.pf.delete_task(task_id)
+        self.tasks.remove(task_id)
 
     def completed_tasks(self) -> list[int]:
         tasks = self.harness.pf.tasks
@@ -175,6 +193,11 @@ class GatewayMachine(RuleBasedStateMachine):
     def hr_reopens_a_task(self, index: int) -> None:
         self.harness.reopen_task(self.pick(self.completed_tasks(), index))
 
+    @precondition(lambda self: self.tasks)
+    @rule(index=st.integers(0, MAX_TASKS - 1))
+    def hr_deletes_a_task(self, index: int) -> None:
+        self.delete_task(self.pick(self.tasks, index))
+
     @precondition(lambda self: self.issues_in(False))
     @rule(index=st.integers(0, MAX_TASKS - 1))
     def someone_closes_an_issue(self, index: int) -> None:
@@ -221,6 +244,22 @@ class GatewayMachine(RuleBasedStateMachine):
         finally:
             h.jira_faults.set_error_rate(0.0)
 
+    @precondition(lambda self: len(self.tasks) < MAX_TASKS)
+    @rule(finish=st.sampled_from(FINISHES))
+    def a_create_is_lost_then_hr_finishes_the_task(self, finish: str) -> None:
+        """Jira creates the issue, the answer is lost, and the task is finished at once."""
+        h = self.harness
+        task_id = h.create_task()["id"]
+        self.tasks.append(task_id)
+        self.a_tick_crashes_after_jira_acted()
+        if finish == "delete":
+            self.delete_task(task_id)
+        else:
+            h.complete_task(task_id)
+            if finish == "complete-and-reopen":
+                h.reopen_task(task_id)
+        type(self).lost_creates_finished[finish] += 1
+
     # --- the gateway -----------------------------------------------------------------------
 
     @rule()
@@ -249,4 +288,9 @@ def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_random_interleavings_converge(shared_redis: str) -> None:
     GatewayMachine.redis_url = shared_redis
+    GatewayMachine.lost_creates_finished.clear()
     run_state_machine_as_test(GatewayMachine, settings=SETTINGS)
+    if not SOAK_EXAMPLES:
+        # CI's budget must reach the lost-create -> completion/deletion paths.
+        reached = GatewayMachine.lost_creates_finished
+        assert reached["complete"] and reached["delete"], f"lost creates finished: {reached}"

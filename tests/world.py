@@ -25,6 +25,8 @@ FAST_RETRIES = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.2)
 class World(GatewayStack):
     """A gateway stack on the test's storage, with the test's ARQ pool."""
 
+    retry_policy: RetryPolicy
+
     def __init__(
         self,
         pool: ArqRedis,

@@ -123,6 +123,11 @@ class GatewayStack:
     def settings(self) -> Settings:
         return self.storage.settings
 
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        """A test may change a setting for the in-process API and workers it starts next."""
+        self.storage.settings = value
+
     @property
     def engine(self) -> Engine:
         return self.storage.engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -73,3 +74,11 @@ def test_canonical_form() -> None:
 
 def test_lone_surrogate_does_not_crash() -> None:
     assert state_hash({"title": "\ud800"}) != state_hash({"title": ""})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_values_json_cannot_carry_are_refused_not_hashed(value: float) -> None:
+    # NaN and infinities are not JSON: hashing them as Python's tokens would make a
+    # "canonical" form no other JSON implementation agrees with.
+    with pytest.raises(ValueError, match="JSON compliant"):
+        canonical_json({"hours": value})

@@ -173,16 +173,34 @@ async def test_a_transient_failure_is_retried_by_the_worker(world: World) -> Non
     world.jira.transition(key, to_category="done")
     world.pf_faults.partition("refuse")
     await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue_id)
+    attempts = world.retry_policy.max_attempts
 
-    async def heal_soon() -> None:
-        await asyncio.sleep(1.0)
+    async def heal_once_the_first_try_failed() -> None:
+        # Every attempt of the job's first try was refused: that try has failed for sure,
+        # so only ARQ's deferred retry can complete the task, however slow the machine.
+        deadline = asyncio.get_running_loop().time() + 30
+        while refused_completes(world, task["id"]) < attempts:
+            assert asyncio.get_running_loop().time() < deadline, "the first try never ran"
+            await asyncio.sleep(0.005)
         world.pf_faults.heal()
 
-    healer = asyncio.create_task(heal_soon())
+    healer = asyncio.create_task(heal_once_the_first_try_failed())
     await world.run_worker()  # first try fails; ARQ runs the deferred retry
     await healer
     assert world.pf.get_task(task["id"])["completed"] is True
+    assert refused_completes(world, task["id"]) == attempts
+    assert completes(world) == 1  # the retry's, answered
     assert not world.dead_letters()
+
+
+def refused_completes(world: World, task_id: int) -> int:
+    """Completion requests the partition refused (logged by path: no route was matched)."""
+    path = COMPLETE.format(task_id=task_id)
+    return sum(
+        1
+        for r in world.pf_faults.requests
+        if r.method == "PUT" and r.path == path and r.fault == "partition"
+    )
 
 
 async def test_retries_that_run_out_land_in_the_dead_letters(

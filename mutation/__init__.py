@@ -1,0 +1,1 @@
+"""Mutation testing of the guarantee core: `python -m mutation` (see __main__)."""

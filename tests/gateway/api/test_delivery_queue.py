@@ -1,0 +1,113 @@
+"""The ingress's one Redis round trip: dedupe a delivery and queue its jobs, atomically.
+
+Run against the real (embedded) Redis, and read back with ARQ's own functions, so
+a job queued here is exactly what an ARQ worker would pick up.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from typing import Any
+
+import pytest
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import deserialize_job_raw
+
+from gateway.api.delivery_queue import QueuedJob, queue_delivery
+from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME
+
+DEDUPE = "gateway:webhook:seen:test:delivery-1"
+
+
+def job(job_id: str = "issue-event:1:10001", issue_id: str = "10001") -> QueuedJob:
+    return QueuedJob(function=ISSUE_EVENT_JOB, args=(1, issue_id), job_id=job_id)
+
+
+async def queued_ids(pool: ArqRedis) -> list[str]:
+    return [raw.decode() for raw in await pool.zrange(QUEUE_NAME, 0, -1)]
+
+
+async def test_a_new_delivery_queues_its_job_as_arq_would(arq_pool: ArqRedis) -> None:
+    before_ms = int(time.time() * 1000)
+    assert await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=[job()])
+    after_ms = int(time.time() * 1000)
+
+    assert arq_pool.default_queue_name == QUEUE_NAME
+    assert await queued_ids(arq_pool) == ["issue-event:1:10001"]
+    [(_, score)] = await arq_pool.zrange(QUEUE_NAME, 0, -1, withscores=True)
+    assert before_ms <= score <= after_ms, "queued to run now, not later"
+    raw = await arq_pool.get(job_key_prefix + "issue-event:1:10001")
+    assert raw is not None
+    function, args, kwargs, tries, enqueued_ms = deserialize_job_raw(raw)
+    assert (function, args, kwargs, tries) == (ISSUE_EVENT_JOB, (1, "10001"), {}, None)
+    assert before_ms <= enqueued_ms <= after_ms
+    job_ttl = await arq_pool.pttl(job_key_prefix + "issue-event:1:10001")
+    assert 0 < job_ttl <= arq_pool.expires_extra_ms
+    assert job_ttl > arq_pool.expires_extra_ms - 60_000
+    assert await arq_pool.get(DEDUPE) == b"queued"
+    assert 55 <= await arq_pool.ttl(DEDUPE) <= 60
+
+
+async def test_a_repeated_delivery_queues_nothing(arq_pool: ArqRedis) -> None:
+    assert await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=[job()])
+    await arq_pool.delete(QUEUE_NAME, job_key_prefix + "issue-event:1:10001")
+
+    again = await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=[job()])
+
+    assert again is False
+    assert await queued_ids(arq_pool) == []
+    assert await arq_pool.get(job_key_prefix + "issue-event:1:10001") is None
+
+
+async def test_another_delivery_for_a_job_already_queued_keeps_one_job(arq_pool: ArqRedis) -> None:
+    assert await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=[job()])
+    original = await arq_pool.get(job_key_prefix + "issue-event:1:10001")
+    other = "gateway:webhook:seen:test:delivery-2"
+    later = job(issue_id="99999")  # same job id, other payload: must not overwrite
+
+    assert await queue_delivery(arq_pool, dedupe_key=other, dedupe_ttl_seconds=60, jobs=[later])
+
+    assert await queued_ids(arq_pool) == ["issue-event:1:10001"]
+    assert await arq_pool.get(job_key_prefix + "issue-event:1:10001") == original
+    assert await arq_pool.get(other) == b"queued"
+
+
+async def test_a_job_whose_result_is_still_kept_is_not_queued_again(arq_pool: ArqRedis) -> None:
+    await arq_pool.set(result_key_prefix + "issue-event:1:10001", b"done")
+
+    assert await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=[job()])
+
+    assert await queued_ids(arq_pool) == []
+    assert await arq_pool.get(job_key_prefix + "issue-event:1:10001") is None
+
+
+async def test_several_jobs_of_one_delivery_are_queued_together(arq_pool: ArqRedis) -> None:
+    jobs = [job(f"issue-event:{n}:10001") for n in (1, 2, 3)]
+
+    assert await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=jobs)
+
+    assert sorted(await queued_ids(arq_pool)) == [j.job_id for j in jobs]
+    for queued in jobs:
+        raw = await arq_pool.get(job_key_prefix + queued.job_id)
+        assert raw is not None
+        assert deserialize_job_raw(raw)[1] == queued.args
+
+
+@pytest.mark.parametrize("ttl", [1, 3600])
+async def test_the_dedupe_key_lives_for_the_ttl_given(arq_pool: ArqRedis, ttl: int) -> None:
+    assert await queue_delivery(arq_pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=ttl, jobs=[])
+    assert await queued_ids(arq_pool) == []
+    assert ttl - 2 < await arq_pool.ttl(DEDUPE) <= ttl
+
+
+async def test_jobs_use_the_pool_serializer_as_enqueue_job_would(arq_pool: ArqRedis) -> None:
+    def tagged(job: dict[str, Any]) -> bytes:
+        return b"tagged:" + pickle.dumps(job)
+
+    pool = ArqRedis(connection_pool=arq_pool.connection_pool, job_serializer=tagged)
+    assert await queue_delivery(pool, dedupe_key=DEDUPE, dedupe_ttl_seconds=60, jobs=[job()])
+    raw = await arq_pool.get(job_key_prefix + "issue-event:1:10001")
+    assert raw is not None and raw.startswith(b"tagged:")
+    assert pickle.loads(raw.removeprefix(b"tagged:"))["a"] == (1, "10001")
