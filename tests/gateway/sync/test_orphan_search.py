@@ -12,8 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 
-from gateway.models import EventType, SyncStatus
+from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncState, SyncStatus
+from gateway.sync import forward
+from gateway.sync.forward import lineage_matches
 from tests.gateway.sync.test_orphan_adoption import (
     answer_502_after_the_create,
     assert_adopted,
@@ -234,3 +237,101 @@ async def test_every_task_that_left_the_open_list_is_handled_in_one_tick(world: 
     assert states[never].completed_at is not None
     assert states[never].jira_issue_id is None
     await assert_at_rest(world)
+
+
+async def test_no_orphan_found_means_the_create_is_sent_again(world: World) -> None:
+    world.add_domain()
+    task_id = world.pf.create_task("Welcome lunch")["id"]
+    world.jira_faults.set_error_rate(1.0, status=503)  # refused before Jira acted
+    await world.tick()
+    world.jira_faults.clear()
+    assert world.issues() == []
+    assert world.states()[task_id].status == SyncStatus.PENDING_CREATE
+
+    await world.tick()
+
+    assert world.issues_by_task() == {task_id: 1}
+    state = world.states()[task_id]
+    assert state.status == SyncStatus.SYNCED and state.last_sync_hash is not None
+    assert state.jira_issue_id == world.issues()[0]["id"]
+    await assert_at_rest(world)
+
+
+async def test_an_adopted_orphan_records_the_task_hash(world: World) -> None:
+    task_id = await lost_create(world, answer_502_after_the_create)
+    await world.tick()
+    assert world.states()[task_id].last_sync_hash is not None
+
+
+def test_a_lineage_task_id_must_be_a_number() -> None:
+    domain = DomainConfig(id=4, name="acme", pf_base_url="https://p", jira_base_url="https://j")
+    assert lineage_matches({"pf_task_id": 5, "domain_id": 4}, domain) == 5
+    assert lineage_matches({"pf_task_id": "5", "domain_id": 4}, domain) is None
+    assert lineage_matches({"pf_task_id": None, "domain": "acme"}, domain) is None
+
+
+async def test_an_undecidable_row_does_not_hold_back_the_others(world: World) -> None:
+    world.add_domain()
+    stuck = world.pf.create_task("Pending without intent")["id"]
+    lost = world.pf.create_task("Lost create")["id"]
+    await answer_502_after_the_create(world)
+    # A pending row that records no intent (say, restored from an old backup) can never
+    # be searched for; it stays undecided, and must not stop the tick at that row.
+    with Session(world.engine) as session:
+        row = session.exec(select(SyncState).where(SyncState.pf_task_id == stuck)).one()
+        row.intent_at = None
+        session.add(row)
+        session.commit()
+    world.pf.complete_task(stuck)
+    world.pf.complete_task(lost)
+
+    await world.tick()
+
+    by_task = {i["properties"][PROPERTY]["pf_task_id"]: i for i in world.issues()}
+    assert by_task[lost]["status_category"] == "done"
+    assert world.states()[lost].is_completed
+    assert not world.states()[stuck].is_completed
+
+
+@pytest.mark.parametrize("gone", ["completed", "deleted"])
+async def test_a_failed_transition_of_a_gone_task_is_recorded_for_that_task(
+    world: World, gone: str
+) -> None:
+    world.add_domain(deletion_policy=DeletionPolicy.CLOSE)
+    task_id = world.pf.create_task("Welcome lunch")["id"]
+    await world.tick()
+    if gone == "completed":
+        world.pf.complete_task(task_id)
+    else:
+        world.pf.delete_task(task_id)
+    world.jira_faults.set_error_rate(1.0, status=503)
+    await world.tick()
+    world.jira_faults.clear()
+    [failed] = world.events(EventType.FAILED)
+    assert failed.pf_task_id == task_id
+    assert (world.domain().last_tick_error or "").startswith(f"task {task_id}: ")
+
+
+async def test_completions_beyond_the_scanned_pages_are_retried_not_guessed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_domain()
+    ids = [world.pf.create_task(f"Task {n}")["id"] for n in range(7)]
+    await world.tick()
+    for task_id in ids:
+        world.pf.complete_task(task_id)
+    monkeypatch.setattr(forward, "COMPLETED_SCAN_MAX_PAGES", 1)  # five completed tasks a page
+
+    await world.tick()
+
+    failed = world.events(EventType.FAILED)
+    assert len(failed) == 2
+    for event in failed:
+        assert event.reason == (
+            "task left the open list but was not found in the first "
+            "1 pages of completed tasks; retried next tick"
+        )
+        task_id = event.pf_task_id
+        assert task_id is not None and task_id in ids
+        assert not world.states()[task_id].is_completed
+    assert sum(1 for s in world.states().values() if s.is_completed) == 5
