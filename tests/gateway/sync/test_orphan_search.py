@@ -15,8 +15,8 @@ import pytest
 from sqlmodel import Session, select
 
 from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncState, SyncStatus
-from gateway.sync import forward
-from gateway.sync.forward import lineage_matches
+from gateway.sync import completion
+from gateway.sync.lineage import lineage_matches
 from tests.gateway.sync.test_orphan_adoption import (
     answer_502_after_the_create,
     assert_adopted,
@@ -198,7 +198,7 @@ async def test_a_failed_search_is_reported_on_the_tick(
 ) -> None:
     await lost_create(world, answer_502_after_the_create)
     world.jira_faults.set_error_rate(1.0, status=503)
-    with caplog.at_level("WARNING", logger="gateway.sync.forward"):
+    with caplog.at_level("WARNING", logger="gateway.sync.orphans"):
         await world.tick()
     world.jira_faults.clear()
     assert (world.domain().last_tick_error or "").startswith("orphan search failed: ")
@@ -320,7 +320,7 @@ async def test_completions_beyond_the_scanned_pages_are_retried_not_guessed(
     await world.tick()
     for task_id in ids:
         world.pf.complete_task(task_id)
-    monkeypatch.setattr(forward, "COMPLETED_SCAN_MAX_PAGES", 1)  # five completed tasks a page
+    monkeypatch.setattr(completion, "COMPLETED_SCAN_MAX_PAGES", 1)  # five completed tasks a page
 
     await world.tick()
 
