@@ -8,9 +8,11 @@ rest are plain ``def`` routes (see ``deps``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -121,34 +123,49 @@ def _save_errors(error: ValidationError | RuleInvalid) -> list[str]:
     return error.problems
 
 
-async def _save_rule(
-    request: Request,
-    principal: Principal,
-    engine: Engine,
-    checks: RuleChecks,
-    save: Callable[[Session], int],
-    *,
-    shown: tuple[DomainConfig, RoutingRule | None],
-    payload: dict[str, Any],
-    notice: str,
-) -> Response:
-    """Run ``save``; a refused rule shows the form again with the problems (422), a saved one
-    is checked against Jira in the background and the browser goes back to the rules list."""
-    domain, rule = shown
-    try:
-        rule_id = await in_session(engine, save)
-    except (ValidationError, RuleInvalid) as error:
-        return _rule_form(
-            request,
-            principal,
-            domain=domain,
-            rule=rule,
-            form=rule_form_values(payload),
-            errors=_save_errors(error),
-            status_code=422,
-        )
-    checks.schedule(rule_id)
-    return redirect(request, f"/admin/domains/{domain.id}/rules?notice={notice}")
+@dataclass(frozen=True)
+class _RuleSaver:
+    """What saving a rule from the editor needs besides the rule itself."""
+
+    request: Request
+    principal: Principal
+    engine: Engine
+    checks: RuleChecks
+
+    async def save(
+        self,
+        save: Callable[[Session], int],
+        shown: tuple[DomainConfig, RoutingRule | None],
+        payload: dict[str, Any],
+        notice: str,
+    ) -> Response:
+        """Run ``save``; a refused rule shows the form again with the problems (422), a saved
+        one is checked against Jira in the background and the browser goes back to the list."""
+        domain, rule = shown
+        try:
+            rule_id = await in_session(self.engine, save)
+        except (ValidationError, RuleInvalid) as error:
+            return _rule_form(
+                self.request,
+                self.principal,
+                domain=domain,
+                rule=rule,
+                form=rule_form_values(payload),
+                errors=_save_errors(error),
+                status_code=422,
+            )
+        self.checks.schedule(rule_id)
+        return redirect(self.request, f"/admin/domains/{domain.id}/rules?notice={notice}")
+
+
+def _rule_saver(
+    request: Request, principal: PageWriter, engine: EngineDep, checks: RuleChecksDep
+) -> _RuleSaver:
+    """The saver for a rule form post; an admin who may write, checked before anything else."""
+    return _RuleSaver(request, principal, engine, checks)
+
+
+RuleSaverDep = Annotated[_RuleSaver, Depends(_rule_saver)]
 
 
 def _create_rule(session: Session, domain_id: int, payload: dict[str, Any]) -> int:
@@ -159,27 +176,12 @@ def _create_rule(session: Session, domain_id: int, payload: dict[str, Any]) -> i
 
 
 @router.post("/admin/domains/{domain}/rules")
-async def create_rule(
-    request: Request,
-    principal: PageWriter,
-    domain: DomainSnapshotDep,
-    form: FormDep,
-    engine: EngineDep,
-    checks: RuleChecksDep,
-) -> Response:
+async def create_rule(saver: RuleSaverDep, domain: DomainSnapshotDep, form: FormDep) -> Response:
     """Save a new rule (then check it against Jira in the background)."""
     payload = rule_payload(form)
     domain_id = domain.id or 0
-    return await _save_rule(
-        request,
-        principal,
-        engine,
-        checks,
-        lambda s: _create_rule(s, domain_id, payload),
-        shown=(domain, None),
-        payload=payload,
-        notice="rule-created",
-    )
+    create = partial(_create_rule, domain_id=domain_id, payload=payload)
+    return await saver.save(create, (domain, None), payload, "rule-created")
 
 
 @router.get("/admin/rules/{rule_id}")
@@ -210,27 +212,12 @@ def _update_rule(session: Session, rule_id: int, payload: dict[str, Any]) -> int
 
 
 @router.post("/admin/rules/{rule_id}")
-async def update_rule(
-    request: Request,
-    principal: PageWriter,
-    rule_id: int,
-    form: FormDep,
-    engine: EngineDep,
-    checks: RuleChecksDep,
-) -> Response:
+async def update_rule(saver: RuleSaverDep, rule_id: int, form: FormDep) -> Response:
     """Save the edited rule (then check it against Jira in the background)."""
     payload = rule_payload(form)
-    rule, domain = await in_session(engine, lambda s: _rule_and_domain(s, rule_id))
-    return await _save_rule(
-        request,
-        principal,
-        engine,
-        checks,
-        lambda s: _update_rule(s, rule_id, payload),
-        shown=(domain, rule),
-        payload=payload,
-        notice="rule-saved",
-    )
+    rule, domain = await in_session(saver.engine, lambda s: _rule_and_domain(s, rule_id))
+    update = partial(_update_rule, rule_id=rule_id, payload=payload)
+    return await saver.save(update, (domain, rule), payload, "rule-saved")
 
 
 def _listed(
