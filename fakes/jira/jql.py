@@ -422,22 +422,25 @@ class _Parser:
         return self.tok.is_kw("order") and nxt is not None and nxt.is_kw("by")
 
     def or_expr(self) -> Predicate:
-        parts = [self.and_expr()]
-        while self.tok.is_kw("or"):
-            self.advance()
-            parts.append(self.and_expr())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda rec, now: any(p(rec, now) for p in parts)
+        return self._joined("or", self.and_expr, any)
 
     def and_expr(self) -> Predicate:
-        parts = [self.not_expr()]
-        while self.tok.is_kw("and"):
+        return self._joined("and", self.not_expr, all)
+
+    def _joined(
+        self,
+        keyword: str,
+        operand: Callable[[], Predicate],
+        combine: Callable[[Iterable[bool]], bool],
+    ) -> Predicate:
+        """Operands separated by ``keyword``; two or more hold when ``combine`` (any/all) says."""
+        parts = [operand()]
+        while self.tok.is_kw(keyword):
             self.advance()
-            parts.append(self.not_expr())
+            parts.append(operand())
         if len(parts) == 1:
             return parts[0]
-        return lambda rec, now: all(p(rec, now) for p in parts)
+        return lambda rec, now: combine(p(rec, now) for p in parts)
 
     def not_expr(self) -> Predicate:
         if self.tok.is_kw("not"):
