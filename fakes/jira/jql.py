@@ -457,14 +457,19 @@ class _Parser:
             return inner
         return self.clause()
 
+    def field_name(self, missing: Callable[[_Token], str]) -> _Token:
+        """Consume a field name (a word or a quoted string); else JqlError(missing(token))."""
+        if self.tok.kind not in ("word", "str"):
+            raise JqlError(missing(self.tok))
+        return self.advance()
+
     def clause(self) -> Predicate:
-        tok = self.tok
-        if tok.kind not in ("word", "str"):
-            raise JqlError(
+        tok = self.field_name(
+            lambda tok: (
                 f"Error in the JQL Query: Expecting a field name but got "
                 f"'{tok.text or 'end of query'}' at position {tok.pos}."
             )
-        self.advance()
+        )
         name = _FIELD_ALIASES.get(tok.text.lower())
         if name is None:
             if tok.text.lower().startswith("issue.property"):
@@ -565,13 +570,12 @@ class _Parser:
         return keys
 
     def order_key(self) -> OrderKey:
-        tok = self.tok
-        if tok.kind not in ("word", "str"):
-            raise JqlError(
-                f"Error in the JQL Query: Expecting a field name after ORDER BY at position "
-                f"{tok.pos}."
+        tok = self.field_name(
+            lambda tok: (
+                "Error in the JQL Query: Expecting a field name after ORDER BY at "
+                f"position {tok.pos}."
             )
-        self.advance()
+        )
         name = _ORDER_FIELDS.get(tok.text.lower())
         if name is None:
             raise JqlError(f"Ordering by field '{tok.text}' is not supported by this JQL subset.")

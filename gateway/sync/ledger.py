@@ -143,23 +143,18 @@ class Ledger:
             rows = session.exec(select(SyncState).where(SyncState.domain_id == self.domain_id))
             return {row.pf_task_id: row for row in rows}
 
+    def _first_state(self, condition: Any) -> SyncState | None:
+        with self.session() as session:
+            query = select(SyncState).where(SyncState.domain_id == self.domain_id, condition)
+            return session.exec(query).first()
+
     @offloaded
     def state(self, pf_task_id: int) -> SyncState | None:
-        with self.session() as session:
-            return session.exec(
-                select(SyncState).where(
-                    SyncState.domain_id == self.domain_id, SyncState.pf_task_id == pf_task_id
-                )
-            ).first()
+        return self._first_state(SyncState.pf_task_id == pf_task_id)
 
     @offloaded
     def state_by_issue(self, issue_id: str) -> SyncState | None:
-        with self.session() as session:
-            return session.exec(
-                select(SyncState).where(
-                    SyncState.domain_id == self.domain_id, SyncState.jira_issue_id == issue_id
-                )
-            ).first()
+        return self._first_state(SyncState.jira_issue_id == issue_id)
 
     @offloaded
     def open_states_for_issues(self, issue_ids: list[str]) -> list[SyncState]:
