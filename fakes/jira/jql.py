@@ -393,6 +393,13 @@ class _Parser:
         self.i += 1
         return tok
 
+    def accept(self, word: str) -> bool:
+        """Consume the current token if it is the keyword ``word``; say whether it was."""
+        if not self.tok.is_kw(word):
+            return False
+        self.advance()
+        return True
+
     def expect(self, kind: str, what: str) -> _Token:
         if self.tok.kind != kind:
             raise JqlError(
@@ -435,16 +442,14 @@ class _Parser:
     ) -> Predicate:
         """Operands separated by ``keyword``; two or more hold when ``combine`` (any/all) says."""
         parts = [operand()]
-        while self.tok.is_kw(keyword):
-            self.advance()
+        while self.accept(keyword):
             parts.append(operand())
         if len(parts) == 1:
             return parts[0]
         return lambda rec, now: combine(p(rec, now) for p in parts)
 
     def not_expr(self) -> Predicate:
-        if self.tok.is_kw("not"):
-            self.advance()
+        if self.accept("not"):
             inner = self.not_expr()
             return lambda rec, now: not inner(rec, now)
         return self.primary()
@@ -500,19 +505,12 @@ class _Parser:
                     f"The operator '{tok.text}' (text search) is not supported by this JQL subset."
                 )
             return tok.text
-        if tok.is_kw("in"):
-            self.advance()
+        if self.accept("in"):
             return "in"
-        if tok.is_kw("is"):
-            self.advance()
-            if self.tok.is_kw("not"):
-                self.advance()
-                return "is not"
-            return "is"
-        if tok.is_kw("not"):
-            self.advance()
-            if self.tok.is_kw("in"):
-                self.advance()
+        if self.accept("is"):
+            return "is not" if self.accept("not") else "is"
+        if self.accept("not"):
+            if self.accept("in"):
                 return "not in"
             raise JqlError(
                 f"Error in the JQL Query: Expecting 'IN' after 'NOT' at position {tok.pos}."
