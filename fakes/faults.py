@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakes.clock import FakeClock
+from fakes.records import RecordLog
 
 PartitionMode = Literal["refuse", "timeout"]
 
@@ -232,7 +233,7 @@ class FaultPlane:
         self.rate_limit_headers: dict[str, str] = {}
         """Extra headers on storm answers (e.g. Jira's ``RateLimit-Reason``)."""
         self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        self._requests: RecordLog[RecordedRequest] = RecordLog()
         self._routes: Callable[[], list[BaseRoute]] | None = None
         self._partition_mode: PartitionMode | None = None
         self._partition_until: float | None = None
@@ -425,23 +426,20 @@ class FaultPlane:
             at=time.monotonic() if at is None else at,
             wall=time.time() if wall is None else wall,
         )
-        with self._lock:
-            self._requests.append(entry)
+        self._requests.append(entry)
         return entry
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """A copy of the log, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return self._requests.snapshot()
 
     def counts(self) -> dict[tuple[str, str, int], int]:
         """How many requests each (method, endpoint template, status) got."""
         return dict(Counter((r.method, r.endpoint, r.status) for r in self.requests))
 
     def reset_log(self) -> None:
-        with self._lock:
-            self._requests.clear()
+        self._requests.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able view of the faults and the request counts, for the control plane."""

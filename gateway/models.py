@@ -101,12 +101,33 @@ class DomainConfigDefaults:
 DOMAIN_DEFAULTS = DomainConfigDefaults()
 
 
-class DomainConfig(SQLModel, table=True):
+def _parent_id(table: str) -> Any:
+    """A required, indexed reference to ``table``'s row; the row goes when its parent does."""
+    return Field(
+        sa_column=Column(
+            Integer, ForeignKey(f"{table}.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+
+
+class _Row(SQLModel):
+    """What every table has: an integer primary key the database assigns."""
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class _Stamped(_Row):
+    """A row that records when it was created and last changed."""
+
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DomainConfig(_Stamped, table=True):
     """One sync domain: one PeopleForce account linked to one Jira site."""
 
     __tablename__ = "domain_config"
 
-    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=100)
     is_active: bool = DOMAIN_DEFAULTS.is_active
     poll_interval_seconds: int = DOMAIN_DEFAULTS.poll_interval_seconds
@@ -140,21 +161,13 @@ class DomainConfig(SQLModel, table=True):
     last_tick_error: str | None = None
     consecutive_tick_failures: int = 0
 
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
 
-
-class RoutingRule(SQLModel, table=True):
+class RoutingRule(_Stamped, table=True):
     """Ordered per domain by ``priority``; first enabled match wins."""
 
     __tablename__ = "routing_rule"
 
-    id: int | None = Field(default=None, primary_key=True)
-    domain_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("domain_config.id", ondelete="CASCADE"), index=True, nullable=False
-        )
-    )
+    domain_id: int = _parent_id("domain_config")
     name: str = Field(max_length=200)
     priority: int = 100
     enabled: bool = True
@@ -166,27 +179,20 @@ class RoutingRule(SQLModel, table=True):
     validation_status: str = "unknown"
     validation_message: str | None = None
     validated_at: datetime | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
 
 
-class FieldMapping(SQLModel, table=True):
+class FieldMapping(_Row, table=True):
     """One Jira field a rule fills: a static value, a task path or a template."""
 
     __tablename__ = "field_mapping"
 
-    id: int | None = Field(default=None, primary_key=True)
-    rule_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("routing_rule.id", ondelete="CASCADE"), index=True, nullable=False
-        )
-    )
+    rule_id: int = _parent_id("routing_rule")
     jira_field: str = Field(max_length=200)
     kind: MappingKind = Field(default=MappingKind.TEMPLATE, sa_type=_enum_column)
     value: str = ""
 
 
-class SyncState(SQLModel, table=True):
+class SyncState(_Stamped, table=True):
     """The ledger: one row per (domain, PeopleForce task)."""
 
     __tablename__ = "sync_state"
@@ -195,12 +201,7 @@ class SyncState(SQLModel, table=True):
         UniqueConstraint("domain_id", "jira_issue_id", name="uq_sync_state_domain_issue"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    domain_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("domain_config.id", ondelete="CASCADE"), index=True, nullable=False
-        )
-    )
+    domain_id: int = _parent_id("domain_config")
     pf_task_id: int = Field(index=True)
     jira_issue_id: str | None = Field(default=None, index=True)
     jira_issue_key: str | None = Field(default=None, index=True)
@@ -213,16 +214,13 @@ class SyncState(SQLModel, table=True):
     pf_created_at: datetime | None = None
     intent_at: datetime | None = None
     completed_at: datetime | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
 
 
-class SyncEvent(SQLModel, table=True):
+class SyncEvent(_Row, table=True):
     """Audit log: every decision with its reason."""
 
     __tablename__ = "sync_event"
 
-    id: int | None = Field(default=None, primary_key=True)
     domain_id: int | None = Field(default=None, index=True)
     pf_task_id: int | None = Field(default=None, index=True)
     jira_issue_id: str | None = None
@@ -233,17 +231,12 @@ class SyncEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class DeadLetter(SQLModel, table=True):
+class DeadLetter(_Row, table=True):
     """Work that failed permanently, kept with its upstream error for replay."""
 
     __tablename__ = "dead_letter"
 
-    id: int | None = Field(default=None, primary_key=True)
-    domain_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("domain_config.id", ondelete="CASCADE"), index=True, nullable=False
-        )
-    )
+    domain_id: int = _parent_id("domain_config")
     pf_task_id: int | None = Field(default=None, index=True)
     jira_issue_id: str | None = None
     operation: str = Field(max_length=50)
@@ -260,25 +253,23 @@ class DeadLetter(SQLModel, table=True):
 # Nothing in the sync path reads these two tables.
 
 
-class AdminUser(SQLModel, table=True):
+class AdminUser(_Row, table=True):
     """A person who signs in to the admin UI; only the argon2 hash of the password is kept."""
 
     __tablename__ = "admin_user"
 
-    id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=100)
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(_Row, table=True):
     """A bearer token for the JSON admin API; only its SHA-256 is kept, so a leak of the
     database does not leak usable tokens."""
 
     __tablename__ = "api_token"
 
-    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     token_hash: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)

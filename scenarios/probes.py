@@ -15,7 +15,6 @@ import hashlib
 import json
 import random
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +23,8 @@ from typing import Any
 
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fakes.records import RecordLog
 
 IDENTIFIER_HEADER = "X-Atlassian-Webhook-Identifier"
 _JIRA_ISSUE_PATH = re.compile(r"^/rest/api/\d/issue/([^/]+)")
@@ -60,17 +61,14 @@ class RequestProbe:
         self.app = app
         self.resolve_task = resolve_task
         self.control_prefix = control_prefix
-        self._lock = threading.Lock()
-        self._log: list[ProbedRequest] = []
+        self._log: RecordLog[ProbedRequest] = RecordLog()
 
     @property
     def requests(self) -> list[ProbedRequest]:
-        with self._lock:
-            return list(self._log)
+        return self._log.snapshot()
 
     def reset(self) -> None:
-        with self._lock:
-            self._log.clear()
+        self._log.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.control_prefix):
@@ -112,8 +110,7 @@ class RequestProbe:
                 status=outcome["status"],
                 retry_after=outcome["retry_after"],
             )
-            with self._lock:
-                self._log.append(entry)
+            self._log.append(entry)
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:

@@ -289,37 +289,42 @@ def api_router(jira: FakeJira, version: str, guard: Any) -> APIRouter:
     def removed_search() -> JSONResponse:
         return JSONResponse({"errorMessages": [REMOVED_SEARCH], "errors": {}}, status_code=410)
 
-    @router.get("/search/jql")
-    def search_get(request: Request) -> dict[str, Any]:
-        reconcile = [int(x) for x in split_names(_multi(request, "reconcileIssues")) if x.isdigit()]
+    def search_page(query: dict[str, Any]) -> dict[str, Any]:
+        """One page of the enhanced search for a POST body (GET's parameters read into one)."""
+        max_results = query.get("maxResults")
+        if max_results is not None and not isinstance(max_results, int):
+            raise JiraError(400, ["'maxResults' must be an integer."])
+        reconcile = [int(x) for x in query.get("reconcileIssues") or [] if str(x).isdigit()]
         return jira.search(
-            request.query_params.get("jql"),
-            next_page_token=request.query_params.get("nextPageToken"),
-            max_results=_int_param(request, "maxResults", None),
-            fields=_multi(request, "fields"),
-            properties=_multi(request, "properties"),
+            query.get("jql"),
+            next_page_token=query.get("nextPageToken"),
+            max_results=max_results,
+            fields=_as_list(query.get("fields")),
+            properties=_as_list(query.get("properties")),
             reconcile=reconcile,
             version=version,
         ).to_json()
+
+    @router.get("/search/jql")
+    def search_get(request: Request) -> dict[str, Any]:
+        params = request.query_params
+        return search_page(
+            {
+                "jql": params.get("jql"),
+                "nextPageToken": params.get("nextPageToken"),
+                "maxResults": _int_param(request, "maxResults", None),
+                "fields": _multi(request, "fields"),
+                "properties": _multi(request, "properties"),
+                "reconcileIssues": split_names(_multi(request, "reconcileIssues")),
+            }
+        )
 
     @router.post("/search/jql")
     async def search_post(request: Request) -> dict[str, Any]:
         body = await read_json(request) or {}
         if not isinstance(body, dict):
             raise JiraError(400, ["The request body must be an object."])
-        max_results = body.get("maxResults")
-        if max_results is not None and not isinstance(max_results, int):
-            raise JiraError(400, ["'maxResults' must be an integer."])
-        reconcile = [int(x) for x in body.get("reconcileIssues") or [] if str(x).isdigit()]
-        return jira.search(
-            body.get("jql"),
-            next_page_token=body.get("nextPageToken"),
-            max_results=max_results,
-            fields=_as_list(body.get("fields")),
-            properties=_as_list(body.get("properties")),
-            reconcile=reconcile,
-            version=version,
-        ).to_json()
+        return search_page(body)
 
     @router.post("/search/approximate-count")
     async def approximate_count(request: Request) -> dict[str, Any]:

@@ -24,6 +24,11 @@ __all__ = ["RateLimitSettings", "control_router"]
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    def args(self) -> dict[str, Any]:
+        """The fields as keyword arguments: a body's fields are named like the parameters
+        of the ``FakeJira`` method its route calls."""
+        return dict(self)
+
 
 class CreateBody(_Body):
     project: str
@@ -145,27 +150,15 @@ def control_router(jira: FakeJira, limiter: RateLimiter, settings: dict[str, boo
 
     @router.post("/issues", status_code=201)
     def create(body: CreateBody) -> dict[str, Any]:
-        issue = jira.create(
-            body.project,
-            body.summary,
-            issue_type=body.issue_type,
-            labels=body.labels,
-            description=body.description,
-            properties=body.properties or None,
-            as_user=body.as_user,
-            **body.fields,
-        )
+        args = body.args()
+        fields = args.pop("fields")
+        args["properties"] = body.properties or None
+        issue = jira.create(**args, **fields)
         return issue_summary(str(issue.id))
 
     @router.post("/issues/{id_or_key}/transition")
     def transition(id_or_key: str, body: TransitionBody) -> dict[str, Any]:
-        used = jira.transition(
-            id_or_key,
-            body.name,
-            status=body.status,
-            to_category=body.to_category,
-            as_user=body.as_user,
-        )
+        used = jira.transition(id_or_key, **body.args())
         return {"transitions": used, "issue": issue_summary(id_or_key)}
 
     @router.post("/issues/{id_or_key}/reopen")
@@ -180,7 +173,7 @@ def control_router(jira: FakeJira, limiter: RateLimiter, settings: dict[str, boo
 
     @router.post("/issues/{id_or_key}/labels")
     def labels(id_or_key: str, body: LabelsBody) -> dict[str, Any]:
-        items = jira.edit_labels(id_or_key, add=body.add, remove=body.remove, as_user=body.as_user)
+        items = jira.edit_labels(id_or_key, **body.args())
         return {"changelog": items, "issue": issue_summary(id_or_key)}
 
     @router.post("/issues/{id_or_key}/move")
@@ -197,13 +190,7 @@ def control_router(jira: FakeJira, limiter: RateLimiter, settings: dict[str, boo
 
     @router.post("/projects", status_code=201)
     def add_project(body: ProjectBody) -> dict[str, Any]:
-        p = jira.add_project(
-            body.key,
-            body.name,
-            workflow=body.workflow,
-            issue_types=body.issue_types,
-            priorities=body.priorities,
-        )
+        p = jira.add_project(**body.args())
         return {"id": p.id, "key": p.key, "name": p.name, "workflow": p.workflow.name}
 
     @router.post("/projects/{key}/issuetypes", status_code=201)

@@ -26,6 +26,7 @@ import httpx
 
 from fakes.jira.jql import JqlRecord, parse_jql
 from fakes.jira.webhooks import DEFAULT_FILTER, DeliveryRecord, Webhook, WebhookFaults, sign
+from fakes.records import RecordLog
 
 __all__ = ["DEFAULT_RETRY_DELAYS", "RETRYABLE_STATUSES", "WebhookDispatcher"]
 
@@ -80,7 +81,7 @@ class WebhookDispatcher:
         self._lock = threading.RLock()
         self._pending: list[_Pending] = []
         self._in_flight = 0
-        self._log: list[DeliveryRecord] = []
+        self._log: RecordLog[DeliveryRecord] = RecordLog()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -346,18 +347,15 @@ class WebhookDispatcher:
             at=self._now().isoformat(),
             url=hook.url,
         )
-        with self._lock:
-            self._log.append(entry)
+        self._log.append(entry)
 
     @property
     def log(self) -> list[DeliveryRecord]:
         """Every attempt so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._log)
+        return self._log.snapshot()
 
     def reset_log(self) -> None:
-        with self._lock:
-            self._log.clear()
+        self._log.clear()
 
     @property
     def pending(self) -> int:
@@ -367,11 +365,12 @@ class WebhookDispatcher:
     def counters(self) -> dict[str, int]:
         """Attempts by outcome, plus how many deliveries are still queued."""
         with self._lock:
-            counts = Counter(entry.outcome for entry in self._log)
+            log = self._log.snapshot()
+            counts = Counter(entry.outcome for entry in log)
             result = {k: counts.get(k, 0) for k in ("sent", "dropped", "retried", "failed")}
             result["duplicate"] = counts.get("duplicate", 0)
             result["pending"] = len(self._pending) + self._in_flight
-            result["identifiers"] = len({entry.identifier for entry in self._log})
+            result["identifiers"] = len({entry.identifier for entry in log})
         return result
 
     def snapshot(self) -> dict[str, Any]:

@@ -393,6 +393,13 @@ class _Parser:
         self.i += 1
         return tok
 
+    def accept(self, word: str) -> bool:
+        """Consume the current token if it is the keyword ``word``; say whether it was."""
+        if not self.tok.is_kw(word):
+            return False
+        self.advance()
+        return True
+
     def expect(self, kind: str, what: str) -> _Token:
         if self.tok.kind != kind:
             raise JqlError(
@@ -422,26 +429,27 @@ class _Parser:
         return self.tok.is_kw("order") and nxt is not None and nxt.is_kw("by")
 
     def or_expr(self) -> Predicate:
-        parts = [self.and_expr()]
-        while self.tok.is_kw("or"):
-            self.advance()
-            parts.append(self.and_expr())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda rec, now: any(p(rec, now) for p in parts)
+        return self._joined("or", self.and_expr, any)
 
     def and_expr(self) -> Predicate:
-        parts = [self.not_expr()]
-        while self.tok.is_kw("and"):
-            self.advance()
-            parts.append(self.not_expr())
+        return self._joined("and", self.not_expr, all)
+
+    def _joined(
+        self,
+        keyword: str,
+        operand: Callable[[], Predicate],
+        combine: Callable[[Iterable[bool]], bool],
+    ) -> Predicate:
+        """Operands separated by ``keyword``; two or more hold when ``combine`` (any/all) says."""
+        parts = [operand()]
+        while self.accept(keyword):
+            parts.append(operand())
         if len(parts) == 1:
             return parts[0]
-        return lambda rec, now: all(p(rec, now) for p in parts)
+        return lambda rec, now: combine(p(rec, now) for p in parts)
 
     def not_expr(self) -> Predicate:
-        if self.tok.is_kw("not"):
-            self.advance()
+        if self.accept("not"):
             inner = self.not_expr()
             return lambda rec, now: not inner(rec, now)
         return self.primary()
@@ -454,14 +462,19 @@ class _Parser:
             return inner
         return self.clause()
 
+    def field_name(self, missing: Callable[[_Token], str]) -> _Token:
+        """Consume a field name (a word or a quoted string); else JqlError(missing(token))."""
+        if self.tok.kind not in ("word", "str"):
+            raise JqlError(missing(self.tok))
+        return self.advance()
+
     def clause(self) -> Predicate:
-        tok = self.tok
-        if tok.kind not in ("word", "str"):
-            raise JqlError(
+        tok = self.field_name(
+            lambda tok: (
                 f"Error in the JQL Query: Expecting a field name but got "
                 f"'{tok.text or 'end of query'}' at position {tok.pos}."
             )
-        self.advance()
+        )
         name = _FIELD_ALIASES.get(tok.text.lower())
         if name is None:
             if tok.text.lower().startswith("issue.property"):
@@ -492,19 +505,12 @@ class _Parser:
                     f"The operator '{tok.text}' (text search) is not supported by this JQL subset."
                 )
             return tok.text
-        if tok.is_kw("in"):
-            self.advance()
+        if self.accept("in"):
             return "in"
-        if tok.is_kw("is"):
-            self.advance()
-            if self.tok.is_kw("not"):
-                self.advance()
-                return "is not"
-            return "is"
-        if tok.is_kw("not"):
-            self.advance()
-            if self.tok.is_kw("in"):
-                self.advance()
+        if self.accept("is"):
+            return "is not" if self.accept("not") else "is"
+        if self.accept("not"):
+            if self.accept("in"):
                 return "not in"
             raise JqlError(
                 f"Error in the JQL Query: Expecting 'IN' after 'NOT' at position {tok.pos}."
@@ -562,13 +568,12 @@ class _Parser:
         return keys
 
     def order_key(self) -> OrderKey:
-        tok = self.tok
-        if tok.kind not in ("word", "str"):
-            raise JqlError(
-                f"Error in the JQL Query: Expecting a field name after ORDER BY at position "
-                f"{tok.pos}."
+        tok = self.field_name(
+            lambda tok: (
+                "Error in the JQL Query: Expecting a field name after ORDER BY at "
+                f"position {tok.pos}."
             )
-        self.advance()
+        )
         name = _ORDER_FIELDS.get(tok.text.lower())
         if name is None:
             raise JqlError(f"Ordering by field '{tok.text}' is not supported by this JQL subset.")

@@ -8,6 +8,7 @@ text) cannot drift from one another.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from fakes.jira.model import (
 )
 
 __all__ = [
+    "Site",
     "adf_error",
     "adf_from_text",
     "adf_to_text",
@@ -298,20 +300,28 @@ def select_fields(
     return [f for f in chosen if f not in excluded]
 
 
+@dataclass(frozen=True)
+class Site:
+    """What rendering an issue reads from the site besides the issue and its project."""
+
+    base: str
+    users: dict[str, User]
+    priorities: dict[str, Priority]
+    field_defs: dict[str, FieldDef]
+
+
 def issue_json(
-    base: str,
+    site: Site,
     issue: Issue,
     *,
     project: Project,
-    users: dict[str, User],
-    priorities: dict[str, Priority],
-    field_defs: dict[str, FieldDef],
     fields: list[str],
     version: str = "3",
     properties: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Render an issue; ``fields`` are names (unknown names are ignored, as Jira does)."""
-    values = _field_values(base, issue, project, users, priorities, field_defs, version)
+    base = site.base
+    values = _field_values(site, issue, project, version)
     body: dict[str, Any] = {
         "expand": _EXPAND,
         "id": str(issue.id),
@@ -324,15 +334,8 @@ def issue_json(
     return body
 
 
-def _field_values(
-    base: str,
-    issue: Issue,
-    project: Project,
-    users: dict[str, User],
-    priorities: dict[str, Priority],
-    field_defs: dict[str, FieldDef],
-    version: str,
-) -> dict[str, Any]:
+def _field_values(site: Site, issue: Issue, project: Project, version: str) -> dict[str, Any]:
+    base, users, priorities = site.base, site.users, site.priorities
     itype = project.issue_type(issue.issue_type_id)
 
     def user(account_id: str | None) -> dict[str, Any] | None:
@@ -370,7 +373,7 @@ def _field_values(
         "resolutiondate": jira_time(issue.resolution_date) if issue.resolution_date else None,
         "statuscategorychangedate": jira_time(issue.status_category_changed),
     }
-    for fid, fdef in field_defs.items():
+    for fid, fdef in site.field_defs.items():
         if fdef.custom:
             raw = issue.custom.get(fid)
             if raw is not None and fdef.allowed_values is not None:

@@ -30,7 +30,7 @@ from fakes.jira.fields import (
 )
 from fakes.jira.jql import JqlRecord
 from fakes.jira.model import STATUSES, Issue, Transition, User
-from fakes.jira.render import issue_json, select_fields, split_names, user_json
+from fakes.jira.render import Site, issue_json, select_fields, split_names, user_json
 from fakes.jira.search import SearchIndex, SearchPage, jql_record, run_search
 
 __all__ = ["JiraSite", "SearchPage"]
@@ -120,12 +120,9 @@ class JiraSite(JiraCatalog):
             everything = "*all" in wanted
             props = {k: v for k, v in issue.properties.items() if everything or k in wanted}
         return issue_json(
-            self.base_url,
+            Site(self.base_url, self.users, self.priorities, self.fields),
             issue,
             project=self.projects[issue.project_key],
-            users=self.users,
-            priorities=self.priorities,
-            field_defs=self.fields,
             fields=fields,
             version=version,
             properties=props,

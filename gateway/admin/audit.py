@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from gateway.admin.paging import clamp_page
+from gateway.admin.paging import newest_first
 from gateway.models import EventType, SyncEvent
 
 # Event types that wrote to PeopleForce or Jira, and those that report a failure.
@@ -60,14 +59,4 @@ def list_events(
     session: Session, filters: EventFilter, page: int = 1, page_size: int = 50
 ) -> tuple[list[SyncEvent], int]:
     """Newest first, with the total count for pagination."""
-    page, page_size = clamp_page(page, page_size)
-    conditions = _conditions(filters)
-    total = session.exec(select(func.count()).select_from(SyncEvent).where(*conditions)).one()
-    query = (
-        select(SyncEvent)
-        .where(*conditions)
-        .order_by(col(SyncEvent.created_at).desc(), col(SyncEvent.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return list(session.exec(query)), total
+    return newest_first(session, SyncEvent, _conditions(filters), page, page_size)

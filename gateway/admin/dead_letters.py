@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import Session, col
 
-from gateway.admin.errors import Conflict, NotFound
-from gateway.admin.paging import clamp_page
+from gateway.admin.errors import Conflict, get_or_refuse
+from gateway.admin.paging import newest_first
 from gateway.clock import utcnow
 from gateway.models import DeadLetter, EventType, SyncEvent
 
@@ -51,27 +51,15 @@ def list_dead_letters(
     page_size: int = 50,
 ) -> tuple[list[DeadLetter], int]:
     """Newest first, in one state (or ``all``), with the total count for pagination."""
-    page, page_size = clamp_page(page, page_size)
     conditions = _state_conditions(state)
     if domain_id is not None:
         conditions.append(DeadLetter.domain_id == domain_id)
-    total = session.exec(select(func.count()).select_from(DeadLetter).where(*conditions)).one()
-    query = (
-        select(DeadLetter)
-        .where(*conditions)
-        .order_by(col(DeadLetter.created_at).desc(), col(DeadLetter.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return list(session.exec(query)), total
+    return newest_first(session, DeadLetter, conditions, page, page_size)
 
 
 def get_dead_letter(session: Session, letter_id: int) -> DeadLetter:
     """The dead letter with this id, or NotFound."""
-    letter = session.get(DeadLetter, letter_id)
-    if letter is None:
-        raise NotFound(f"no dead letter with id {letter_id}")
-    return letter
+    return get_or_refuse(session, DeadLetter, letter_id, "dead letter")
 
 
 def _closed(letter_id: int, state: str) -> Conflict:

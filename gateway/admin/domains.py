@@ -11,7 +11,7 @@ from datetime import datetime
 from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
-from gateway.admin.errors import Conflict, DomainNotFound
+from gateway.admin.errors import Conflict, DomainNotFound, get_or_refuse
 from gateway.admin.schemas import (
     NULLABLE_DOMAIN_FIELDS,
     SECRET_FIELDS,
@@ -27,10 +27,7 @@ DOMAIN_REF_HELP = "Domain id (all digits) or name."
 
 def get_domain(session: Session, domain_id: int) -> DomainConfig:
     """The domain with this id, or DomainNotFound."""
-    domain = session.get(DomainConfig, domain_id)
-    if domain is None:
-        raise DomainNotFound(f"no domain with id {domain_id}")
-    return domain
+    return get_or_refuse(session, DomainConfig, domain_id, "domain", DomainNotFound)
 
 
 def find_domain(session: Session, ref: str) -> DomainConfig:

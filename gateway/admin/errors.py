@@ -6,6 +6,12 @@ prints it as one line and exits 1: the message is the same everywhere.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from sqlmodel import Session, SQLModel
+
+RowT = TypeVar("RowT", bound=SQLModel)
+
 
 class NotFound(LookupError):
     """The named object does not exist; the message names it for the admin."""
@@ -13,6 +19,16 @@ class NotFound(LookupError):
 
 class DomainNotFound(NotFound):
     """No domain matches the id or name given (the CLI adds where to look them up)."""
+
+
+def get_or_refuse(
+    session: Session, model: type[RowT], row_id: int, what: str, error: type[NotFound] = NotFound
+) -> RowT:
+    """The ``model`` row with this id, or ``error`` saying there is no ``what`` with it."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise error(f"no {what} with id {row_id}")
+    return row
 
 
 class Conflict(ValueError):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from gateway.admin.errors import Conflict, NotFound, RuleInvalid
+from gateway.admin.errors import Conflict, RuleInvalid, get_or_refuse
 from gateway.admin.schemas import RuleIn
 from gateway.clock import utcnow
 from gateway.models import DomainConfig, FieldMapping, RoutingRule
@@ -27,10 +27,7 @@ PENDING_STALE = timedelta(minutes=2)
 
 def get_rule(session: Session, rule_id: int) -> RoutingRule:
     """The rule with this id, or NotFound."""
-    rule = session.get(RoutingRule, rule_id)
-    if rule is None:
-        raise NotFound(f"no routing rule with id {rule_id}")
-    return rule
+    return get_or_refuse(session, RoutingRule, rule_id, "routing rule")
 
 
 def rule_mappings(session: Session, rule_id: int) -> list[FieldMapping]:

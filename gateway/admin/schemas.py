@@ -8,6 +8,7 @@ and appear on output only as ``*_set`` booleans.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -65,31 +66,27 @@ def _check_domain_name(value: str) -> str:
     return value
 
 
-def _check_label(value: str) -> str:
-    if not _LABEL.match(value):
-        raise ValueError("a Jira label cannot contain spaces")
-    return value
+def _matching(pattern: re.Pattern[str], message: str) -> Callable[[str], str]:
+    """A validator that passes what ``pattern`` matches and refuses the rest with ``message``."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(message)
+        return value
+
+    return check
 
 
-def _check_property_key(value: str) -> str:
-    if not _PROPERTY_KEY.match(value):
-        raise ValueError("use letters, digits, '.', '_' or '-' only")
-    return value
+_check_label = _matching(_LABEL, "a Jira label cannot contain spaces")
+_check_property_key = _matching(_PROPERTY_KEY, "use letters, digits, '.', '_' or '-' only")
+_check_sweep_time = _matching(_SWEEP_TIME, "use 24-hour HH:MM in UTC, e.g. 03:00")
+_project_key_format = _matching(
+    _PROJECT_KEY, "a Jira project key is 1-10 capital letters, digits or '_', e.g. HR"
+)
 
 
 def _check_project_key(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.upper()
-    if not _PROJECT_KEY.match(value):
-        raise ValueError("a Jira project key is 1-10 capital letters, digits or '_', e.g. HR")
-    return value
-
-
-def _check_sweep_time(value: str) -> str:
-    if not _SWEEP_TIME.match(value):
-        raise ValueError("use 24-hour HH:MM in UTC, e.g. 03:00")
-    return value
+    return None if value is None else _project_key_format(value.upper())
 
 
 def _as_utc(value: datetime | None) -> datetime | None:

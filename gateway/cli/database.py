@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -11,19 +11,25 @@ from gateway.cli._common import fail, out, settings_or_exit
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
 
+def _migrate(direction: Literal["upgrade", "downgrade"], revision: str, failed: str) -> None:
+    """Run Alembic to ``revision``; a failure is one line starting with ``failed``, exit 1."""
+    from gateway.migrate import downgrade, upgrade
+
+    settings = settings_or_exit()
+    run = upgrade if direction == "upgrade" else downgrade
+    try:
+        run(settings.effective_database_url, revision)
+    except Exception as error:
+        raise fail(f"{failed}: {type(error).__name__}: {error}") from None
+    out.print(f"database {direction}d to {revision}")
+
+
 @app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    from gateway.migrate import upgrade
-
-    settings = settings_or_exit()
-    try:
-        upgrade(settings.effective_database_url, revision)
-    except Exception as error:
-        raise fail(f"migration failed: {type(error).__name__}: {error}") from None
-    out.print(f"database upgraded to {revision}")
+    _migrate("upgrade", revision, "migration failed")
 
 
 @app.command("downgrade")
@@ -31,14 +37,7 @@ def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1.")],
 ) -> None:
     """Revert migrations down to REVISION."""
-    from gateway.migrate import downgrade
-
-    settings = settings_or_exit()
-    try:
-        downgrade(settings.effective_database_url, revision)
-    except Exception as error:
-        raise fail(f"downgrade failed: {type(error).__name__}: {error}") from None
-    out.print(f"database downgraded to {revision}")
+    _migrate("downgrade", revision, "downgrade failed")
 
 
 @app.command("current")

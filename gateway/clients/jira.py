@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -48,6 +48,16 @@ from gateway.clients.transport import (
 )
 
 log = logging.getLogger("gateway.clients")
+
+
+class SearchOptions(TypedDict, total=False):
+    """The keyword arguments of ``JiraClient.iter_search_pages`` after ``jql``."""
+
+    fields: Required[Sequence[str]]
+    properties: Sequence[str] | None
+    max_results: int
+    max_pages: int
+
 
 ISSUE_PATH = "/rest/api/3/issue"
 ISSUE_ITEM_PATH = "/rest/api/3/issue/{issue}"
@@ -312,22 +322,11 @@ class JiraClient:
             return
 
     async def search_jql(
-        self,
-        jql: str,
-        *,
-        fields: Sequence[str],
-        properties: Sequence[str] | None = None,
-        max_results: int = 100,
-        max_pages: int = 100,
+        self, jql: str, **options: Unpack[SearchOptions]
     ) -> AsyncGenerator[JiraIssue, None]:
-        """Every issue matching ``jql`` (``POST /rest/api/3/search/jql``, token paging)."""
-        pages = self.iter_search_pages(
-            jql,
-            fields=fields,
-            properties=properties,
-            max_results=max_results,
-            max_pages=max_pages,
-        )
+        """Every issue matching ``jql`` (``POST /rest/api/3/search/jql``, token paging);
+        ``options`` are those of ``iter_search_pages``."""
+        pages = self.iter_search_pages(jql, **options)
         async with aclosing(pages):
             async for page in pages:
                 for issue in page.issues:

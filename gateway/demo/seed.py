@@ -19,22 +19,40 @@ ADMIN_USERNAME = "admin"
 IT_PATTERN = r"(?i)laptop|vpn|sso|workspace|badge|slack"
 
 
-def seed_domain(stack: GatewayStack) -> int:
-    """Create the demo domain (ticking every second) and its rules; returns the domain id."""
-    domain_id = stack.add_domain(name=DOMAIN_NAME)
+def add_drop_then_it_rules(
+    stack: GatewayStack,
+    drop: tuple[str, str],
+    it: tuple[str, dict[str, str]],
+    issue_type: str = "Task",
+) -> None:
+    """The demo's two rules, also set up by tests: ``drop`` (name, word) drops the tasks whose
+    title contains the word, at priority 10; ``it`` (name, title condition's op and value)
+    sends its tasks to project IT with an "[IT] " summary, at priority 20."""
+    name, word = drop
     stack.add_rule(
-        "Payroll is handled in the payroll system",
-        [{"path": "title", "op": "contains", "value": "payroll"}],
+        name,
+        [{"path": "title", "op": "contains", "value": word}],
         action=RuleAction.DROP,
         priority=10,
     )
+    name, condition = it
     stack.add_rule(
-        "Access and equipment go to IT",
-        [{"path": "title", "op": "regex", "value": IT_PATTERN}],
+        name,
+        [{"path": "title", **condition}],
         project="IT",
-        issue_type="Task",
+        issue_type=issue_type,
         priority=20,
         mappings=(("summary", MappingKind.TEMPLATE, "[IT] {{title}}"),),
+    )
+
+
+def seed_domain(stack: GatewayStack) -> int:
+    """Create the demo domain (ticking every second) and its rules; returns the domain id."""
+    domain_id = stack.add_domain(name=DOMAIN_NAME)
+    add_drop_then_it_rules(
+        stack,
+        ("Payroll is handled in the payroll system", "payroll"),
+        ("Access and equipment go to IT", {"op": "regex", "value": IT_PATTERN}),
     )
     return domain_id
 

@@ -25,6 +25,7 @@ request already sent upstream.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -119,21 +120,22 @@ class Ledger:
             rows = session.connection().execute(columns)
             return {row[0]: StateSummary(*row) for row in rows}
 
-    @offloaded
-    def states_for(self, pf_task_ids: list[int]) -> list[SyncState]:
+    def _states_among(self, column: Any, values: Sequence[Any], *also: Any) -> list[SyncState]:
+        """This domain's rows whose ``column`` is one of ``values`` and that match ``also``,
+        read 500 values at a time so no statement outgrows a backend's parameter limit."""
         found: list[SyncState] = []
         with self.session() as session:
-            for start in range(0, len(pf_task_ids), 500):
-                chunk = pf_task_ids[start : start + 500]
-                found.extend(
-                    session.exec(
-                        select(SyncState).where(
-                            SyncState.domain_id == self.domain_id,
-                            col(SyncState.pf_task_id).in_(chunk),
-                        )
-                    ).all()
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                query = select(SyncState).where(
+                    SyncState.domain_id == self.domain_id, col(column).in_(chunk), *also
                 )
+                found.extend(session.exec(query).all())
         return found
+
+    @offloaded
+    def states_for(self, pf_task_ids: list[int]) -> list[SyncState]:
+        return self._states_among(SyncState.pf_task_id, pf_task_ids)
 
     @offloaded
     def states(self) -> dict[int, SyncState]:
@@ -141,42 +143,28 @@ class Ledger:
             rows = session.exec(select(SyncState).where(SyncState.domain_id == self.domain_id))
             return {row.pf_task_id: row for row in rows}
 
+    def _first_state(self, condition: Any) -> SyncState | None:
+        with self.session() as session:
+            query = select(SyncState).where(SyncState.domain_id == self.domain_id, condition)
+            return session.exec(query).first()
+
     @offloaded
     def state(self, pf_task_id: int) -> SyncState | None:
-        with self.session() as session:
-            return session.exec(
-                select(SyncState).where(
-                    SyncState.domain_id == self.domain_id, SyncState.pf_task_id == pf_task_id
-                )
-            ).first()
+        return self._first_state(SyncState.pf_task_id == pf_task_id)
 
     @offloaded
     def state_by_issue(self, issue_id: str) -> SyncState | None:
-        with self.session() as session:
-            return session.exec(
-                select(SyncState).where(
-                    SyncState.domain_id == self.domain_id, SyncState.jira_issue_id == issue_id
-                )
-            ).first()
+        return self._first_state(SyncState.jira_issue_id == issue_id)
 
     @offloaded
     def open_states_for_issues(self, issue_ids: list[str]) -> list[SyncState]:
         """Synced, not yet completed rows among ``issue_ids`` (the sweeper's intersection)."""
-        found: list[SyncState] = []
-        with self.session() as session:
-            for start in range(0, len(issue_ids), 500):
-                chunk = issue_ids[start : start + 500]
-                found.extend(
-                    session.exec(
-                        select(SyncState).where(
-                            SyncState.domain_id == self.domain_id,
-                            col(SyncState.jira_issue_id).in_(chunk),
-                            SyncState.status == SyncStatus.SYNCED,
-                            SyncState.is_completed == False,  # noqa: E712 - SQL expression
-                        )
-                    ).all()
-                )
-        return found
+        return self._states_among(
+            SyncState.jira_issue_id,
+            issue_ids,
+            SyncState.status == SyncStatus.SYNCED,
+            SyncState.is_completed == False,  # noqa: E712 - SQL expression
+        )
 
     @offloaded
     def forget_hashes(self, status: SyncStatus) -> int:

@@ -65,6 +65,12 @@ async def redis_lock(
             await lock.release()
 
 
+def domain_job_lock(redis: Redis, name: str, timeout: float) -> AbstractAsyncContextManager[None]:
+    """A per-domain job's lock (tick, sweep): tried once, LockBusy when another run holds
+    it, renewed while the job runs."""
+    return redis_lock(redis, name, timeout=timeout, wait=None, renew=True)
+
+
 def task_lock(redis: Redis, domain_id: int, pf_task_id: int) -> AbstractAsyncContextManager[None]:
     """The per-task lock every writer for one (domain, task) pair takes."""
     return redis_lock(

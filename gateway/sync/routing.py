@@ -116,10 +116,10 @@ def route(
         if not rule_matches(task, rule):
             continue
         if rule.action == RuleAction.DROP:
-            return _no_issue(RouteAction.DROP, rule, f"dropped by rule {rule.name!r}")
+            return _decision(RouteAction.DROP, rule, f"dropped by rule {rule.name!r}")
         project = rule.target_project_key or defaults.fallback_project_key
         if not project:
-            return _no_issue(
+            return _decision(
                 RouteAction.UNROUTABLE,
                 rule,
                 f"rule {rule.name!r} matched but names no project and the domain "
@@ -128,7 +128,7 @@ def route(
         issue_type = rule.target_issue_type or defaults.fallback_issue_type
         return _sync(task, rule, project, issue_type, defaults, f"matched rule {rule.name!r}")
     if not defaults.fallback_project_key:
-        return _no_issue(
+        return _decision(
             RouteAction.UNROUTABLE, None, "no rule matched and the domain has no fallback project"
         )
     return _sync(
@@ -141,8 +141,8 @@ def route(
     )
 
 
-def _no_issue(action: RouteAction, rule: RuleSpec | None, reason: str) -> RouteDecision:
-    """A decision that creates nothing: a DROP, or a task no project can take."""
+def _decision(action: RouteAction, rule: RuleSpec | None, reason: str) -> RouteDecision:
+    """A decision with no target yet: as it stands a DROP, or a task no project can take."""
     return RouteDecision(
         action=action,
         rule_id=rule.id if rule else None,
@@ -163,14 +163,10 @@ def _sync(
     reason: str,
 ) -> RouteDecision:
     mappings = rule.mappings if rule else []
-    decision = RouteDecision(
-        action=RouteAction.SYNC,
-        rule_id=rule.id if rule else None,
-        rule_name=rule.name if rule else None,
+    decision = replace(
+        _decision(RouteAction.SYNC, rule, reason),
         project_key=project,
         issue_type=issue_type,
-        fields={},
-        reason=reason,
         assignee_email=assignee_email(task, mappings),
     )
     fields = build_fields(task, decision, mappings, label=defaults.tracking_label)

@@ -20,7 +20,7 @@ from gateway.sync.deps import SyncDeps
 from gateway.sync.inbound import Outcome, Source, process_issue_event
 from gateway.sync.ledger import Ledger
 from gateway.sync.lineage import jql_string
-from gateway.sync.locks import LockBusy, redis_lock, sweep_lock_name
+from gateway.sync.locks import LockBusy, domain_job_lock, sweep_lock_name
 
 log = logging.getLogger("gateway.sync.sweeper")
 
@@ -77,13 +77,8 @@ def next_sweep_after(now: datetime, sweep_time: str) -> datetime:
 async def run_sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
     """The job body of ``zombie_recovery_task`` for one domain."""
     try:
-        async with redis_lock(
-            deps.redis,
-            sweep_lock_name(domain_id),
-            timeout=SWEEP_LOCK_TIMEOUT_SECONDS,
-            wait=None,
-            renew=True,
-        ):
+        lock = domain_job_lock(deps.redis, sweep_lock_name(domain_id), SWEEP_LOCK_TIMEOUT_SECONDS)
+        async with lock:
             return await _sweep(deps, domain_id)
     except LockBusy:
         log.info("domain %s: a sweep is already running", domain_id)

@@ -27,7 +27,7 @@ from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import canonical_json, state_hash
 from gateway.sync.issue_writes import parse_pf_time, route_and_create, update_issue
 from gateway.sync.ledger import Ledger, StateSummary
-from gateway.sync.locks import TICK_LOCK_TIMEOUT_SECONDS, LockBusy, redis_lock, tick_lock_name
+from gateway.sync.locks import TICK_LOCK_TIMEOUT_SECONDS, LockBusy, domain_job_lock, tick_lock_name
 from gateway.sync.orphans import adopt_orphan
 from gateway.sync.routing import DomainDefaults, RuleSpec
 from gateway.sync.tick_context import TickContext, TickReport
@@ -196,13 +196,8 @@ async def run_tick(deps: SyncDeps, domain_id: int, *, force: bool = False) -> Ti
     """
     ledger = Ledger(deps.engine, domain_id)
     try:
-        async with redis_lock(
-            deps.redis,
-            tick_lock_name(domain_id),
-            timeout=TICK_LOCK_TIMEOUT_SECONDS,
-            wait=None,
-            renew=True,
-        ):
+        lock = domain_job_lock(deps.redis, tick_lock_name(domain_id), TICK_LOCK_TIMEOUT_SECONDS)
+        async with lock:
             domain = await ledger.domain()
             if domain is None or not (domain.is_active or force):
                 return None

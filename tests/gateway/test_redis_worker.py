@@ -168,18 +168,23 @@ def test_readyz_names_an_outdated_schema(tmp_path: Path, redis_url: str) -> None
     assert "gateway db upgrade" in response.json()["checks"]["schema"]
 
 
-def test_check_command(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env["COLUMNS"] = "200"
-    env["GATEWAY_JIRA_WEBHOOK_SECRET"] = "a-very-secret-webhook-value"
-    fresh = subprocess.run(
+def gateway_check(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``gateway check`` in a fresh process, its output captured."""
+    return subprocess.run(
         [sys.executable, "-m", "gateway.cli", "check"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_check_command(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["COLUMNS"] = "200"
+    env["GATEWAY_JIRA_WEBHOOK_SECRET"] = "a-very-secret-webhook-value"
+    fresh = gateway_check(tmp_path, env)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert "a-very-secret-webhook-value" not in fresh.stdout + fresh.stderr
     assert "GATEWAY_JIRA_WEBHOOK_SECRET" in fresh.stdout
@@ -188,14 +193,7 @@ def test_check_command(tmp_path: Path) -> None:
     assert not EmbeddedRedis(tmp_path / "data").is_running()
 
     env["GATEWAY_REDIS_URL"] = f"redis://127.0.0.1:{free_port()}"
-    closed = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "check"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    closed = gateway_check(tmp_path, env)
     assert closed.returncode == 1
     assert "FAIL redis" in closed.stdout
     assert "unreachable" in closed.stdout

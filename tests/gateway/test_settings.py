@@ -37,24 +37,34 @@ def test_bad_database_url_names_the_variable() -> None:
     assert "\n" not in message
 
 
-def test_unsupported_database_backend() -> None:
-    with pytest.raises(ConfigurationError, match="GATEWAY_DATABASE_URL: unsupported database"):
-        load_settings(database_url="mysql://u:p@localhost/db")
-
-
-def test_empty_webhook_secret_is_rejected() -> None:
-    with pytest.raises(ConfigurationError, match="GATEWAY_JIRA_WEBHOOK_SECRET: is empty"):
-        load_settings(jira_webhook_secret="   ")
-
-
-def test_short_webhook_secret_is_rejected() -> None:
-    with pytest.raises(ConfigurationError, match="GATEWAY_JIRA_WEBHOOK_SECRET: is too short"):
-        load_settings(jira_webhook_secret="short")
-
-
-def test_bad_redis_scheme_is_rejected() -> None:
-    with pytest.raises(ConfigurationError, match="GATEWAY_REDIS_URL: must start with"):
-        load_settings(redis_url="http://localhost:6379")
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(
+            {"database_url": "mysql://u:p@localhost/db"},
+            "GATEWAY_DATABASE_URL: unsupported database",
+            id="unsupported-database-backend",
+        ),
+        pytest.param(
+            {"jira_webhook_secret": "   "},
+            "GATEWAY_JIRA_WEBHOOK_SECRET: is empty",
+            id="empty-webhook-secret",
+        ),
+        pytest.param(
+            {"jira_webhook_secret": "short"},
+            "GATEWAY_JIRA_WEBHOOK_SECRET: is too short",
+            id="short-webhook-secret",
+        ),
+        pytest.param(
+            {"redis_url": "http://localhost:6379"},
+            "GATEWAY_REDIS_URL: must start with",
+            id="bad-redis-scheme",
+        ),
+    ],
+)
+def test_bad_value_is_rejected(value: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings(**value)
 
 
 def test_several_bad_values_are_all_named() -> None:

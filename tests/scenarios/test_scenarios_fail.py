@@ -30,16 +30,30 @@ def failed(result: ScenarioResult, check: str) -> bool:
     return not result.passed and any(c.name == check and not c.ok for c in result.checks)
 
 
+def run_failing(
+    name: str, *checks: str, tasks: int = 8, knobs: Knobs | None = None
+) -> ScenarioResult:
+    """Run scenario ``name`` with seed 1 and assert that it fails each of ``checks``."""
+    result = run_scenario(name, seed=1, tasks=tasks, knobs=knobs)
+    for check in checks:
+        assert failed(result, check), check
+    return result
+
+
 def test_lost_webhooks_without_the_sweep_fails() -> None:
-    result = run_scenario("lost-webhooks", seed=1, tasks=8, knobs=Knobs(skip_sweep=True))
-    assert failed(result, "every pair agrees after one sweep")
-    assert failed(result, "repairs equal losses")
+    result = run_failing(
+        "lost-webhooks",
+        "every pair agrees after one sweep",
+        "repairs equal losses",
+        knobs=Knobs(skip_sweep=True),
+    )
     assert result.disagreements > 0
 
 
 def test_long_downtime_without_the_sweep_fails() -> None:
-    result = run_scenario("long-downtime", seed=1, tasks=8, knobs=Knobs(skip_sweep=True))
-    assert failed(result, "every pair agrees after the first sweep")
+    run_failing(
+        "long-downtime", "every pair agrees after the first sweep", knobs=Knobs(skip_sweep=True)
+    )
 
 
 def test_crash_without_the_orphan_search_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,8 +62,9 @@ def test_crash_without_the_orphan_search_duplicates(monkeypatch: pytest.MonkeyPa
         self.searched.update(s.pf_task_id for s in states)
 
     monkeypatch.setattr(OrphanSearch, "search", no_search)
-    result = run_scenario("crash-mid-create", seed=1, tasks=6, knobs=Knobs(crash="lost-response"))
-    assert failed(result, "one issue per task")
+    result = run_failing(
+        "crash-mid-create", "one issue per task", tasks=6, knobs=Knobs(crash="lost-response")
+    )
     assert max(result.issues_per_task) >= 2
 
 
@@ -61,19 +76,23 @@ def test_duplicates_without_dedupe_and_idempotence_fail(monkeypatch: pytest.Monk
         return await original(deps, ledger, domain, issue, state, source)
 
     monkeypatch.setattr(inbound, "_reconcile", forgetful)
-    result = run_scenario(
-        "duplicate-deliveries", seed=1, tasks=6, knobs=Knobs(fresh_delivery_ids=True)
+    run_failing(
+        "duplicate-deliveries",
+        "each delivery queued once",
+        "one completion write per task",
+        tasks=6,
+        knobs=Knobs(fresh_delivery_ids=True),
     )
-    assert failed(result, "each delivery queued once")
-    assert failed(result, "one completion write per task")
 
 
 def test_fresh_identifiers_alone_are_caught_by_the_dedupe_check() -> None:
     """Idempotent jobs still write once; the scenario still reports the lost dedupe."""
-    result = run_scenario(
-        "duplicate-deliveries", seed=1, tasks=6, knobs=Knobs(fresh_delivery_ids=True)
+    result = run_failing(
+        "duplicate-deliveries",
+        "each delivery queued once",
+        tasks=6,
+        knobs=Knobs(fresh_delivery_ids=True),
     )
-    assert failed(result, "each delivery queued once")
     assert not failed(result, "one completion write per task")
 
 
@@ -85,8 +104,7 @@ def test_echo_loop_without_change_detection_fails(monkeypatch: pytest.MonkeyPatc
         "diff_fields",
         lambda old, new: {k: v for k, v in new.items() if k not in TARGET_FIELDS},
     )
-    result = run_scenario("echo-loop", seed=1, tasks=6)
-    assert failed(result, "zero writes at rest")
+    result = run_failing("echo-loop", "zero writes at rest", tasks=6)
     assert result.at_rest_writes > 0
 
 
@@ -95,8 +113,7 @@ def test_storm_ignoring_retry_after_fails(monkeypatch: pytest.MonkeyPatch) -> No
         return self.backoff(attempt, previous)
 
     monkeypatch.setattr(RetryPolicy, "delay", impatient)
-    result = run_scenario("rate-limit-storm", seed=1, tasks=6)
-    assert failed(result, "no request before its Retry-After elapsed")
+    run_failing("rate-limit-storm", "no request before its Retry-After elapsed", tasks=6)
 
 
 def test_late_deliveries_acting_on_the_done_snapshot_fail(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,8 +128,7 @@ def test_late_deliveries_acting_on_the_done_snapshot_fail(monkeypatch: pytest.Mo
         return await original(deps, ledger, domain, stale, state, source)
 
     monkeypatch.setattr(inbound, "_reconcile", on_the_event)
-    result = run_scenario("late-and-reordered", seed=1, tasks=10)
-    assert failed(result, "a done arriving after a reopen changes nothing")
+    run_failing("late-and-reordered", "a done arriving after a reopen changes nothing", tasks=10)
 
 
 def test_partition_read_as_a_complete_listing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,8 +143,7 @@ def test_partition_read_as_a_complete_listing_fails(monkeypatch: pytest.MonkeyPa
             yield TaskPage(page=1, tasks=[], stop_reason=StopReason.EMPTY_PAGE)
 
     monkeypatch.setattr(PeopleForceClient, "iter_task_pages", forgiving)
-    result = run_scenario("peopleforce-partition", seed=1, tasks=8)
-    assert failed(result, "ticks failed while partitioned")
+    run_failing("peopleforce-partition", "ticks failed while partitioned")
 
 
 def test_jira_partition_without_job_retries_or_sweep_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,8 +153,7 @@ def test_jira_partition_without_job_retries_or_sweep_fails(monkeypatch: pytest.M
     only one of them off), so both are switched off.
     """
     monkeypatch.setattr(worker, "INBOUND_MAX_TRIES", 1)
-    result = run_scenario("jira-partition", seed=1, tasks=9, knobs=Knobs(skip_sweep=True))
-    assert failed(result, "completion agrees")
+    run_failing("jira-partition", "completion agrees", tasks=9, knobs=Knobs(skip_sweep=True))
 
 
 def test_deleted_issue_kept_mapped_is_never_recreated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,9 +165,7 @@ def test_deleted_issue_kept_mapped_is_never_recreated(monkeypatch: pytest.Monkey
         )
 
     monkeypatch.setattr(TickContext, "forget_deleted_issue", keep_mapping)
-    result = run_scenario("issue-deleted-in-jira", seed=1, tasks=8)
-    assert failed(result, "recreated exactly once")
-    assert failed(result, "one issue per task")
+    run_failing("issue-deleted-in-jira", "recreated exactly once", "one issue per task")
 
 
 def test_schema_drift_without_dead_letters_retries_every_tick(
@@ -165,9 +177,11 @@ def test_schema_drift_without_dead_letters_retries_every_tick(
         return None
 
     monkeypatch.setattr(TickContext, "dead_letter", no_dead_letter)
-    result = run_scenario("schema-drift", seed=1, tasks=8)
-    assert failed(result, "exactly the affected tasks dead-lettered")
-    assert failed(result, "dead tasks are not retried every tick")
+    run_failing(
+        "schema-drift",
+        "exactly the affected tasks dead-lettered",
+        "dead tasks are not retried every tick",
+    )
 
 
 def test_concurrent_ticks_without_job_ids_or_locks_collide(
@@ -203,9 +217,12 @@ def test_concurrent_ticks_without_job_ids_or_locks_collide(
                 queued.append(job_id)
         return queued
 
-    monkeypatch.setattr(tick, "redis_lock", no_lock)
+    monkeypatch.setattr(tick, "domain_job_lock", no_lock)
     monkeypatch.setattr(tick_context, "task_lock", no_lock)
     monkeypatch.setattr(inbound, "task_lock", no_lock)
     monkeypatch.setattr(gateway.worker, "enqueue_due_work", eager)
-    result = run_scenario("concurrent-workers", seed=1, tasks=8, knobs=Knobs(workers="inprocess"))
-    assert failed(result, "no task processed twice concurrently")
+    run_failing(
+        "concurrent-workers",
+        "no task processed twice concurrently",
+        knobs=Knobs(workers="inprocess"),
+    )

@@ -20,9 +20,9 @@ pool FastAPI also runs plain ``def`` routes in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from arq.connections import ArqRedis
 from fastapi import Depends, HTTPException, Path, Request, status
@@ -45,35 +45,27 @@ from gateway.settings import Settings
 
 # --- resources the app's lifespan opened -------------------------------------------------
 
-
-def get_engine(request: Request) -> Engine:
-    """The database engine opened by the app's lifespan."""
-    return request.app.state.engine
+T = TypeVar("T")
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the app was built with."""
-    return request.app.state.settings
+def _app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency returning ``app.state.<name>``, set by the app's lifespan or factory;
+    ``kind`` is what the attribute holds, for the type checker."""
+
+    def get(request: Request) -> T:
+        return getattr(request.app.state, name)
+
+    return get
 
 
-def get_redis(request: Request) -> ArqRedis:
-    """The app's Redis pool (ARQ enqueues, sessions, throttling)."""
-    return request.app.state.redis
-
-
-def get_rule_checks(request: Request) -> RuleChecks:
-    """The background rule checks of this API process (see ``install_admin``)."""
-    return request.app.state.rule_checks
-
-
-def get_catalog(request: Request) -> JiraCatalog:
-    """The cached Jira projects and issue types for the rule editor's pickers."""
-    return request.app.state.jira_catalog
-
-
-def get_session_codec(request: Request) -> SessionCodec:
-    """Reads and writes the signed session cookie."""
-    return request.app.state.session_codec
+get_engine = _app_state("engine", Engine)  # the database engine
+get_settings = _app_state("settings", Settings)  # what the app was built with
+get_redis = _app_state("redis", ArqRedis)  # the pool for ARQ enqueues, sessions, throttling
+# The background rule checks of this API process (see ``install_admin``).
+get_rule_checks = _app_state("rule_checks", RuleChecks)
+# The cached Jira projects and issue types for the rule editor's pickers.
+get_catalog = _app_state("jira_catalog", JiraCatalog)
+get_session_codec = _app_state("session_codec", SessionCodec)  # the signed session cookie
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

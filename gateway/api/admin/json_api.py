@@ -9,10 +9,9 @@ others await Redis or the upstreams and reach the database through the offload s
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import Session
@@ -225,24 +224,11 @@ async def validate_rule(
 def list_events(
     _: Reader,
     db: SessionDep,
-    domain_id: int | None = None,
-    pf_task_id: int | None = None,
-    jira_issue_key: str | None = None,
-    event_type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    filters: Annotated[audit.EventFilter, Depends()],
     page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> Page[EventOut]:
     """The audit log, newest first."""
-    filters = audit.EventFilter(
-        domain_id=domain_id,
-        pf_task_id=pf_task_id,
-        jira_issue_key=jira_issue_key,
-        event_type=event_type,
-        since=since,
-        until=until,
-    )
     found, total = audit.list_events(db, filters, page, page_size)
     return Page[EventOut](
         items=[EventOut.of(e) for e in found], total=total, page=page, page_size=page_size

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from arq.connections import ArqRedis
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -209,22 +211,21 @@ def _action_result(
     )
 
 
-@router.post("/admin/domains/{domain}/tick")
-async def tick_now(
-    request: Request, principal: PageWriter, domain: DomainSnapshotDep, redis: RedisDep
-) -> Response:
-    """Queue a tick now."""
-    result = await actions.run_tick_now(redis, domain.id or 0)
-    return _action_result(request, domain.id, result, principal)
+def _queue_now_route(job: str, queue: Callable[[ArqRedis, int], Awaitable[ActionResult]]) -> None:
+    """The button that queues ``job`` for the domain now (a tick, the zombie sweep)."""
+
+    async def queue_now(
+        request: Request, principal: PageWriter, domain: DomainSnapshotDep, redis: RedisDep
+    ) -> Response:
+        result = await queue(redis, domain.id or 0)
+        return _action_result(request, domain.id, result, principal)
+
+    queue_now.__name__ = f"{job}_now"
+    router.post(f"/admin/domains/{{domain}}/{job}")(queue_now)
 
 
-@router.post("/admin/domains/{domain}/sweep")
-async def sweep_now(
-    request: Request, principal: PageWriter, domain: DomainSnapshotDep, redis: RedisDep
-) -> Response:
-    """Queue the zombie sweep now."""
-    result = await actions.run_sweep_now(redis, domain.id or 0)
-    return _action_result(request, domain.id, result, principal)
+_queue_now_route("tick", actions.run_tick_now)
+_queue_now_route("sweep", actions.run_sweep_now)
 
 
 @router.post("/admin/domains/{domain}/test-connection")

@@ -7,15 +7,20 @@ rest are plain ``def`` routes (see ``deps``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from gateway.admin import domains, rules
 from gateway.admin.errors import RuleInvalid
+from gateway.admin.rule_checks import RuleChecks
 from gateway.admin.schemas import RuleIn
 from gateway.api.admin.deps import (
     DomainDep,
@@ -118,6 +123,51 @@ def _save_errors(error: ValidationError | RuleInvalid) -> list[str]:
     return error.problems
 
 
+@dataclass(frozen=True)
+class _RuleSaver:
+    """What saving a rule from the editor needs besides the rule itself."""
+
+    request: Request
+    principal: Principal
+    engine: Engine
+    checks: RuleChecks
+
+    async def save(
+        self,
+        save: Callable[[Session], int],
+        shown: tuple[DomainConfig, RoutingRule | None],
+        payload: dict[str, Any],
+        notice: str,
+    ) -> Response:
+        """Run ``save``; a refused rule shows the form again with the problems (422), a saved
+        one is checked against Jira in the background and the browser goes back to the list."""
+        domain, rule = shown
+        try:
+            rule_id = await in_session(self.engine, save)
+        except (ValidationError, RuleInvalid) as error:
+            return _rule_form(
+                self.request,
+                self.principal,
+                domain=domain,
+                rule=rule,
+                form=rule_form_values(payload),
+                errors=_save_errors(error),
+                status_code=422,
+            )
+        self.checks.schedule(rule_id)
+        return redirect(self.request, f"/admin/domains/{domain.id}/rules?notice={notice}")
+
+
+def _rule_saver(
+    request: Request, principal: PageWriter, engine: EngineDep, checks: RuleChecksDep
+) -> _RuleSaver:
+    """The saver for a rule form post; an admin who may write, checked before anything else."""
+    return _RuleSaver(request, principal, engine, checks)
+
+
+RuleSaverDep = Annotated[_RuleSaver, Depends(_rule_saver)]
+
+
 def _create_rule(session: Session, domain_id: int, payload: dict[str, Any]) -> int:
     domain = domains.get_domain(session, domain_id)
     rule = rules.create_rule(session, domain, RuleIn.model_validate(payload))
@@ -126,31 +176,12 @@ def _create_rule(session: Session, domain_id: int, payload: dict[str, Any]) -> i
 
 
 @router.post("/admin/domains/{domain}/rules")
-async def create_rule(
-    request: Request,
-    principal: PageWriter,
-    domain: DomainSnapshotDep,
-    form: FormDep,
-    engine: EngineDep,
-    checks: RuleChecksDep,
-) -> Response:
+async def create_rule(saver: RuleSaverDep, domain: DomainSnapshotDep, form: FormDep) -> Response:
     """Save a new rule (then check it against Jira in the background)."""
     payload = rule_payload(form)
     domain_id = domain.id or 0
-    try:
-        rule_id = await in_session(engine, lambda s: _create_rule(s, domain_id, payload))
-    except (ValidationError, RuleInvalid) as error:
-        return _rule_form(
-            request,
-            principal,
-            domain=domain,
-            rule=None,
-            form=rule_form_values(payload),
-            errors=_save_errors(error),
-            status_code=422,
-        )
-    checks.schedule(rule_id)
-    return redirect(request, f"/admin/domains/{domain_id}/rules?notice=rule-created")
+    create = partial(_create_rule, domain_id=domain_id, payload=payload)
+    return await saver.save(create, (domain, None), payload, "rule-created")
 
 
 @router.get("/admin/rules/{rule_id}")
@@ -173,38 +204,20 @@ def _rule_and_domain(session: Session, rule_id: int) -> tuple[RoutingRule, Domai
     return rule, domains.get_domain(session, rule.domain_id)
 
 
-def _update_rule(session: Session, rule_id: int, payload: dict[str, Any]) -> None:
+def _update_rule(session: Session, rule_id: int, payload: dict[str, Any]) -> int:
     rule = rules.get_rule(session, rule_id)
     rules.update_rule(session, rule, RuleIn.model_validate(payload))
     rules.mark_check_pending(session, rule)
+    return rule_id
 
 
 @router.post("/admin/rules/{rule_id}")
-async def update_rule(
-    request: Request,
-    principal: PageWriter,
-    rule_id: int,
-    form: FormDep,
-    engine: EngineDep,
-    checks: RuleChecksDep,
-) -> Response:
+async def update_rule(saver: RuleSaverDep, rule_id: int, form: FormDep) -> Response:
     """Save the edited rule (then check it against Jira in the background)."""
     payload = rule_payload(form)
-    rule, domain = await in_session(engine, lambda s: _rule_and_domain(s, rule_id))
-    try:
-        await in_session(engine, lambda s: _update_rule(s, rule_id, payload))
-    except (ValidationError, RuleInvalid) as error:
-        return _rule_form(
-            request,
-            principal,
-            domain=domain,
-            rule=rule,
-            form=rule_form_values(payload),
-            errors=_save_errors(error),
-            status_code=422,
-        )
-    checks.schedule(rule_id)
-    return redirect(request, f"/admin/domains/{domain.id}/rules?notice=rule-saved")
+    rule, domain = await in_session(saver.engine, lambda s: _rule_and_domain(s, rule_id))
+    update = partial(_update_rule, rule_id=rule_id, payload=payload)
+    return await saver.save(update, (domain, rule), payload, "rule-saved")
 
 
 def _listed(
@@ -266,23 +279,23 @@ async def validate_rule(
     return _rules_table(request, principal, rule.domain_id, shown, message)
 
 
-@router.get("/admin/fragments/condition-row")
-def condition_row(request: Request, principal: PageUser) -> HTMLResponse:
-    """One more condition row for the editor."""
-    return render(
-        request,
+# The empty row each "Add" button of the rule editor appends: its template and context.
+_NEW_ROWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "condition": (
         "partials/condition_row.html",
         {"c": {"path": "", "op": Op.EQUALS.value, "value": ""}, "ops": OPS},
-        principal=principal,
-    )
-
-
-@router.get("/admin/fragments/mapping-row")
-def mapping_row(request: Request, principal: PageUser) -> HTMLResponse:
-    """One more mapping row for the editor."""
-    return render(
-        request,
+    ),
+    "mapping": (
         "partials/mapping_row.html",
         {"m": {"jira_field": "", "kind": MappingKind.TEMPLATE.value, "value": ""}, "kinds": KINDS},
-        principal=principal,
-    )
+    ),
+}
+
+
+@router.get("/admin/fragments/{kind}-row")
+def new_row(request: Request, principal: PageUser, kind: str) -> HTMLResponse:
+    """One more condition or mapping row for the editor."""
+    if kind not in _NEW_ROWS:
+        raise HTTPException(status_code=404)
+    template, context = _NEW_ROWS[kind]
+    return render(request, template, context, principal=principal)

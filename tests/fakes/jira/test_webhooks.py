@@ -10,6 +10,7 @@ import time
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from fakes.clock import FakeClock
 from fakes.jira import FakeJira, create_jira_app, sign
@@ -30,6 +31,15 @@ def done_issue(
     key = jira.create(project, "Onboard Ada", labels=labels, description="Laptop").key
     jira.transition(key, to_category="done")
     return key
+
+
+async def deliver_done_issue(statuses: list[int]) -> tuple[Receiver, FastAPI]:
+    """A done issue's webhook, delivered (with its retries) to a receiver answering ``statuses``."""
+    receiver = Receiver(statuses)
+    app = jira_with_receiver(receiver)
+    done_issue(app.state.jira)
+    await app.state.jira.webhooks.drain()
+    return receiver, app
 
 
 async def test_completion_is_delivered_signed_over_the_exact_bytes(clock: FakeClock) -> None:
@@ -164,10 +174,7 @@ async def test_rest_transitions_by_the_gateway_fire_too() -> None:
 
 
 async def test_retries_on_500_with_same_identifier_and_retry_header() -> None:
-    receiver = Receiver([500, 503, 200])
-    app = jira_with_receiver(receiver)
-    done_issue(app.state.jira)
-    await app.state.jira.webhooks.drain()
+    receiver, app = await deliver_done_issue([500, 503, 200])
     assert len(receiver.received) == 3
     ids = {r.headers["x-atlassian-webhook-identifier"] for r in receiver.received}
     assert len(ids) == 1
@@ -188,29 +195,20 @@ async def test_retries_on_500_with_same_identifier_and_retry_header() -> None:
 
 @pytest.mark.parametrize("status", [408, 409, 425, 429, 502])
 async def test_retryable_statuses(status: int) -> None:
-    receiver = Receiver([status])
-    app = jira_with_receiver(receiver)
-    done_issue(app.state.jira)
-    await app.state.jira.webhooks.drain()
+    receiver, _app = await deliver_done_issue([status])
     assert len(receiver.received) == 2
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 422])
 async def test_no_retry_on_other_4xx(status: int) -> None:
-    receiver = Receiver([status])
-    app = jira_with_receiver(receiver)
-    done_issue(app.state.jira)
-    await app.state.jira.webhooks.drain()
+    receiver, app = await deliver_done_issue([status])
     assert len(receiver.received) == 1
     [entry] = app.state.jira.webhooks.log
     assert (entry.status, entry.outcome) == (status, "failed")
 
 
 async def test_gives_up_after_five_retries() -> None:
-    receiver = Receiver([500] * 10)
-    app = jira_with_receiver(receiver)
-    done_issue(app.state.jira)
-    await app.state.jira.webhooks.drain()
+    receiver, app = await deliver_done_issue([500] * 10)
     assert len(receiver.received) == 6
     outcomes = [e.outcome for e in app.state.jira.webhooks.log]
     assert outcomes == ["retried"] * 5 + ["failed"]

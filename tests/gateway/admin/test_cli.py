@@ -25,6 +25,21 @@ def run(settings: Settings, engine, monkeypatch: pytest.MonkeyPatch):
     return invoke
 
 
+def add_acme(run, jira_base_url: str, *options: str, stdin: str | None = None):
+    """``gateway domain add acme``, PeopleForce at https://pf.test, Jira at ``jira_base_url``."""
+    return run(
+        "domain",
+        "add",
+        "acme",
+        "--pf-base-url",
+        "https://pf.test",
+        "--jira-base-url",
+        jira_base_url,
+        *options,
+        stdin=stdin,
+    )
+
+
 def test_admin_user_and_token(run):
     created = run("admin", "create-user", "Alice", "--password-stdin", stdin="a long password!\n")
     assert created.exit_code == 0, created.output
@@ -37,13 +52,8 @@ def test_admin_user_and_token(run):
 
 
 def test_domain_commands_read_secrets_from_stdin_and_never_print_them(run):
-    added = run(
-        "domain",
-        "add",
-        "acme",
-        "--pf-base-url",
-        "https://pf.test",
-        "--jira-base-url",
+    added = add_acme(
+        run,
         "https://acme.atlassian.net",
         "--jira-email",
         "ops@acme.test",
@@ -70,15 +80,7 @@ def test_domain_commands_read_secrets_from_stdin_and_never_print_them(run):
 
 
 def test_rule_commands(run):
-    run(
-        "domain",
-        "add",
-        "acme",
-        "--pf-base-url",
-        "https://pf.test",
-        "--jira-base-url",
-        "https://j.test",
-    )
+    add_acme(run, "https://j.test")
     first = run(
         "rule",
         "add",

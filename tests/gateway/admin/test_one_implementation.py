@@ -141,39 +141,52 @@ def test_an_all_digit_name_is_refused_everywhere(
     assert client.get(f"{API}/domains", headers=bearer).json() == []
 
 
-def _discard_by(
-    surface: str, letter_id: int, cli: Cli, client: TestClient, bearer: dict, admin: Admin
-) -> Answer:
-    if surface == "cli":
-        return _cli_answer(cli("deadletter", "discard", str(letter_id)))
-    if surface == "api":
-        return _api_answer(client.post(f"{API}/dead-letters/{letter_id}/discard", headers=bearer))
-    response = admin.client.post(
-        f"/admin/dead-letters/{letter_id}/discard", headers=admin.headers(htmx=True)
-    )
-    return _ui_answer(response)
+@dataclass(frozen=True)
+class Surfaces:
+    """The three ways in: the CLI, the JSON API with a bearer token, the UI signed in."""
+
+    cli: Cli
+    client: TestClient
+    bearer: dict[str, str]
+    admin: Admin
+
+    def discard(self, surface: str, letter_id: int) -> Answer:
+        if surface == "cli":
+            return _cli_answer(self.cli("deadletter", "discard", str(letter_id)))
+        if surface == "api":
+            url = f"{API}/dead-letters/{letter_id}/discard"
+            return _api_answer(self.client.post(url, headers=self.bearer))
+        response = self.admin.client.post(
+            f"/admin/dead-letters/{letter_id}/discard", headers=self.admin.headers(htmx=True)
+        )
+        return _ui_answer(response)
+
+
+@pytest.fixture
+def surfaces(cli: Cli, client: TestClient, bearer: dict[str, str], admin: Admin) -> Surfaces:
+    return Surfaces(cli, client, bearer, admin)
+
+
+@pytest.fixture
+def letter_id(engine: Engine, domain_id: int) -> int:
+    """An open dead letter of the domain, for task 7."""
+    return _letter(engine, domain_id)
 
 
 @pytest.mark.parametrize("first", ["cli", "api", "ui"])
 def test_a_dead_letter_is_discarded_once_whoever_asks_first(
-    first: str,
-    cli: Cli,
-    client: TestClient,
-    bearer: dict[str, str],
-    admin: Admin,
-    engine: Engine,
-    domain_id: int,
+    first: str, surfaces: Surfaces, engine: Engine, domain_id: int, letter_id: int
 ) -> None:
-    letter_id = _letter(engine, domain_id)
+    cli, client, bearer = surfaces.cli, surfaces.client, surfaces.bearer
     listed = cli("deadletter", "list", "--json")
     api_listed = client.get(f"{API}/dead-letters", headers=bearer).json()
     assert json.loads(listed.stdout) == api_listed["items"]
     assert [item["id"] for item in api_listed["items"]] == [letter_id]
 
-    assert _discard_by(first, letter_id, cli, client, bearer, admin).ok
+    assert surfaces.discard(first, letter_id).ok
     refused = Answer(False, f"dead letter {letter_id} is already closed: it was discarded")
     for surface in ("cli", "api", "ui"):
-        assert _discard_by(surface, letter_id, cli, client, bearer, admin) == refused, surface
+        assert surfaces.discard(surface, letter_id) == refused, surface
 
     [event] = _discarded_events(engine, letter_id)
     assert (event.domain_id, event.pf_task_id) == (domain_id, 7)
@@ -185,15 +198,10 @@ def test_a_dead_letter_is_discarded_once_whoever_asks_first(
 
 
 def test_a_closed_dead_letter_is_not_replayed_by_any_surface(
-    cli: Cli,
-    client: TestClient,
-    bearer: dict[str, str],
-    admin: Admin,
-    engine: Engine,
-    domain_id: int,
+    surfaces: Surfaces, letter_id: int
 ) -> None:
-    letter_id = _letter(engine, domain_id)
-    assert _discard_by("api", letter_id, cli, client, bearer, admin).ok
+    cli, client, bearer, admin = surfaces.cli, surfaces.client, surfaces.bearer, surfaces.admin
+    assert surfaces.discard("api", letter_id).ok
     refused = Answer(False, f"dead letter {letter_id} is already closed: it was discarded")
 
     assert _cli_answer(cli("deadletter", "replay", str(letter_id))) == refused
@@ -211,4 +219,4 @@ def test_a_closed_dead_letter_is_not_replayed_by_any_surface(
     missing = Answer(False, "no dead letter with id 999")
     assert _cli_answer(cli("deadletter", "replay", "999")) == missing
     assert _api_answer(client.post(f"{API}/dead-letters/999/replay", headers=bearer)) == missing
-    assert _discard_by("ui", 999, cli, client, bearer, admin) == missing
+    assert surfaces.discard("ui", 999) == missing

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import Engine, inspect, text
 
-from gateway.models import MappingKind, RuleAction
+from gateway.demo.seed import add_drop_then_it_rules
 from tests.gateway.admin.conftest import Admin
 from tests.world import World
 
@@ -24,19 +24,11 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple]]:
 
 def _setup(world: World) -> dict[str, int]:
     world.add_domain()
-    world.add_rule(
-        "private stays in HR",
-        [{"path": "title", "op": "contains", "value": "[private]"}],
-        action=RuleAction.DROP,
-        priority=10,
-    )
-    world.add_rule(
-        "equipment to IT",
-        [{"path": "title", "op": "contains", "value": "laptop"}],
-        project="IT",
+    add_drop_then_it_rules(
+        world,
+        ("private stays in HR", "[private]"),
+        ("equipment to IT", {"op": "contains", "value": "laptop"}),
         issue_type="Onboarding",
-        priority=20,
-        mappings=[("summary", MappingKind.TEMPLATE, "[IT] {{title}}")],
     )
     employee = world.pf.add_employee("Bob Builder", "bob@example.com")
     return {

@@ -94,11 +94,26 @@ async def test_idempotent_call_retried_until_success(
     ]
 
 
-async def test_non_idempotent_call_tried_once(policy: RetryPolicy, sleep: RecordingSleep) -> None:
-    send, calls = scripted(503, 200)
-    with pytest.raises(TransientUpstreamError):
+@pytest.mark.parametrize(
+    ("status", "method", "idempotent", "raised"),
+    [
+        pytest.param(503, "POST", False, TransientUpstreamError, id="non-idempotent-call"),
+        pytest.param(400, "GET", True, PermanentUpstreamError, id="permanent-error"),
+    ],
+)
+async def test_tried_once(
+    policy: RetryPolicy,
+    sleep: RecordingSleep,
+    status: int,
+    method: str,
+    idempotent: bool,
+    raised: type[Exception],
+) -> None:
+    """A non-idempotent call is not retried on a 5xx, nor any call on a permanent error."""
+    send, calls = scripted(status, 200)
+    with pytest.raises(raised):
         await send_with_retries(
-            send, service="jira", method="POST", url=URL, policy=policy, idempotent=False
+            send, service="jira", method=method, url=URL, policy=policy, idempotent=idempotent
         )
     assert len(calls) == 1
     assert sleep.delays == []
@@ -120,16 +135,6 @@ async def test_non_idempotent_call_retried_only_when_refused_with_429(
             send, service="jira", method="POST", url=URL, policy=strict, idempotent=False
         )
     assert len(calls) == 1
-
-
-async def test_permanent_error_not_retried(policy: RetryPolicy, sleep: RecordingSleep) -> None:
-    send, calls = scripted(400, 200)
-    with pytest.raises(PermanentUpstreamError):
-        await send_with_retries(
-            send, service="jira", method="GET", url=URL, policy=policy, idempotent=True
-        )
-    assert len(calls) == 1
-    assert sleep.delays == []
 
 
 async def test_gives_up_after_max_attempts(sleep: RecordingSleep) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 import gateway.sync.tick as tick
+from gateway.demo.seed import add_drop_then_it_rules
 from gateway.jobs import TICK_JOB, tick_job_id
 from gateway.models import EventType, MappingKind, RuleAction, SyncStatus
 from gateway.sync.scheduler import enqueue_due_work
@@ -19,19 +20,10 @@ HTML = "<p>Prepare the <b>laptop</b></p><ul><li>charger</li><li>bag</li></ul>"
 
 def setup_rules(world: World) -> None:
     world.add_domain()
-    world.add_rule(
-        "private stays in HR",
-        [{"path": "title", "op": "contains", "value": "[private]"}],
-        action=RuleAction.DROP,
-        priority=10,
-    )
-    world.add_rule(
-        "equipment to IT",
-        [{"path": "title", "op": "regex", "value": "(?i)laptop|badge"}],
-        project="IT",
-        issue_type="Task",
-        priority=20,
-        mappings=[("summary", MappingKind.TEMPLATE, "[IT] {{title}}")],
+    add_drop_then_it_rules(
+        world,
+        ("private stays in HR", "[private]"),
+        ("equipment to IT", {"op": "regex", "value": "(?i)laptop|badge"}),
     )
 
 
