@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import Any
 
 import httpx
 import pytest
 
 from gateway.clients.errors import TransientUpstreamError
-from gateway.clients.retry import Jitter, RetryEvent, RetryPolicy, send_with_retries
+from gateway.clients.retry import Jitter, RetryEvent, RetryPolicy, Send, send_with_retries
 
 from .conftest import RecordingSleep
 
@@ -24,6 +25,17 @@ PATH = "/rest/api/3/issue/1"
 def policy(sleep: RecordingSleep, **values: object) -> RetryPolicy:
     defaults: dict[str, object] = {"max_attempts": 3, "base_delay": 0.1, "max_delay": 10.0}
     return RetryPolicy(sleep=sleep, rng=random.Random(3), **(defaults | values))  # ty: ignore[invalid-argument-type]
+
+
+async def send_jira_get(send: Send, *, policy: RetryPolicy, **overrides: Any) -> httpx.Response:
+    """``send_with_retries`` for an idempotent Jira GET, unless ``overrides`` say otherwise."""
+    arguments: dict[str, Any] = {
+        "service": "jira",
+        "method": "GET",
+        "url": URL,
+        "idempotent": True,
+    }
+    return await send_with_retries(send, policy=policy, **(arguments | overrides))
 
 
 def answers(*outcomes: int | Exception):
@@ -127,14 +139,7 @@ async def test_a_transport_failure_keeps_its_cause_and_its_request() -> None:
     failure = httpx.ConnectError("refused")
     send, _ = answers(failure)
     with pytest.raises(TransientUpstreamError) as raised:
-        await send_with_retries(
-            send,
-            service="peopleforce",
-            method="PUT",
-            url=URL,
-            policy=policy(sleep),
-            idempotent=True,
-        )
+        await send_jira_get(send, service="peopleforce", method="PUT", policy=policy(sleep))
     error = raised.value
     assert error.__cause__ is failure
     assert (error.service, error.method, error.status) == ("peopleforce", "PUT", None)
@@ -144,14 +149,7 @@ async def test_a_transport_failure_keeps_its_cause_and_its_request() -> None:
 async def test_an_http_failure_names_its_service() -> None:
     send, _ = answers(400)
     with pytest.raises(Exception) as raised:
-        await send_with_retries(
-            send,
-            service="jira",
-            method="GET",
-            url=URL,
-            policy=policy(RecordingSleep()),
-            idempotent=True,
-        )
+        await send_jira_get(send, policy=policy(RecordingSleep()))
     assert getattr(raised.value, "service", None) == "jira"
     assert raised.value.__cause__ is None
 
@@ -163,14 +161,7 @@ async def test_retries_and_giving_up_are_logged_for_the_operator(
     send, _ = answers(httpx.ReadTimeout("slow"), 503)
     caplog.set_level(logging.INFO, logger="gateway.clients")
     with pytest.raises(TransientUpstreamError):
-        await send_with_retries(
-            send,
-            service="jira",
-            method="GET",
-            url=URL,
-            policy=policy(sleep, max_attempts=2),
-            idempotent=True,
-        )
+        await send_jira_get(send, policy=policy(sleep, max_attempts=2))
     [retry, give_up] = caplog.records
     assert retry.getMessage() == (
         f"retrying jira GET {PATH} after status transport-error in "
@@ -194,14 +185,7 @@ async def test_a_failure_on_the_first_attempt_is_not_logged_as_giving_up(
     send, _ = answers(503)
     caplog.set_level(logging.INFO, logger="gateway.clients")
     with pytest.raises(TransientUpstreamError):
-        await send_with_retries(
-            send,
-            service="jira",
-            method="POST",
-            url=URL,
-            policy=policy(RecordingSleep()),
-            idempotent=False,
-        )
+        await send_jira_get(send, method="POST", policy=policy(RecordingSleep()), idempotent=False)
     assert caplog.records == []
 
 
@@ -211,15 +195,7 @@ SECRET = "tok-5ecret-abcdef"
 async def test_secrets_are_redacted_from_transport_errors() -> None:
     send, _ = answers(httpx.ConnectError(f"refused while sending {SECRET}"))
     with pytest.raises(TransientUpstreamError) as raised:
-        await send_with_retries(
-            send,
-            service="jira",
-            method="GET",
-            url=URL,
-            policy=policy(RecordingSleep(), max_attempts=1),
-            idempotent=True,
-            secrets=[SECRET],
-        )
+        await send_jira_get(send, policy=policy(RecordingSleep(), max_attempts=1), secrets=[SECRET])
     message = str(raised.value)
     assert "ConnectError: refused while sending" in message
     assert SECRET not in message
@@ -234,15 +210,7 @@ async def test_secrets_are_redacted_from_error_answers() -> None:
         )
 
     with pytest.raises(Exception) as raised:
-        await send_with_retries(
-            send,
-            service="jira",
-            method="GET",
-            url=URL,
-            policy=policy(RecordingSleep()),
-            idempotent=True,
-            secrets=[SECRET],
-        )
+        await send_jira_get(send, policy=policy(RecordingSleep()), secrets=[SECRET])
     message = str(raised.value)
     assert "bad token" in message
     assert SECRET not in message
