@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncState, SyncStatus
 from gateway.sync import completion
-from gateway.sync.lineage import lineage_matches
+from gateway.sync.lineage import jql_string, lineage_matches
 from tests.gateway.sync.test_orphan_adoption import (
     answer_502_after_the_create,
     assert_adopted,
@@ -335,3 +335,8 @@ async def test_completions_beyond_the_scanned_pages_are_retried_not_guessed(
         assert task_id is not None and task_id in ids
         assert not world.states()[task_id].is_completed
     assert sum(1 for s in world.states().values() if s.is_completed) == 5
+
+
+def test_a_tracking_label_with_quotes_and_backslashes_stays_one_jql_string() -> None:
+    # The label is admin input: unescaped, a quote would end the string early.
+    assert jql_string('Sync "HR" \\ 2') == '"Sync \\"HR\\" \\\\ 2"'
