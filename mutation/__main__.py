@@ -183,8 +183,16 @@ def _classify(
     if code in SURVIVED_CODES and is_equivalent(outcome.target, name, diff, equivalents):
         outcome.equivalent += 1
         return
-    verdict = "no test reaches it" if code in NO_TESTS_CODES else f"survived (exit {code})"
-    outcome.unexplained.append((f"{name}: {verdict}", diff))
+    outcome.unexplained.append((f"{name}: {_verdict(code)}", diff))
+
+
+def _verdict(code: int | None) -> str:
+    """Why a mutant counts against the score; a mutant mutmut never ran is not a survivor."""
+    if code is None:
+        return "never run (mutmut stopped before reaching it; re-run the target)"
+    if code in NO_TESTS_CODES:
+        return "no test reaches it"
+    return f"survived (exit {code})"
 
 
 def mutant_diff(work: Path, name: str) -> str:
