@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -69,6 +70,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key that signs admin sessions; unset: generated once under data_dir.",
+    )
+    credentials_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys that encrypt stored credentials; the first "
+        "encrypts, all decrypt (rotation). Unset: generated once in data_dir/credentials_key.",
     )
     http_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of every upstream request."
@@ -181,6 +187,23 @@ class Settings(BaseSettings):
             raise ValueError("is empty; set a high-entropy secret or leave the variable unset")
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"is too short; use at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("credentials_keys")
+    @classmethod
+    def _check_credentials_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+        for key in keys:
+            try:
+                Fernet(key)
+            except (ValueError, TypeError):
+                # Never echo the value: it is a key.
+                raise ValueError(
+                    "each key must be 32 url-safe base64-encoded bytes; "
+                    "make one with `gateway credentials new-key`"
+                ) from None
         return value
 
     @field_validator("notify_webhook_url", "notify_webhook_url_fallback")

@@ -106,10 +106,11 @@ def refusal_line(error: Exception) -> str | None:
 def configured_engine() -> Generator[tuple[Engine, Settings]]:
     """The configured, up-to-date database's engine and the settings, closed afterwards."""
     from gateway.db import make_engine
+    from gateway.security.crypto import load_cipher
 
     settings = settings_or_exit()
     prepare_database(settings)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, cipher=load_cipher(settings))
     try:
         yield engine, settings
     finally:

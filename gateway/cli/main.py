@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli.accounts import app as admin_app
+from gateway.cli.credentials import app as credentials_app
 from gateway.cli.database import app as db_app
 from gateway.cli.dead_letters import app as deadletter_app
 from gateway.cli.demo import register as register_demo
@@ -31,6 +32,7 @@ register_server(app)
 app.add_typer(db_app, name="db")
 app.add_typer(redis_app, name="redis")
 app.add_typer(admin_app, name="admin")
+app.add_typer(credentials_app, name="credentials")
 app.add_typer(domain_app, name="domain")
 app.add_typer(rule_app, name="rule")
 register_sync(app)
