@@ -5,6 +5,7 @@ Secrets are ``SecretStr`` so they print masked wherever the object is shown.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated Fernet keys that encrypt stored credentials; the first "
         "encrypts, all decrypt (rotation). Unset: generated once in data_dir/credentials_key.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto the API trusts (comma-separated, e.g. 127.0.0.1 or 172.16.0.0/12); "
+        "empty: trust none and use the socket's address.",
     )
     http_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of every upstream request."
@@ -205,6 +212,21 @@ class Settings(BaseSettings):
                     "make one with `gateway credentials new-key`"
                 ) from None
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8, *)"
+                ) from None
+        return ",".join(items)
 
     @field_validator("notify_webhook_url", "notify_webhook_url_fallback")
     @classmethod
