@@ -19,7 +19,7 @@ from gateway.admin.offload import run_in_thread
 from gateway.api.admin.csrf import verify_csrf
 from gateway.api.admin.deps import (
     EngineDep,
-    PageWriter,
+    PagePoster,
     RedisDep,
     get_session_codec,
     read_session,
@@ -113,7 +113,7 @@ async def login(request: Request, engine: EngineDep, redis: RedisDep) -> Respons
 
 
 @router.post("/logout")
-async def logout(request: Request, principal: PageWriter, redis: RedisDep) -> Response:
+async def logout(request: Request, principal: PagePoster, redis: RedisDep) -> Response:
     """End the session here and everywhere its cookie was copied to."""
     codec = get_session_codec(request)
     if principal.session is not None:
