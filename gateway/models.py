@@ -76,6 +76,7 @@ class EventType(StrEnum):
     SWEEP = "sweep"
     TICK_FAILED = "tick_failed"
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
+    ADMIN_CHANGE = "admin_change"
 
 
 @dataclass(frozen=True)

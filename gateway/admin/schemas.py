@@ -299,6 +299,7 @@ class EventOut(BaseModel):
     jira_issue_id: str | None
     jira_issue_key: str | None
     event_type: str
+    actor: str | None = None
     reason: str
     details: dict[str, Any] | None
     created_at: datetime

@@ -8,6 +8,7 @@ the API and the UI, because they are the same exceptions with the same messages.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
@@ -117,12 +118,21 @@ def configured_engine() -> Generator[tuple[Engine, Settings]]:
         engine.dispose()
 
 
+def cli_actor() -> str:
+    """How the audit log names whoever runs an admin command: their login on this host."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
 @contextmanager
 def database() -> Generator[Session]:
     """One transaction on the configured database; an admin refusal becomes one line."""
+    from gateway.admin.change_log import acting_as
     from gateway.db import session_scope
 
-    with configured_engine() as (engine, _):
+    with configured_engine() as (engine, _), acting_as(cli_actor()):
         try:
             with session_scope(engine) as session:
                 yield session

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli.accounts import app as admin_app
+from gateway.cli.audit import register as register_audit
 from gateway.cli.credentials import app as credentials_app
 from gateway.cli.database import app as db_app
 from gateway.cli.dead_letters import app as deadletter_app
@@ -37,4 +38,5 @@ app.add_typer(domain_app, name="domain")
 app.add_typer(rule_app, name="rule")
 register_sync(app)
 app.add_typer(deadletter_app, name="deadletter")
+register_audit(app)
 register_demo(app)

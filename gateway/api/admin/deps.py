@@ -33,6 +33,7 @@ from starlette.datastructures import FormData
 
 from gateway.admin import accounts
 from gateway.admin.catalog import JiraCatalog
+from gateway.admin.change_log import set_actor
 from gateway.admin.dead_letters import get_dead_letter
 from gateway.admin.domains import DOMAIN_REF_HELP, find_domain
 from gateway.admin.rule_checks import RuleChecks
@@ -228,6 +229,7 @@ async def api_writer(request: Request, principal: Principal = Depends(api_princi
     if principal.kind == "session":
         await verify_csrf(request, principal.session)
     _require_admin(principal)
+    set_actor(principal.actor)
     return principal
 
 
@@ -254,8 +256,10 @@ async def page_poster(request: Request, principal: Principal = Depends(page_user
 
 
 async def page_writer(request: Request, principal: Principal = Depends(page_poster)) -> Principal:
-    """A signed-in admin (role ``admin``) whose form or htmx request carries the CSRF token."""
+    """A signed-in admin (role ``admin``) whose form or htmx request carries the CSRF token.
+    What the request then changes is recorded in the audit log under its name."""
     _require_admin(principal)
+    set_actor(principal.actor)
     return principal
 
 
