@@ -6,7 +6,7 @@ from gateway.db import make_engine, ping
 from gateway.migrate import current_revision, head_revision
 from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url
 from gateway.security.crypto import KEYS_VARIABLE, key_file, parse_keys
-from gateway.settings import Settings
+from gateway.settings import Settings, unknown_variables
 
 CheckResult = tuple[str, bool, str]
 
@@ -88,6 +88,7 @@ def run_checks(settings: Settings) -> list[CheckResult]:
     results = check_database(settings)
     results.append(check_redis_reachable(settings))
     results.append(check_credentials_key(settings))
+    results.extend(("unknown setting", False, line) for line in unknown_variables())
     if settings.jira_webhook_secret is None:
         results.append(
             ("webhook secret", True, "unset: every Jira delivery will be rejected with 401")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 
+from gateway.cli._common import err
 from gateway.cli.accounts import app as admin_app
 from gateway.cli.audit import register as register_audit
 from gateway.cli.credentials import app as credentials_app
@@ -28,6 +29,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def warn_about_unknown_settings() -> None:
+    """Before every command: name each GATEWAY_* variable no setting reads."""
+    from gateway.settings import unknown_variables
+
+    for line in unknown_variables():
+        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
 
 register_server(app)
 app.add_typer(db_app, name="db")
