@@ -5,7 +5,8 @@ from __future__ import annotations
 from gateway.db import make_engine, ping
 from gateway.migrate import current_revision, head_revision
 from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url
-from gateway.settings import Settings
+from gateway.security.crypto import KEYS_VARIABLE, key_file, parse_keys
+from gateway.settings import Settings, unknown_variables
 
 CheckResult = tuple[str, bool, str]
 
@@ -68,9 +69,26 @@ def check_redis_reachable(settings: Settings) -> CheckResult:
     return ("redis", True, f"embedded at {embedded.url} ({state})")
 
 
+def check_credentials_key(settings: Settings) -> CheckResult:
+    """Where the key that encrypts stored credentials comes from; never the key itself."""
+    if settings.credentials_keys is not None:
+        count = len(parse_keys(settings.credentials_keys.get_secret_value()))
+        return ("credentials key", True, f"{count} key(s) from {KEYS_VARIABLE}; the first encrypts")
+    path = key_file(settings)
+    where = f"generated in {path}" if path.exists() else f"generated in {path} on first use"
+    return (
+        "credentials key",
+        True,
+        f"{where}: back it up with the database (without it the stored credentials are "
+        f"lost); in production set {KEYS_VARIABLE} instead",
+    )
+
+
 def run_checks(settings: Settings) -> list[CheckResult]:
     results = check_database(settings)
     results.append(check_redis_reachable(settings))
+    results.append(check_credentials_key(settings))
+    results.extend(("unknown setting", False, line) for line in unknown_variables())
     if settings.jira_webhook_secret is None:
         results.append(
             ("webhook secret", True, "unset: every Jira delivery will be rejected with 401")

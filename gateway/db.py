@@ -25,6 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
+from gateway.security.crypto import CredentialCipher, bind_cipher
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 P = ParamSpec("P")
@@ -40,8 +42,18 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for ``url``, creating the SQLite file's folder if needed."""
+def make_engine(url: str, cipher: CredentialCipher | None = None) -> Engine:
+    """Create the engine for ``url``, creating the SQLite file's folder if needed.
+
+    ``cipher`` encrypts and decrypts the stored credentials of this engine; without
+    one the process default (from the environment) does."""
+    engine = _create_engine(url)
+    if cipher is not None:
+        bind_cipher(engine, cipher)
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

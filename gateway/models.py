@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from gateway.clock import utcnow
+from gateway.security.crypto import EncryptedSecret
 
 # Enums are stored as their string values: portable, and no native enum types to migrate.
 _enum_column = AutoString(length=30)
@@ -75,6 +76,7 @@ class EventType(StrEnum):
     SWEEP = "sweep"
     TICK_FAILED = "tick_failed"
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
+    ADMIN_CHANGE = "admin_change"
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,11 @@ class DomainConfig(_Stamped, table=True):
     max_concurrency: int = DOMAIN_DEFAULTS.max_concurrency
 
     pf_base_url: str
-    pf_api_key: str = ""
+    # Stored encrypted (gateway.security.crypto); read and written as plain text.
+    pf_api_key: str = Field(default="", sa_type=EncryptedSecret)
     jira_base_url: str = Field(index=True)
     jira_email: str = ""
-    jira_api_token: str = ""
+    jira_api_token: str = Field(default="", sa_type=EncryptedSecret)
 
     tracking_label: str = DOMAIN_DEFAULTS.tracking_label
     property_key: str = DOMAIN_DEFAULTS.property_key
@@ -226,6 +229,8 @@ class SyncEvent(_Row, table=True):
     jira_issue_id: str | None = None
     jira_issue_key: str | None = Field(default=None, index=True)
     event_type: str = Field(index=True, max_length=50)
+    # Who made an admin change ("user:alice", "token:terraform"); None for the gateway's own.
+    actor: str | None = Field(default=None, index=True, max_length=120)
     reason: str = ""
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, index=True)
@@ -253,6 +258,14 @@ class DeadLetter(_Row, table=True):
 # Nothing in the sync path reads these two tables.
 
 
+class Role(StrEnum):
+    """What an account or token may do: ``viewer`` reads (dashboard, audit log, dead
+    letters, read-only API); ``admin`` also changes anything."""
+
+    VIEWER = "viewer"
+    ADMIN = "admin"
+
+
 class AdminUser(_Row, table=True):
     """A person who signs in to the admin UI; only the argon2 hash of the password is kept."""
 
@@ -260,6 +273,7 @@ class AdminUser(_Row, table=True):
 
     username: str = Field(index=True, unique=True, max_length=100)
     password_hash: str = Field(max_length=255)
+    role: Role = Field(default=Role.ADMIN, sa_type=AutoString(length=20))
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
 
@@ -272,6 +286,7 @@ class ApiToken(_Row, table=True):
 
     name: str = Field(max_length=100)
     token_hash: str = Field(index=True, unique=True, max_length=64)
+    role: Role = Field(default=Role.ADMIN, sa_type=AutoString(length=20))
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None

@@ -5,10 +5,16 @@ Secrets are ``SecretStr`` so they print masked wherever the object is shown.
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -69,6 +75,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key that signs admin sessions; unset: generated once under data_dir.",
+    )
+    credentials_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys that encrypt stored credentials; the first "
+        "encrypts, all decrypt (rotation). Unset: generated once in data_dir/credentials_key.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto the API trusts (comma-separated, e.g. 127.0.0.1 or 172.16.0.0/12); "
+        "empty: trust none and use the socket's address.",
     )
     http_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of every upstream request."
@@ -183,6 +200,38 @@ class Settings(BaseSettings):
             raise ValueError(f"is too short; use at least {MIN_SECRET_LENGTH} characters")
         return value
 
+    @field_validator("credentials_keys")
+    @classmethod
+    def _check_credentials_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+        for key in keys:
+            try:
+                Fernet(key)
+            except (ValueError, TypeError):
+                # Never echo the value: it is a key.
+                raise ValueError(
+                    "each key must be 32 url-safe base64-encoded bytes; "
+                    "make one with `gateway credentials new-key`"
+                ) from None
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8, *)"
+                ) from None
+        return ",".join(items)
+
     @field_validator("notify_webhook_url", "notify_webhook_url_fallback")
     @classmethod
     def _check_notify_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -203,6 +252,54 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_redis(self) -> bool:
         return self.redis_url is None
+
+
+# GATEWAY_* variables that are not settings but are read elsewhere on purpose: the CLI's
+# credential inputs, compose's interpolation, the shared test clock, the test runs.
+NON_SETTING_VARIABLES = frozenset(
+    {
+        "GATEWAY_NEW_PF_API_KEY",
+        "GATEWAY_NEW_JIRA_API_TOKEN",
+        "GATEWAY_PORT",
+        "GATEWAY_IMAGE",
+        "GATEWAY_CLOCK_OFFSET_FILE",
+        "GATEWAY_TEST_DATABASE_URL",
+        "GATEWAY_SOAK_EXAMPLES",
+        "GATEWAY_SOAK_STEPS",
+    }
+)
+
+
+def setting_variables() -> frozenset[str]:
+    """The environment variable of every setting."""
+    return frozenset(f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields)
+
+
+def _env_file_names(env_file: Path) -> set[str]:
+    if not env_file.is_file():
+        return set()
+    return {name for name in dotenv_values(env_file) if name}
+
+
+def unknown_variables(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> list[str]:
+    """Every ``GATEWAY_*`` name in the environment or ``.env`` that no setting reads,
+    each with a "did you mean" when a setting's name is close (a typo silently turns a
+    feature off: ``GATEWAY_JIRA_WEBHOOK_SECRT`` leaves the webhook secret unset)."""
+    environ = os.environ if environ is None else environ
+    names = {name.upper() for name in environ}
+    if env_file is not None:
+        names |= {name.upper() for name in _env_file_names(env_file)}
+    settings = setting_variables()
+    lines = []
+    for name in sorted(n for n in names if n.startswith(ENV_PREFIX)):
+        if name in settings or name in NON_SETTING_VARIABLES:
+            continue
+        close = difflib.get_close_matches(name, sorted(settings), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        lines.append(f"{name} is not a setting and is ignored{hint}")
+    return lines
 
 
 class ConfigurationError(Exception):

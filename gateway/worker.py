@@ -27,6 +27,7 @@ from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
 from gateway.logs import log_context
 from gateway.notify import AlertKind, notify
+from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
 from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
@@ -52,7 +53,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Open the database engine and one shared HTTP client for every upstream."""
     settings: Settings = ctx.get("settings") or get_settings()
     ctx["settings"] = settings
-    ctx["engine"] = make_engine(settings.effective_database_url)
+    ctx["engine"] = make_engine(settings.effective_database_url, cipher=load_cipher(settings))
     timeout = httpx.Timeout(settings.http_timeout_seconds)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     # Building the TLS context costs ~0.1 s of CPU: off the loop, which may already

@@ -15,6 +15,7 @@ from gateway.demo.storage import flush_redis
 from gateway.jobs import open_pool
 from gateway.migrate import upgrade
 from gateway.redis import EmbeddedRedis
+from gateway.security.crypto import load_cipher, set_default_cipher
 from gateway.settings import Settings, load_settings
 from tests import postgres
 from tests.fixtures import fake_world
@@ -63,9 +64,14 @@ def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    """The test database (SQLite or PostgreSQL) migrated to head through Alembic."""
+    """The test database (SQLite or PostgreSQL) migrated to head through Alembic.
+
+    Credentials are encrypted with this test's key (under its data folder), also by
+    engines the test makes without one."""
+    cipher = load_cipher(settings)
+    set_default_cipher(cipher)
     upgrade(settings.effective_database_url)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, cipher=cipher)
     yield engine
     engine.dispose()
 

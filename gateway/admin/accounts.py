@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from gateway.clock import utcnow
 from gateway.db import session_scope
-from gateway.models import AdminUser, ApiToken
+from gateway.models import AdminUser, ApiToken, Role
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.accounts")
@@ -64,13 +64,24 @@ def normalize_username(username: str) -> str:
     return cleaned
 
 
-def create_user(session: Session, username: str, password: str) -> AdminUser:
-    """Add an admin user; AccountError if the name is taken or the password too weak."""
+def parse_role(value: str) -> Role:
+    """A role by name; AccountError naming the choices otherwise."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(role.value for role in Role)
+        raise AccountError(f"unknown role {value!r} (choose one of: {choices})") from None
+
+
+def create_user(
+    session: Session, username: str, password: str, role: Role = Role.ADMIN
+) -> AdminUser:
+    """Add a user with ``role``; AccountError if the name is taken or the password too weak."""
     name = normalize_username(username)
     check_password_rules(password)
     if session.exec(select(AdminUser).where(AdminUser.username == name)).first():
         raise AccountError(f"user {name!r} already exists")
-    user = AdminUser(username=name, password_hash=hash_password(password))
+    user = AdminUser(username=name, password_hash=hash_password(password), role=Role(role))
     session.add(user)
     session.flush()
     return user
@@ -120,10 +131,10 @@ def authenticate(engine: Engine, username: str, password: str) -> int | None:
     return user_id
 
 
-def username_of(session: Session, user_id: int) -> str | None:
-    """The signed-in user's name, or None when the account was deleted meanwhile."""
+def identity_of(session: Session, user_id: int) -> tuple[str, Role] | None:
+    """The signed-in user's name and role, or None when the account was deleted meanwhile."""
     user = session.get(AdminUser, user_id)
-    return user.username if user is not None else None
+    return (user.username, Role(user.role)) if user is not None else None
 
 
 def hash_token(token: str) -> str:
@@ -131,15 +142,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_api_token(session: Session, name: str) -> tuple[ApiToken, str]:
-    """Store a new token's hash and return the plaintext, which is shown exactly once."""
+def create_api_token(session: Session, name: str, role: Role = Role.ADMIN) -> tuple[ApiToken, str]:
+    """Store a new token's hash and return the plaintext, which is shown exactly once.
+    The token acts with ``role``: a ``viewer`` token can read but never change."""
     label = name.strip()
     if not label:
         raise AccountError("the token needs a name")
     if len(label) > MAX_USERNAME_LENGTH:
         raise AccountError(f"the token name is longer than {MAX_USERNAME_LENGTH} characters")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=label, token_hash=hash_token(plaintext))
+    token = ApiToken(name=label, token_hash=hash_token(plaintext), role=Role(role))
     session.add(token)
     session.flush()
     return token, plaintext

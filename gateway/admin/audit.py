@@ -1,4 +1,8 @@
-"""The audit log (SyncEvent): what counts as a write or an error, and the filtered list."""
+"""The audit log (SyncEvent): what counts as a write or an error, and the filtered list.
+
+Admin changes are in the same log (``admin_change`` events with an ``actor``),
+written by ``gateway.admin.change_log``.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ class EventFilter:
     pf_task_id: int | None = None
     jira_issue_key: str | None = None
     event_type: str | None = None
+    actor: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -48,6 +53,8 @@ def _conditions(filters: EventFilter) -> list[Any]:
         conditions.append(SyncEvent.jira_issue_key == filters.jira_issue_key.strip().upper())
     if filters.event_type:
         conditions.append(SyncEvent.event_type == filters.event_type)
+    if filters.actor:
+        conditions.append(SyncEvent.actor == filters.actor.strip())
     if filters.since is not None:
         conditions.append(col(SyncEvent.created_at) >= filters.since)
     if filters.until is not None:

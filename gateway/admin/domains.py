@@ -11,7 +11,7 @@ from datetime import datetime
 from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
-from gateway.admin.errors import Conflict, DomainNotFound, get_or_refuse
+from gateway.admin.errors import Conflict, CredentialRequired, DomainNotFound, get_or_refuse
 from gateway.admin.schemas import (
     NULLABLE_DOMAIN_FIELDS,
     SECRET_FIELDS,
@@ -76,8 +76,46 @@ def create_domain(session: Session, data: DomainCreate) -> DomainConfig:
     return domain
 
 
+# Which credential goes to which destination: changing any of the fields on the left
+# needs the credential on the right in the same request.
+CREDENTIAL_DESTINATIONS: dict[str, tuple[str, ...]] = {
+    "pf_api_key": ("pf_base_url",),
+    "jira_api_token": ("jira_base_url", "jira_email"),
+}
+_CREDENTIAL_LABELS = {"pf_api_key": "PeopleForce API key", "jira_api_token": "Jira API token"}
+
+
+def check_credentials_follow(domain: DomainConfig, data: DomainUpdate) -> None:
+    """Refuse a new destination for a stored credential unless it is re-entered.
+
+    A destination "changes" only when the new value differs from the stored one, so
+    forms that send every field unchanged pass. CredentialRequired otherwise.
+    """
+    for secret, destinations in CREDENTIAL_DESTINATIONS.items():
+        if getattr(data, secret) is not None or not getattr(domain, secret):
+            continue
+        moved = [
+            name
+            for name in destinations
+            if name in data.model_fields_set
+            and getattr(data, name) is not None
+            and getattr(data, name) != getattr(domain, name)
+        ]
+        if moved:
+            label = _CREDENTIAL_LABELS[secret]
+            raise CredentialRequired(
+                secret,
+                f"changing {' and '.join(moved)} requires entering the {label} again "
+                f"({secret}) in the same request",
+            )
+
+
 def update_domain(session: Session, domain: DomainConfig, data: DomainUpdate) -> DomainConfig:
-    """Apply the fields the caller sent; a secret is replaced only when one is given."""
+    """Apply the fields the caller sent; a secret is replaced only when one is given.
+
+    A new base URL (or Jira account) needs its credential in the same request
+    (``check_credentials_follow``)."""
+    check_credentials_follow(domain, data)
     changes = data.model_dump(exclude_unset=True, exclude=set(SECRET_FIELDS))
     if "name" in changes and changes["name"] is not None:
         _check_name_free(session, changes["name"], domain.id)

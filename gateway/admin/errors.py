@@ -41,3 +41,18 @@ class RuleInvalid(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class CredentialRequired(Conflict):
+    """A change would send a stored credential somewhere new without it being re-entered.
+
+    Credentials are bound to where they go: whoever moves a domain's PeopleForce base
+    URL must type the PeopleForce key again, and whoever moves its Jira site or
+    account must type the Jira token, so an admin account (or a stolen API token)
+    cannot redirect the stored secrets to a listener of its choice. ``field`` names
+    the credential to re-enter.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

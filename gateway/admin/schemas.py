@@ -35,6 +35,7 @@ from gateway.models import (
     RuleAction,
     SyncEvent,
 )
+from gateway.security.exposure import upstream_error_text
 from gateway.sync.routing import Op
 
 T = TypeVar("T")
@@ -207,6 +208,8 @@ class DomainOut(BaseModel):
     @classmethod
     def of(cls, domain: DomainConfig) -> DomainOut:
         data = domain.model_dump(exclude=set(SECRET_FIELDS), warnings=False)
+        if domain.last_tick_error:
+            data["last_tick_error"] = upstream_error_text(domain.last_tick_error)
         return cls(
             **data,
             pf_api_key_set=bool(domain.pf_api_key),
@@ -296,6 +299,7 @@ class EventOut(BaseModel):
     jira_issue_id: str | None
     jira_issue_key: str | None
     event_type: str
+    actor: str | None = None
     reason: str
     details: dict[str, Any] | None
     created_at: datetime

@@ -2,7 +2,8 @@
 
 Admin checks answer a person who is waiting, so they never retry: one attempt,
 the configured timeout, and a verdict (ok / auth failed / unreachable / other)
-with the upstream's own message, from which the clients already masked secrets.
+with a bounded excerpt of the upstream's message, from which the clients already
+masked secrets.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gateway.clients import JiraClient, PeopleForceClient, UpstreamError
 from gateway.clients.errors import redact
 from gateway.clients.retry import NO_RETRY
 from gateway.models import DomainConfig
+from gateway.security.exposure import bounded_excerpt, status_reason
 from gateway.settings import Settings
 
 
@@ -68,9 +70,12 @@ def verdict_of(error: UpstreamError) -> Verdict:
 
 
 def describe(error: UpstreamError, domain: DomainConfig | None = None) -> str:
-    """The upstream message plus what to check, with the domain's secrets masked again."""
+    """Status, what to check and a bounded, escaped excerpt of the upstream's message,
+    with the domain's secrets masked again (see ``gateway.security.exposure``)."""
     hint = _HINTS.get(error.status or 0, "")
-    text = f"{error}" + (f" ({hint})" if hint else "")
+    message = error.message
     if domain is not None:
-        text = redact(text, (domain.pf_api_key, domain.jira_api_token))
-    return text
+        message = redact(message, (domain.pf_api_key, domain.jira_api_token))
+    text = f"{error.service}: {status_reason(error.status)}" + (f" ({hint})" if hint else "")
+    excerpt = bounded_excerpt(message)
+    return f"{text}: {excerpt}" if excerpt else text

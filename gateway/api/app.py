@@ -12,6 +12,7 @@ from gateway.api.admin.main import install_admin
 from gateway.db import make_engine
 from gateway.jobs import open_pool
 from gateway.redis import resolve_redis_url
+from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
 
 
@@ -21,7 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
-        app.state.engine = make_engine(settings.effective_database_url)
+        app.state.engine = make_engine(
+            settings.effective_database_url, cipher=load_cipher(settings)
+        )
         app.state.redis = await open_pool(resolve_redis_url(settings))
         try:
             yield

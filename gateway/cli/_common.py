@@ -8,6 +8,7 @@ the API and the UI, because they are the same exceptions with the same messages.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
@@ -106,22 +107,32 @@ def refusal_line(error: Exception) -> str | None:
 def configured_engine() -> Generator[tuple[Engine, Settings]]:
     """The configured, up-to-date database's engine and the settings, closed afterwards."""
     from gateway.db import make_engine
+    from gateway.security.crypto import load_cipher
 
     settings = settings_or_exit()
     prepare_database(settings)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, cipher=load_cipher(settings))
     try:
         yield engine, settings
     finally:
         engine.dispose()
 
 
+def cli_actor() -> str:
+    """How the audit log names whoever runs an admin command: their login on this host."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
 @contextmanager
 def database() -> Generator[Session]:
     """One transaction on the configured database; an admin refusal becomes one line."""
+    from gateway.admin.change_log import acting_as
     from gateway.db import session_scope
 
-    with configured_engine() as (engine, _):
+    with configured_engine() as (engine, _), acting_as(cli_actor()):
         try:
             with session_scope(engine) as session:
                 yield session

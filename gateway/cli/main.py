@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import typer
 
+from gateway.cli._common import err
 from gateway.cli.accounts import app as admin_app
+from gateway.cli.audit import register as register_audit
+from gateway.cli.credentials import app as credentials_app
 from gateway.cli.database import app as db_app
 from gateway.cli.dead_letters import app as deadletter_app
 from gateway.cli.demo import register as register_demo
@@ -27,12 +30,24 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+@app.callback()
+def warn_about_unknown_settings() -> None:
+    """Before every command: name each GATEWAY_* variable no setting reads."""
+    from gateway.settings import unknown_variables
+
+    for line in unknown_variables():
+        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
+
 register_server(app)
 app.add_typer(db_app, name="db")
 app.add_typer(redis_app, name="redis")
 app.add_typer(admin_app, name="admin")
+app.add_typer(credentials_app, name="credentials")
 app.add_typer(domain_app, name="domain")
 app.add_typer(rule_app, name="rule")
 register_sync(app)
 app.add_typer(deadletter_app, name="deadletter")
+register_audit(app)
 register_demo(app)

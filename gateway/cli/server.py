@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.table import Table
@@ -24,7 +24,22 @@ def serve(
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_config=None, **proxy_options(settings)
+    )
+
+
+class ProxyOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: str | None
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """uvicorn's proxy-header options: trust X-Forwarded-* only from the configured
+    proxies; with none configured, the socket's address and scheme are used."""
+    if not settings.forwarded_allow_ips:
+        return ProxyOptions(proxy_headers=False, forwarded_allow_ips=None)
+    return ProxyOptions(proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def worker(

@@ -25,6 +25,7 @@ from gateway.clock import OFFSET_FILE_ENV
 from gateway.db import make_engine
 from gateway.migrate import upgrade
 from gateway.redis import EmbeddedRedis
+from gateway.security.crypto import load_cipher, set_default_cipher
 from gateway.settings import ENV_PREFIX, Settings, load_settings
 
 DATABASE_FILE = "gateway.db"
@@ -95,8 +96,6 @@ def open_storage(
             redis_server = EmbeddedRedis(redis_dir or folder / "redis")
             redis_url = redis_server.ensure_running()
         database_url = database_url or f"sqlite:///{folder / database_file}"
-        upgrade(database_url)
-        engine = make_engine(database_url)
         config = load_settings(
             _env_file=None,
             data_dir=data_dir or folder / "data",
@@ -104,6 +103,10 @@ def open_storage(
             redis_url=redis_url,
             **settings,
         )
+        cipher = load_cipher(config)
+        set_default_cipher(cipher)
+        upgrade(database_url)
+        engine = make_engine(database_url, cipher=cipher)
     except BaseException:
         if engine is not None:
             engine.dispose()

@@ -103,3 +103,34 @@ def test_env_file_is_read(tmp_path: Path) -> None:
     result = run_cli("db", "current", cwd=tmp_path)
     assert result.returncode == 2
     assert "GATEWAY_LOG_LEVEL" in result.stderr
+
+
+def test_an_unknown_variable_is_named_with_the_setting_it_resembles() -> None:
+    from gateway.settings import unknown_variables
+
+    environ = {
+        "GATEWAY_JIRA_WEBHOOK_SECRT": "x" * 20,
+        "GATEWAY_DATA_DIR": "data",
+        "GATEWAY_NEW_PF_API_KEY": "read by domain add",
+        "GATEWAY_SOMETHING_ELSE_ENTIRELY": "1",
+        "HOME": "/root",
+    }
+    assert unknown_variables(environ, env_file=None) == [
+        "GATEWAY_JIRA_WEBHOOK_SECRT is not a setting and is ignored; "
+        "did you mean GATEWAY_JIRA_WEBHOOK_SECRET?",
+        "GATEWAY_SOMETHING_ELSE_ENTIRELY is not a setting and is ignored",
+    ]
+
+
+def test_every_command_warns_and_check_fails_on_a_misspelled_variable(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("GATEWAY_LOG_LEVL=DEBUG\n")
+    env = {"GATEWAY_JIRA_WEBHOOK_SECRT": "a-secret-of-twenty-chars", "GATEWAY_DATA_DIR": "d"}
+    current = run_cli("db", "current", cwd=tmp_path, env=env)
+    assert current.returncode == 0, current.stderr
+    assert "did you mean GATEWAY_JIRA_WEBHOOK_SECRET?" in current.stderr
+    assert "GATEWAY_LOG_LEVL is not a setting and is ignored; did you mean GATEWAY_LOG_LEVEL?" in (
+        current.stderr
+    )
+    check = run_cli("check", cwd=tmp_path, env=env)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "FAIL unknown setting: GATEWAY_JIRA_WEBHOOK_SECRT" in check.stdout

@@ -33,6 +33,7 @@ from starlette.datastructures import FormData
 
 from gateway.admin import accounts
 from gateway.admin.catalog import JiraCatalog
+from gateway.admin.change_log import set_actor
 from gateway.admin.dead_letters import get_dead_letter
 from gateway.admin.domains import DOMAIN_REF_HELP, find_domain
 from gateway.admin.rule_checks import RuleChecks
@@ -40,7 +41,7 @@ from gateway.admin.rules import get_rule
 from gateway.api.admin.csrf import verify_csrf
 from gateway.api.admin.sessions import SessionCodec, SessionData, is_session_revoked
 from gateway.db import in_session, session_scope
-from gateway.models import DeadLetter, DomainConfig, RoutingRule
+from gateway.models import DeadLetter, DomainConfig, Role, RoutingRule
 from gateway.settings import Settings
 
 # --- resources the app's lifespan opened -------------------------------------------------
@@ -138,6 +139,17 @@ class Principal:
     kind: Literal["session", "token"]
     name: str
     session: SessionData | None = None
+    role: Role = Role.ADMIN
+
+    @property
+    def may_change(self) -> bool:
+        """Only admins change anything; viewers read."""
+        return self.role == Role.ADMIN
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller: ``user:alice`` or ``token:terraform``."""
+        return f"{'user' if self.kind == 'session' else 'token'}:{self.name}"
 
 
 class LoginRequired(Exception):
@@ -163,8 +175,11 @@ async def _session_principal(request: Request) -> Principal | None:
     if session is None or session.user_id is None:
         return None
     user_id = session.user_id
-    name = await in_session(get_engine(request), lambda db: accounts.username_of(db, user_id))
-    return None if name is None else Principal(kind="session", name=name, session=session)
+    found = await in_session(get_engine(request), lambda db: accounts.identity_of(db, user_id))
+    if found is None:
+        return None
+    name, role = found
+    return Principal(kind="session", name=name, session=session, role=role)
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -175,6 +190,20 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
+def _token_identity(db: Session, plaintext: str) -> tuple[str, Role] | None:
+    token = accounts.resolve_api_token(db, plaintext)
+    return None if token is None else (token.name, Role(token.role))
+
+
+def _require_admin(principal: Principal) -> None:
+    """403 for a viewer: every change needs the admin role."""
+    if not principal.may_change:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=f"{principal.actor} has the viewer role: it may read but not change anything",
+        )
+
+
 async def api_principal(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
@@ -182,13 +211,10 @@ async def api_principal(
     """A valid bearer token or a signed-in session; otherwise 401."""
     if credentials is not None:
         plaintext = credentials.credentials
-        token_name = await in_session(
-            get_engine(request),
-            lambda db: getattr(accounts.resolve_api_token(db, plaintext), "name", None),
-        )
-        if token_name is None:
+        found = await in_session(get_engine(request), lambda db: _token_identity(db, plaintext))
+        if found is None:
             raise _unauthorized("invalid or revoked API token")
-        return Principal(kind="token", name=token_name)
+        return Principal(kind="token", name=found[0], role=found[1])
     principal = await _session_principal(request)
     if principal is None:
         raise _unauthorized(
@@ -198,9 +224,12 @@ async def api_principal(
 
 
 async def api_writer(request: Request, principal: Principal = Depends(api_principal)) -> Principal:
-    """As api_principal; a cookie session must also send the X-CSRF-Token header."""
+    """As api_principal, with the admin role; a cookie session must also send the
+    X-CSRF-Token header."""
     if principal.kind == "session":
         await verify_csrf(request, principal.session)
+    _require_admin(principal)
+    set_actor(principal.actor)
     return principal
 
 
@@ -219,9 +248,18 @@ async def page_user(request: Request) -> Principal:
     return principal
 
 
-async def page_writer(request: Request, principal: Principal = Depends(page_user)) -> Principal:
-    """A signed-in admin whose form or htmx request carries the CSRF token."""
+async def page_poster(request: Request, principal: Principal = Depends(page_user)) -> Principal:
+    """A signed-in user (any role) whose form or htmx request carries the CSRF token:
+    for posts that change nothing but the caller's own session (sign-out)."""
     await verify_csrf(request, principal.session)
+    return principal
+
+
+async def page_writer(request: Request, principal: Principal = Depends(page_poster)) -> Principal:
+    """A signed-in admin (role ``admin``) whose form or htmx request carries the CSRF token.
+    What the request then changes is recorded in the audit log under its name."""
+    _require_admin(principal)
+    set_actor(principal.actor)
     return principal
 
 
@@ -229,3 +267,4 @@ Reader = Annotated[Principal, Depends(api_principal)]
 Writer = Annotated[Principal, Depends(api_writer)]
 PageUser = Annotated[Principal, Depends(page_user)]
 PageWriter = Annotated[Principal, Depends(page_writer)]
+PagePoster = Annotated[Principal, Depends(page_poster)]

@@ -67,6 +67,7 @@ def _event_filter(request: Request, errors: list[str]) -> audit.EventFilter:
         pf_task_id=_int(task_raw),
         jira_issue_key=query.get("jira_issue_key", "").strip() or None,
         event_type=query.get("event_type") or None,
+        actor=query.get("actor", "").strip() or None,
         since=since,
         until=until,
     )

@@ -7,6 +7,7 @@ also serves webhook ingress.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import quote
 
@@ -18,7 +19,7 @@ from gateway.admin.offload import run_in_thread
 from gateway.api.admin.csrf import verify_csrf
 from gateway.api.admin.deps import (
     EngineDep,
-    PageWriter,
+    PagePoster,
     RedisDep,
     get_session_codec,
     read_session,
@@ -48,6 +49,8 @@ def safe_next(value: str | None) -> str:
 
 
 def _client_address(request: Request) -> str:
+    """The peer uvicorn reports: the socket's, or X-Forwarded-For's when it came from a
+    proxy listed in GATEWAY_FORWARDED_ALLOW_IPS."""
     return request.client.host if request.client else "unknown"
 
 
@@ -70,7 +73,8 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post(LOGIN_PATH)
 async def login(request: Request, engine: EngineDep, redis: RedisDep) -> Response:
-    """Check the password (throttled per account and per address) and start a session."""
+    """Check the password (throttled per account and address, slowed per username; see
+    ``throttle``) and start a session."""
     session = await verify_csrf(request, await read_session(request))
     form = await request.form()
     username = str(form.get("username") or "")
@@ -87,15 +91,17 @@ async def login(request: Request, engine: EngineDep, redis: RedisDep) -> Respons
             status_code=status_code,
         )
 
-    limited = await throttle.check(username, address)
-    if limited is not None:
+    attempt = await throttle.attempt(username, address)
+    if attempt.throttled is not None:
         log.warning("admin sign-in throttled", extra={"client": address})
-        response = again(limited.message, 429)
-        response.headers["Retry-After"] = str(limited.retry_after)
+        response = again(attempt.throttled.message, 429)
+        response.headers["Retry-After"] = str(attempt.throttled.retry_after)
         return response
+    if attempt.delay_seconds:
+        # Many attempts on this username from elsewhere: slow down, never lock out.
+        await asyncio.sleep(attempt.delay_seconds)
     user_id = await run_in_thread(authenticate, engine, username, password)
     if user_id is None:
-        await throttle.record_failure(username, address)
         log.warning("admin sign-in failed", extra={"client": address})
         return again("Invalid username or password.", 401)
     await throttle.record_success(username, address)
@@ -107,7 +113,7 @@ async def login(request: Request, engine: EngineDep, redis: RedisDep) -> Respons
 
 
 @router.post("/logout")
-async def logout(request: Request, principal: PageWriter, redis: RedisDep) -> Response:
+async def logout(request: Request, principal: PagePoster, redis: RedisDep) -> Response:
     """End the session here and everywhere its cookie was copied to."""
     codec = get_session_codec(request)
     if principal.session is not None:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.admin.accounts import AccountError, ensure_bootstrap_admin
 from gateway.admin.catalog import JiraCatalog
-from gateway.admin.errors import Conflict, NotFound, RuleInvalid
+from gateway.admin.errors import Conflict, CredentialRequired, NotFound, RuleInvalid
 from gateway.admin.offload import run_in_thread
 from gateway.admin.rule_checks import RuleChecks
 from gateway.api.admin import (
@@ -99,6 +99,10 @@ async def _conflict(request: Request, exc: Exception) -> Response:
     return _error(request, 409, "Conflict", str(exc))
 
 
+async def _credential_required(request: Request, exc: Exception) -> Response:
+    return _error(request, 422, "Credential required", str(exc))
+
+
 async def _rule_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RuleInvalid)
     detail = [{"loc": ["body"], "msg": p, "type": "rule_invalid"} for p in exc.problems]
@@ -129,6 +133,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(CredentialRequired, _credential_required)
     app.add_exception_handler(RuleInvalid, _rule_invalid)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_middleware(SecurityHeaders)

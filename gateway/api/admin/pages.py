@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from gateway.admin import actions, domains
 from gateway.admin.connection import check_connection
 from gateway.admin.dashboard import dashboard_stats, workers_panel
-from gateway.admin.errors import Conflict
+from gateway.admin.errors import Conflict, CredentialRequired
 from gateway.admin.schemas import ActionResult, DomainCreate, DomainOut, DomainUpdate
 from gateway.api.admin.deps import (
     DomainDep,
@@ -113,6 +113,8 @@ def _refused_form(
     if isinstance(error, ValidationError):
         lines, by_field = describe_errors(error)
         status_code = 422
+    elif isinstance(error, CredentialRequired):
+        lines, by_field, status_code = [str(error)], {error.field: str(error)}, 422
     else:
         lines, by_field, status_code = [str(error)], {"name": str(error)}, 409
     return _domain_form(

@@ -7,7 +7,6 @@ expire anyway, so a copied cookie stops working once its owner signs out.
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.asyncio import Redis
 
+from gateway.security.keyfile import read_or_create_private_file
 from gateway.settings import Settings
 
 COOKIE_NAME = "gw_session"
@@ -47,21 +47,9 @@ def load_or_create_secret_key(settings: Settings) -> str:
     """
     if settings.secret_key is not None and settings.secret_key.get_secret_value():
         return settings.secret_key.get_secret_value()
-    path = Path(settings.data_dir) / SECRET_KEY_FILE
-    if path.exists():
-        key = path.read_text(encoding="utf-8").strip()
-        if key:
-            return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process won the race; use its key so both sign alike.
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key)
-    return key
+    return read_or_create_private_file(
+        Path(settings.data_dir) / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48)
+    )
 
 
 class SessionCodec:

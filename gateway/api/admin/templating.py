@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gateway.api.admin.deps import Principal
+from gateway.security.exposure import upstream_error_text
 
 # The templates and static files stay beside the API package, where the wheel ships them.
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
@@ -75,6 +76,7 @@ def _environment() -> jinja2.Environment:
     env.filters["dt"] = format_datetime
     env.filters["ago"] = relative_time
     env.filters["pretty_json"] = pretty_json
+    env.filters["upstream_error"] = upstream_error_text
     return env
 
 

@@ -1,0 +1,60 @@
+"""``gateway audit``: the audit log, filtered as in the UI and the API.
+
+Sync decisions and admin changes (``--type admin_change``, ``--actor user:alice``)
+live in one log, read through the same filter as every other surface.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gateway.admin import audit as audit_log
+from gateway.admin import domains
+from gateway.admin.paging import MAX_PAGE_SIZE
+from gateway.admin.schemas import EventOut
+from gateway.cli._common import database, out, print_json
+
+
+def audit(
+    domain: Annotated[
+        str | None, typer.Option(help=f"Only this domain. {domains.DOMAIN_REF_HELP}")
+    ] = None,
+    event_type: Annotated[
+        str | None, typer.Option("--type", help="Only this event type, e.g. admin_change.")
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(help="Only changes by this actor: user:NAME, token:NAME or cli:LOGIN."),
+    ] = None,
+    page: Annotated[int, typer.Option(help=f"Page of {MAX_PAGE_SIZE}, newest first.", min=1)] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the audit log (sync events and admin changes), newest first."""
+    with database() as session:
+        domain_id = domains.find_domain(session, domain).id if domain is not None else None
+        filters = audit_log.EventFilter(domain_id=domain_id, event_type=event_type, actor=actor)
+        found, total = audit_log.list_events(session, filters, page, MAX_PAGE_SIZE)
+        events = [EventOut.of(event) for event in found]
+    if as_json:
+        print_json({"items": [e.model_dump(mode="json") for e in events], "total": total})
+        return
+    table = Table(title=f"Audit log ({total} events)")
+    for column in ("when", "domain", "event", "by", "reason"):
+        table.add_column(column)
+    for event in events:
+        table.add_row(
+            event.created_at.isoformat(timespec="seconds"),
+            str(event.domain_id or ""),
+            event.event_type,
+            event.actor or "",
+            event.reason,
+        )
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit`` to the main ``gateway`` app."""
+    app.command()(audit)
