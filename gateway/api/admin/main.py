@@ -28,6 +28,7 @@ from gateway.api.admin import (
     login,
     pages,
     rule_pages,
+    webhook_secret_routes,
 )
 from gateway.api.admin.deps import LoginRequired
 from gateway.api.admin.sessions import SessionCodec, load_or_create_secret_key
@@ -125,6 +126,8 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     for module in (login, pages, rule_pages, jira_pages, log_pages):
         app.include_router(module.router)
     app.include_router(json_api.router)
+    app.include_router(webhook_secret_routes.page_router)
+    app.include_router(webhook_secret_routes.api_router)
     app.include_router(json_api.docs_router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(NotFound, _not_found)
