@@ -32,6 +32,7 @@ from gateway.api.admin import (
 )
 from gateway.api.admin.deps import LoginRequired
 from gateway.api.admin.sessions import SessionCodec, load_or_create_secret_key
+from gateway.api.admin.sso_routes import install_sso
 from gateway.api.admin.templating import is_htmx, render
 from gateway.settings import Settings
 
@@ -120,7 +121,9 @@ async def _validation(request: Request, exc: Exception) -> Response:
 
 def install_admin(app: FastAPI, settings: Settings) -> None:
     """Add the admin routes, handlers and headers, and the bootstrap-admin start-up step."""
-    app.state.session_codec = SessionCodec(load_or_create_secret_key(settings))
+    secret_key = load_or_create_secret_key(settings)
+    app.state.session_codec = SessionCodec(secret_key)
+    install_sso(app, settings, secret_key)
     app.state.jira_catalog = JiraCatalog(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (login, pages, rule_pages, jira_pages, log_pages):
