@@ -1,4 +1,4 @@
-"""Run a fake on a port: ``python -m fakes peopleforce|jira --help``.
+"""Run a fake on a port: ``python -m fakes peopleforce|jira|oidc --help``.
 
 The demo and manual exploration point a gateway at these; the ``/_fake``
 control plane (faults, clock, human actions) is served alongside the API.
@@ -44,12 +44,23 @@ def _jira(args: argparse.Namespace) -> FastAPI:
     )
 
 
+def _oidc(args: argparse.Namespace) -> FastAPI:
+    from fakes.oidc import create_oidc_app
+
+    return create_oidc_app(
+        f"http://{args.host}:{args.port}",
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        redirect_uris=tuple(args.redirect_uri),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m fakes",
         description="Serve a fake PeopleForce or Jira Cloud API with a /_fake control plane.",
     )
-    sub = parser.add_subparsers(dest="service", required=True, metavar="{peopleforce,jira}")
+    sub = parser.add_subparsers(dest="service", required=True, metavar="{peopleforce,jira,oidc}")
 
     def common(cmd: argparse.ArgumentParser, port: int) -> None:
         cmd.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
@@ -72,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     jira.add_argument("--webhook-url", default=None, help="where issue webhooks are delivered")
     jira.add_argument("--webhook-secret", default=None, help="HMAC secret for X-Hub-Signature")
     jira.set_defaults(build=_jira)
+
+    oidc = sub.add_parser("oidc", help="fake OpenID Connect provider (code flow with PKCE)")
+    common(oidc, 9003)
+    oidc.add_argument("--client-id", default="gateway", help="registered client id")
+    oidc.add_argument("--client-secret", default="gateway-secret", help="its client secret")
+    oidc.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        help="allowed redirect URI (repeatable), e.g. http://127.0.0.1:8000/login/sso/callback",
+    )
+    oidc.set_defaults(build=_oidc)
     return parser
 
 

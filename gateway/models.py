@@ -6,6 +6,7 @@ migration revision.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -102,6 +103,18 @@ class DomainConfigDefaults:
 
 DOMAIN_DEFAULTS = DomainConfigDefaults()
 
+# --- per-domain webhook: the public id in its URL path and its secrets ---------------------
+# Both webhook secrets are encrypted at rest like the upstream credentials; a Fernet
+# token of a generated secret fits the column's 255 characters.
+WEBHOOK_SECRET_TYPE = EncryptedSecret
+PUBLIC_ID_LENGTH = 16
+
+
+def new_public_id() -> str:
+    """A domain's id in its webhook URL: random (96 bits), so URLs of other domains cannot
+    be guessed from one's own, and stable for the life of the domain."""
+    return secrets.token_urlsafe(PUBLIC_ID_LENGTH * 3 // 4)
+
 
 def _parent_id(table: str) -> Any:
     """A required, indexed reference to ``table``'s row; the row goes when its parent does."""
@@ -163,6 +176,13 @@ class DomainConfig(_Stamped, table=True):
     last_tick_outcome: str | None = None
     last_tick_error: str | None = None
     consecutive_tick_failures: int = 0
+
+    # Per-domain webhook (gateway.api.domain_webhooks): None means "use none of its own".
+    public_id: str = Field(
+        default_factory=new_public_id, unique=True, index=True, max_length=PUBLIC_ID_LENGTH
+    )
+    webhook_secret: str | None = Field(default=None, sa_type=WEBHOOK_SECRET_TYPE)
+    webhook_secret_previous: str | None = Field(default=None, sa_type=WEBHOOK_SECRET_TYPE)
 
 
 class RoutingRule(_Stamped, table=True):

@@ -15,7 +15,7 @@ from typing import Literal
 
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -154,6 +154,37 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="auto: text on a terminal, JSON otherwise."
     )
+    # --- single sign-on with OpenID Connect (gateway/sso) ---------------------------------
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect issuer URL (e.g. https://accounts.google.com); "
+        "unset: no SSO, local accounts only.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="Client id of the gateway's app at the issuer."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret of the gateway's app at the issuer."
+    )
+    oidc_allowed_domains: str = Field(
+        default="",
+        description="Comma-separated email domains allowed to sign in with SSO "
+        "(e.g. acme.com); with oidc_allowed_emails, at least one must be set.",
+    )
+    oidc_allowed_emails: str = Field(
+        default="", description="Comma-separated email addresses allowed to sign in with SSO."
+    )
+    oidc_role: Literal["viewer", "admin"] = Field(
+        default="viewer", description="Role of an allowed SSO user not listed as admin."
+    )
+    oidc_admin_emails: str = Field(
+        default="", description="Comma-separated addresses that get the admin role via SSO."
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="The callback URL registered at the issuer; unset: "
+        "<the URL the browser used>/login/sso/callback.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -241,6 +272,38 @@ class Settings(BaseSettings):
             # Never echo the value: incoming-webhook URLs are credentials.
             raise ValueError("must be an http(s):// incoming-webhook URL")
         return value
+
+    @field_validator("oidc_issuer", "oidc_redirect_url", "oidc_client_id")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _check_sso(self) -> Settings:
+        """SSO needs its client credentials and a list of who may sign in: an issuer such
+        as Google would otherwise let every account in the world through."""
+        if self.oidc_issuer is None:
+            return self
+        missing = [
+            f"{ENV_PREFIX}{name.upper()}"
+            for name, value in (
+                ("oidc_client_id", self.oidc_client_id),
+                ("oidc_client_secret", self.oidc_client_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"SSO is configured but {' and '.join(missing)} not set")
+        if not (self.oidc_allowed_domains.strip() or self.oidc_allowed_emails.strip()):
+            raise ValueError(
+                f"SSO is configured but neither {ENV_PREFIX}OIDC_ALLOWED_DOMAINS nor "
+                f"{ENV_PREFIX}OIDC_ALLOWED_EMAILS says who may sign in"
+            )
+        return self
+
+    @property
+    def sso_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     @property
     def effective_database_url(self) -> str:

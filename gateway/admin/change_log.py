@@ -33,6 +33,7 @@ from gateway.models import (
     RoutingRule,
     SyncEvent,
 )
+from gateway.security.crypto import ENCRYPTED_COLUMNS
 
 _actor: ContextVar[str | None] = ContextVar("gateway_admin_actor", default=None)
 
@@ -44,7 +45,8 @@ AUDITED: dict[type, str] = {
     ApiToken: "API token",
     DeadLetter: "dead letter",
 }
-SECRET_COLUMNS = frozenset({"pf_api_key", "jira_api_token"})
+# Every column stored encrypted is a secret: its change is shown, never its value.
+SECRET_COLUMNS = frozenset(column for _, column in ENCRYPTED_COLUMNS)
 HIDDEN_COLUMNS = frozenset({"password_hash", "token_hash"})
 BOOKKEEPING_COLUMNS = frozenset(
     {

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from gateway.admin.dead_letters import dead_letter_state
+from gateway.admin.webhook_secrets import WEBHOOK_SECRET_FIELDS, domain_webhook_path
 from gateway.models import (
     DOMAIN_DEFAULTS,
     DeadLetter,
@@ -204,16 +205,25 @@ class DomainOut(BaseModel):
     consecutive_tick_failures: int
     created_at: datetime
     updated_at: datetime
+    # The domain's own webhook URL path and whether its secrets are set (never the secrets).
+    public_id: str
+    webhook_path: str
+    webhook_secret_set: bool
+    webhook_secret_previous_set: bool
 
     @classmethod
     def of(cls, domain: DomainConfig) -> DomainOut:
-        data = domain.model_dump(exclude=set(SECRET_FIELDS), warnings=False)
+        hidden = {*SECRET_FIELDS, *WEBHOOK_SECRET_FIELDS}
+        data = domain.model_dump(exclude=hidden, warnings=False)
         if domain.last_tick_error:
             data["last_tick_error"] = upstream_error_text(domain.last_tick_error)
         return cls(
             **data,
             pf_api_key_set=bool(domain.pf_api_key),
             jira_api_token_set=bool(domain.jira_api_token),
+            webhook_path=domain_webhook_path(domain),
+            webhook_secret_set=bool(domain.webhook_secret),
+            webhook_secret_previous_set=bool(domain.webhook_secret_previous),
         )
 
 

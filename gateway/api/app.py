@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api import health, observability, webhooks
+from gateway.api import domain_webhooks, health, observability, webhooks
 from gateway.api.admin.main import install_admin
 from gateway.db import make_engine
 from gateway.jobs import open_pool
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(observability.router)
     app.include_router(webhooks.router)
+    app.include_router(domain_webhooks.router)
     install_admin(app, settings)
     # Outermost, so every log line of a request (admin and webhooks too) carries its id.
     app.add_middleware(observability.RequestIdMiddleware)

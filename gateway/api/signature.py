@@ -48,6 +48,32 @@ def sign(*, body: bytes, secret: str) -> str:
     return f"{SUPPORTED_METHOD}={digest}"
 
 
+def _received_digest(header: str | None) -> SignatureFailure | str:
+    """The hex digest ``header`` carries, or why its form is unacceptable."""
+    if header is None or not header.strip():
+        return SignatureFailure.MISSING
+    method, separator, value = header.strip().partition("=")
+    method = method.strip().lower()
+    if not separator or not _METHOD.fullmatch(method):
+        return SignatureFailure.MALFORMED
+    if method != SUPPORTED_METHOD:
+        return SignatureFailure.UNSUPPORTED_METHOD
+    received = value.strip().lower()
+    if not _SHA256_HEX.fullmatch(received):
+        return SignatureFailure.MALFORMED
+    return received
+
+
+def header_failure(header: str | None) -> SignatureFailure | None:
+    """Why ``header`` cannot be a valid signature whatever the secret, or None.
+
+    Lets the per-domain ingress refuse a missing or malformed header before it
+    looks up which secrets the domain has.
+    """
+    received = _received_digest(header)
+    return received if isinstance(received, SignatureFailure) else None
+
+
 def verify_signature(*, body: bytes, header: str | None, secrets: Sequence[str]) -> SignatureCheck:
     """Check ``header`` (WebSub ``method=hex``) against HMAC-SHA256 of ``body``.
 
@@ -58,17 +84,9 @@ def verify_signature(*, body: bytes, header: str | None, secrets: Sequence[str])
     keys = [(index, secret) for index, secret in enumerate(secrets) if secret]
     if not keys:
         return SignatureCheck(SignatureFailure.NO_SECRET_CONFIGURED)
-    if header is None or not header.strip():
-        return SignatureCheck(SignatureFailure.MISSING)
-    method, separator, value = header.strip().partition("=")
-    method = method.strip().lower()
-    if not separator or not _METHOD.fullmatch(method):
-        return SignatureCheck(SignatureFailure.MALFORMED)
-    if method != SUPPORTED_METHOD:
-        return SignatureCheck(SignatureFailure.UNSUPPORTED_METHOD)
-    received = value.strip().lower()
-    if not _SHA256_HEX.fullmatch(received):
-        return SignatureCheck(SignatureFailure.MALFORMED)
+    received = _received_digest(header)
+    if isinstance(received, SignatureFailure):
+        return SignatureCheck(received)
     matched: int | None = None
     for index, secret in keys:
         expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

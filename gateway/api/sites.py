@@ -1,7 +1,8 @@
 """Which sync domains a Jira site belongs to, for the webhook ingress.
 
-Deliveries come in bursts, so the site -> domains map is cached in-process for
-a few seconds: one query per burst, and a newly added domain is seen quickly.
+Deliveries come in bursts, so the site -> domains map (and, for the per-domain
+webhook URLs, the public id -> domain map with its secrets) is cached in-process
+for a few seconds: one query per burst, and a newly added domain is seen quickly.
 Deliveries from sites no domain knows are recorded in the audit log, throttled
 per site so a misdirected webhook cannot fill the database.
 """
@@ -12,17 +13,21 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from gateway.db import session_scope
 from gateway.models import DomainConfig, EventType, SyncEvent
 
 SITE_CACHE_TTL_SECONDS = 5.0
+# A per-domain delivery that fails verification may reload the cache (a secret just
+# rotated, a domain just added), but no more often than this: forged requests cannot
+# turn into a query each.
+MIN_RELOAD_INTERVAL_SECONDS = 1.0
 UNKNOWN_SITE_RECORD_INTERVAL_SECONDS = 60.0
 MAX_THROTTLED_SITES = 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -72,25 +77,57 @@ class SiteDomain:
     tracking_label: str
 
 
-def load_site_domains(engine: Engine) -> dict[str, tuple[SiteDomain, ...]]:
-    """Every domain (active or paused) grouped by its normalised Jira base URL."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(DomainConfig.id, DomainConfig.jira_base_url, DomainConfig.tracking_label)
+@dataclass(frozen=True, slots=True)
+class DomainHook:
+    """A domain as its own webhook URL sees it: the site and label a delivery must be about,
+    and the secrets it may be signed with (current first; never shown in a repr)."""
+
+    id: int
+    site: str | None
+    tracking_label: str
+    secrets: tuple[str, ...] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """One snapshot of the domains: grouped by normalised Jira site, and by public id."""
+
+    sites: dict[str, tuple[SiteDomain, ...]]
+    hooks: dict[str, DomainHook]
+
+
+def load_directory(engine: Engine) -> Directory:
+    """Every domain (active or paused), in one query."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                col(DomainConfig.id),
+                col(DomainConfig.jira_base_url),
+                col(DomainConfig.tracking_label),
+                col(DomainConfig.public_id),
+                col(DomainConfig.webhook_secret),
+                col(DomainConfig.webhook_secret_previous),
+            )
         ).all()
     sites: dict[str, list[SiteDomain]] = defaultdict(list)
-    for domain_id, base_url, label in rows:
+    hooks: dict[str, DomainHook] = {}
+    for domain_id, base_url, label, public_id, secret, previous in rows:
+        if domain_id is None:
+            continue
         site = normalise_site_url(base_url)
-        if site is not None and domain_id is not None:
+        if site is not None:
             sites[site].append(SiteDomain(id=domain_id, tracking_label=label))
-    return {site: tuple(sorted(found, key=lambda d: d.id)) for site, found in sites.items()}
+        secrets = tuple(value for value in (secret, previous) if value)
+        hooks[public_id] = DomainHook(domain_id, site, label, secrets)
+    grouped = {site: tuple(sorted(found, key=lambda d: d.id)) for site, found in sites.items()}
+    return Directory(sites=grouped, hooks=hooks)
 
 
 class SiteDirectory:
-    """The site -> domains map, reloaded at most every ``ttl_seconds``.
+    """The site -> domains and public id -> domain maps, reloaded at most every ``ttl_seconds``.
 
-    ``lookup`` is called on the event loop; the reload is a blocking query run
-    in a worker thread, serialised by a thread lock so a burst reloads once.
+    Lookups are called on the event loop; the reload is a blocking query run in a
+    worker thread, serialised by a thread lock so a burst reloads once.
     """
 
     def __init__(
@@ -99,24 +136,38 @@ class SiteDirectory:
         self._ttl = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._sites: dict[str, tuple[SiteDomain, ...]] = {}
-        self._expires_at = float("-inf")
+        self._directory = Directory(sites={}, hooks={})
+        self._loaded_at = float("-inf")
 
     def _fresh(self) -> bool:
-        return self._clock() < self._expires_at
+        return self._clock() < self._loaded_at + self._ttl
 
-    def _reload(self, engine: Engine) -> None:
+    def _reload(self, engine: Engine, max_age: float) -> None:
         with self._lock:
-            if self._fresh():
+            if self._clock() < self._loaded_at + max_age:
                 return
-            self._sites = load_site_domains(engine)
-            self._expires_at = self._clock() + self._ttl
+            self._directory = load_directory(engine)
+            self._loaded_at = self._clock()
+
+    async def _current(self, engine: Engine) -> Directory:
+        if not self._fresh():
+            await anyio.to_thread.run_sync(self._reload, engine, self._ttl)
+        return self._directory
 
     async def lookup(self, engine: Engine, site: str) -> tuple[SiteDomain, ...]:
         """The domains linked to ``site`` (normalised), oldest first; empty when none."""
-        if not self._fresh():
-            await anyio.to_thread.run_sync(self._reload, engine)
-        return self._sites.get(site, ())
+        return (await self._current(engine)).sites.get(site, ())
+
+    async def hook(self, engine: Engine, public_id: str) -> DomainHook | None:
+        """The domain whose webhook URL carries ``public_id``, or None."""
+        return (await self._current(engine)).hooks.get(public_id)
+
+    async def reload_if_older(self, engine: Engine, seconds: float) -> bool:
+        """Reload unless the snapshot is younger than ``seconds``; True when it reloaded."""
+        if self._clock() < self._loaded_at + seconds:
+            return False
+        await anyio.to_thread.run_sync(self._reload, engine, seconds)
+        return True
 
 
 class UnknownSiteThrottle:

@@ -89,47 +89,51 @@ def configured_secrets(settings: Settings) -> list[str]:
     return [secret.get_secret_value() for secret in secrets if secret is not None]
 
 
-def _loggable(identifier: str | None) -> str:
+def loggable(identifier: str | None) -> str:
     """The delivery identifier as it may appear in a log line (unauthenticated input)."""
     if not identifier:
         return "-"
     return "".join(c if c.isprintable() else "?" for c in identifier[:80])
 
 
-def _reject(status: int, reason: str, detail: str, identifier: str | None) -> HTTPException:
+def reject(status: int, reason: str, detail: str, identifier: str | None) -> HTTPException:
     metrics.WEBHOOKS_REJECTED.labels(reason=reason).inc()
-    log.warning("webhook rejected: reason=%s delivery=%s", reason, _loggable(identifier))
+    log.warning("webhook rejected: reason=%s delivery=%s", reason, loggable(identifier))
     return HTTPException(status_code=status, detail=detail)
 
 
-async def _read_body(request: Request, limit: int, identifier: str | None) -> bytes:
+async def read_body(request: Request, limit: int, identifier: str | None) -> bytes:
     """The raw body, refusing (413) as soon as it is known to exceed ``limit`` bytes."""
     declared = request.headers.get("content-length", "").strip()
     if _CONTENT_LENGTH.fullmatch(declared) and int(declared) > limit:
-        raise _reject(413, "too_large", "payload too large", identifier)
+        raise reject(413, "too_large", "payload too large", identifier)
     body = bytearray()
     try:
         async for chunk in request.stream():
             body += chunk
             if len(body) > limit:
-                raise _reject(413, "too_large", "payload too large", identifier)
+                raise reject(413, "too_large", "payload too large", identifier)
     except ClientDisconnect:
         raise HTTPException(status_code=400, detail="incomplete body") from None
     return bytes(body)
+
+
+def signature_header(request: Request) -> str | None:
+    """The signature header; several are joined, which no valid signature survives."""
+    return ",".join(request.headers.getlist(SIGNATURE_HEADER)) or None
 
 
 async def verified_body(request: Request) -> bytes:
     """The raw body of a delivery whose size and signature are acceptable (else 413/401)."""
     settings: Settings = request.app.state.settings
     identifier = request.headers.get(IDENTIFIER_HEADER)
-    body = await _read_body(request, settings.webhook_max_body_bytes, identifier)
-    # Several signature headers are joined, which no valid signature survives.
-    header = ",".join(request.headers.getlist(SIGNATURE_HEADER)) or None
+    body = await read_body(request, settings.webhook_max_body_bytes, identifier)
+    header = signature_header(request)
     check = verify_signature(body=body, header=header, secrets=configured_secrets(settings))
     if check.failure is not None:
-        raise _reject(401, check.failure.value, INVALID_SIGNATURE, identifier)
+        raise reject(401, check.failure.value, INVALID_SIGNATURE, identifier)
     if check.secret_index:
-        log.info("webhook signed with the previous secret: delivery=%s", _loggable(identifier))
+        log.info("webhook signed with the previous secret: delivery=%s", loggable(identifier))
     return body
 
 
@@ -137,9 +141,9 @@ def _load_object(body: bytes, identifier: str | None) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
-        raise _reject(400, "bad_payload", "body is not JSON", identifier) from None
+        raise reject(400, "bad_payload", "body is not JSON", identifier) from None
     if not isinstance(payload, dict):
-        raise _reject(400, "bad_payload", "body is not a JSON object", identifier)
+        raise reject(400, "bad_payload", "body is not a JSON object", identifier)
     return payload
 
 
@@ -147,16 +151,16 @@ def _read_issue(payload: dict[str, Any], identifier: str | None) -> IssueRef:
     """The issue reference, or 400 when the payload lacks what routing needs."""
     issue = payload.get("issue")
     if not isinstance(issue, dict):
-        raise _reject(400, "bad_payload", "payload has no issue", identifier)
+        raise reject(400, "bad_payload", "payload has no issue", identifier)
     raw_id = issue.get("id")
     if isinstance(raw_id, int) and not isinstance(raw_id, bool) and raw_id >= 0:
         raw_id = str(raw_id)
     if not isinstance(raw_id, str) or not _ISSUE_ID.fullmatch(raw_id):
-        raise _reject(400, "bad_payload", "payload has no valid issue.id", identifier)
+        raise reject(400, "bad_payload", "payload has no valid issue.id", identifier)
     issue_url = issue.get("self")
     site = site_of_issue_url(issue_url) if isinstance(issue_url, str) else None
     if site is None:
-        raise _reject(400, "bad_payload", "payload has no valid issue.self", identifier)
+        raise reject(400, "bad_payload", "payload has no valid issue.self", identifier)
     key = issue.get("key")
     fields = issue.get("fields")
     labels = fields.get("labels") if isinstance(fields, dict) else None
@@ -168,6 +172,18 @@ def _read_issue(payload: dict[str, Any], identifier: str | None) -> IssueRef:
         site=site,
         labels=frozenset(label for label in labels if isinstance(label, str)),
     )
+
+
+def parse_issue_event(body: bytes, identifier: str | None) -> IssueRef | None:
+    """The issue of a verified ``jira:issue_updated``; None for another event type (which
+    the gateway does not act on); 400 when the body is not a usable event."""
+    payload = _load_object(body, identifier)
+    event = payload.get("webhookEvent")
+    if not isinstance(event, str):
+        raise reject(400, "bad_payload", "payload has no webhookEvent", identifier)
+    if event != TRACKED_EVENT:
+        return None
+    return _read_issue(payload, identifier)
 
 
 def delivery_token(identifier: str | None, body: bytes) -> str:
@@ -192,7 +208,7 @@ def job_id(domain_id: int, issue_id: str, token: str) -> str:
     return f"{JOB_ID_PREFIX}{domain_id}:{issue_id}:{token}"
 
 
-def _ignored(reason: str) -> JSONResponse:
+def ignored(reason: str) -> JSONResponse:
     metrics.WEBHOOKS_IGNORED.labels(reason=reason).inc()
     return JSONResponse({"status": "ignored", "reason": reason}, status_code=200)
 
@@ -201,7 +217,7 @@ def _queue_unavailable(error: Exception, identifier: str | None) -> HTTPExceptio
     metrics.WEBHOOKS_ENQUEUE_FAILURES.inc()
     log.error(
         "webhook not queued, Redis unavailable: delivery=%s error=%s",
-        _loggable(identifier),
+        loggable(identifier),
         type(error).__name__,
     )
     return HTTPException(status_code=503, detail="queue unavailable")
@@ -223,7 +239,7 @@ async def _record_unknown(app: FastAPI, state: IngressState, issue: IssueRef) ->
         log.warning("could not record a delivery from an unknown site: %s", type(error).__name__)
 
 
-async def _enqueue(
+async def enqueue(
     redis: ArqRedis,
     *,
     settings: Settings,
@@ -268,42 +284,42 @@ def _described(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: _described("Duplicate, or an event the gateway does not act on", _STATUS_SCHEMA),
+    202: _described("Verified and queued", _STATUS_SCHEMA),
+    400: _described("Signed, but not a usable issue event", _DETAIL_SCHEMA),
+    401: _described("Missing or invalid signature", _DETAIL_SCHEMA),
+    413: _described("Body larger than the configured limit", _DETAIL_SCHEMA),
+    503: _described("Queue or database unavailable; Jira retries", _DETAIL_SCHEMA),
+}
+OPENAPI_EXTRA: dict[str, Any] = {
+    "parameters": [
+        {"name": SIGNATURE_HEADER, "in": "header", "schema": {"type": "string"}},
+        {"name": IDENTIFIER_HEADER, "in": "header", "schema": {"type": "string"}},
+        {"name": RETRY_HEADER, "in": "header", "schema": {"type": "string"}},
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+}
+
+
 @router.post(
     WEBHOOK_PATH,
     status_code=202,
-    summary="Receive a Jira admin webhook",
-    responses={
-        200: _described("Duplicate, or an event the gateway does not act on", _STATUS_SCHEMA),
-        202: _described("Verified and queued", _STATUS_SCHEMA),
-        400: _described("Signed, but not a usable issue event", _DETAIL_SCHEMA),
-        401: _described("Missing or invalid signature", _DETAIL_SCHEMA),
-        413: _described("Body larger than the configured limit", _DETAIL_SCHEMA),
-        503: _described("Queue or database unavailable; Jira retries", _DETAIL_SCHEMA),
-    },
-    openapi_extra={
-        "parameters": [
-            {"name": SIGNATURE_HEADER, "in": "header", "schema": {"type": "string"}},
-            {"name": IDENTIFIER_HEADER, "in": "header", "schema": {"type": "string"}},
-            {"name": RETRY_HEADER, "in": "header", "schema": {"type": "string"}},
-        ],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
-    },
+    summary="Receive a Jira admin webhook (the global secret, single-tenant installs)",
+    responses=RESPONSES,
+    openapi_extra=OPENAPI_EXTRA,
 )
 async def receive_jira_webhook(
     request: Request, body: Annotated[bytes, Depends(verified_body)]
 ) -> JSONResponse:
     """Route a verified delivery: ignore it, or dedupe and queue it for a worker."""
     identifier = request.headers.get(IDENTIFIER_HEADER)
-    payload = _load_object(body, identifier)
-    event = payload.get("webhookEvent")
-    if not isinstance(event, str):
-        raise _reject(400, "bad_payload", "payload has no webhookEvent", identifier)
-    if event != TRACKED_EVENT:
-        return _ignored("event_type")
-    issue = _read_issue(payload, identifier)
+    issue = parse_issue_event(body, identifier)
+    if issue is None:
+        return ignored("event_type")
 
     app: FastAPI = request.app
     state = ingress_state(app)
@@ -314,11 +330,11 @@ async def receive_jira_webhook(
         raise HTTPException(status_code=503, detail="database unavailable") from None
     if not domains:
         await _record_unknown(app, state, issue)
-        return _ignored("unknown_site")
+        return ignored("unknown_site")
     tracked = [domain for domain in domains if domain.tracking_label in issue.labels]
     if not tracked:
-        return _ignored("untracked_label")
-    return await _enqueue(
+        return ignored("untracked_label")
+    return await enqueue(
         app.state.redis,
         settings=app.state.settings,
         issue=issue,

@@ -1,4 +1,4 @@
-"""``gateway domain add|list|show|test|preview|pause|resume``: sync domains.
+"""``gateway domain add|list|show|test|preview|pause|resume|webhook-secret``: sync domains.
 
 A DOMAIN argument is an id when it is all digits and a name otherwise (the one
 rule of ``gateway.admin.domains.find_domain``, used by the API and the UI too).
@@ -22,6 +22,7 @@ from gateway.admin.connection import check_connection
 from gateway.admin.domains import DOMAIN_REF_HELP
 from gateway.admin.preview import PreviewRow, preview_routing
 from gateway.admin.schemas import DomainCreate, DomainOut
+from gateway.admin.webhook_secrets import issue_webhook_secret
 from gateway.cli._common import database, out, print_json, report, run_action
 from gateway.models import DOMAIN_DEFAULTS, DeletionPolicy, DomainConfig, ReopenPolicy
 
@@ -213,3 +214,29 @@ def domain_pause(domain: DomainRef) -> None:
 def domain_resume(domain: DomainRef) -> None:
     """Resume syncing a paused domain."""
     _set_active(domain, True)
+
+
+@app.command("webhook-secret")
+def domain_webhook_secret(
+    domain: DomainRef,
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate",
+            help="Replace the current secret; it stays accepted until the next rotation.",
+        ),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Generate the domain's own Jira webhook secret and print it, this once."""
+    with database() as session:
+        found = domains.find_domain(session, domain)
+        issued = issue_webhook_secret(session, found, rotate=rotate)
+    if as_json:
+        print_json(issued.model_dump())
+        return
+    out.print(f"domain {issued.domain_name}: new webhook secret (shown only now)", highlight=False)
+    out.print(f"  URL:    https://<gateway host>{issued.webhook_path}", highlight=False)
+    out.print(f"  secret: {issued.secret}", highlight=False)
+    if issued.previous_secret_accepted:
+        out.print("  the previous secret stays accepted until the next rotation", highlight=False)

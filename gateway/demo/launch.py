@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.demo.processes import ChildProcess
+from gateway.demo.sso import DemoSso
 from gateway.demo.stack import GatewayStack
 from gateway.demo.storage import gateway_environment, open_storage
 from gateway.demo.upstreams import start_upstreams
@@ -61,6 +62,7 @@ class DemoStack(GatewayStack):
         self.admin_password = secrets.token_urlsafe(12)
         self._worker: ChildProcess | None = None
         self.redis_pid: int | None = None
+        self.sso: DemoSso | None = None
 
     @property
     def worker(self) -> ChildProcess:
@@ -92,6 +94,9 @@ class DemoStack(GatewayStack):
     def close(self) -> None:
         """Worker first (it holds Redis and the database), then servers, then Redis."""
         super().close()
+        if self.sso is not None:
+            self.sso.stop()
+            self.sso = None
         with contextlib.suppress(FileNotFoundError):
             (self.data_dir / WORKER_PIDFILE).unlink()
 
@@ -149,7 +154,10 @@ def start_demo(options: DemoOptions) -> DemoStack:
     stack.attach(storage, functools.partial(start_upstreams, seed=options.seed, host=options.host))
     try:
         stack.redis_pid = storage.redis_server.pid() if storage.redis_server else None
+        stack.sso = DemoSso(options.host)
+        stack.settings = stack.sso.configure(stack.settings)
         stack.start_api(host=options.host, port=options.port)
+        stack.sso.register(stack.api_url)
         stack.pf.seed_tasks(options.tasks, rng=random.Random(options.seed))
         stack.start_worker()
     except BaseException:

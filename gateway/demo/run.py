@@ -20,6 +20,7 @@ from sqlmodel import Session
 from gateway.clock import as_utc, utcnow
 from gateway.demo.launch import WORKER_LOG, DemoOptions, DemoStack, NotADemoFolder, start_demo
 from gateway.demo.seed import create_admin, seed_domain
+from gateway.demo.sso import DEMO_SSO_ADMIN, DEMO_SSO_DOMAIN
 from gateway.demo.story import Story
 from gateway.demo.verdict import Verdict, judge
 from gateway.demo.view import collect, one_line, render
@@ -79,6 +80,12 @@ def print_banner(console: Console, stack: DemoStack, admin: str) -> None:
         highlight=False,
     )
     console.print(f"  API               {api}/readyz  {api}/metrics", highlight=False)
+    if stack.sso is not None:
+        console.print(
+            f"  SSO               'Sign in with SSO' on {api}/login: any @{DEMO_SSO_DOMAIN} "
+            f"address ({DEMO_SSO_ADMIN} is admin) at the fake provider {stack.sso.url}",
+            highlight=False,
+        )
     console.print(
         f"  fake PeopleForce  {stack.pf_server.url}  (state: /_fake/state)", highlight=False
     )

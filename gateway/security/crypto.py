@@ -33,11 +33,17 @@ KEY_FILE = "credentials_key"
 KEYS_VARIABLE = "GATEWAY_CREDENTIALS_KEYS"
 _BOUND_ATTRIBUTE = "gateway_credential_cipher"
 
-# Every stored secret as (table, column). A column listed here is re-encrypted by
-# ``gateway credentials rekey``; give it the ``EncryptedSecret`` type in the model.
-ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
+# The upstream credentials, as (table, column): what migration 0003 encrypted.
+CREDENTIAL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("domain_config", "pf_api_key"),
     ("domain_config", "jira_api_token"),
+)
+# Every stored secret. A column listed here is re-encrypted by
+# ``gateway credentials rekey``; give it the ``EncryptedSecret`` type in the model.
+ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
+    *CREDENTIAL_COLUMNS,
+    ("domain_config", "webhook_secret"),
+    ("domain_config", "webhook_secret_previous"),
 )
 
 

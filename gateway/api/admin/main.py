@@ -28,9 +28,11 @@ from gateway.api.admin import (
     login,
     pages,
     rule_pages,
+    webhook_secret_routes,
 )
 from gateway.api.admin.deps import LoginRequired
 from gateway.api.admin.sessions import SessionCodec, load_or_create_secret_key
+from gateway.api.admin.sso_routes import install_sso
 from gateway.api.admin.templating import is_htmx, render
 from gateway.settings import Settings
 
@@ -123,12 +125,16 @@ async def _validation(request: Request, exc: Exception) -> Response:
 
 def install_admin(app: FastAPI, settings: Settings) -> None:
     """Add the admin routes, handlers and headers, and the bootstrap-admin start-up step."""
-    app.state.session_codec = SessionCodec(load_or_create_secret_key(settings))
+    secret_key = load_or_create_secret_key(settings)
+    app.state.session_codec = SessionCodec(secret_key)
+    install_sso(app, settings, secret_key)
     app.state.jira_catalog = JiraCatalog(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (login, pages, rule_pages, jira_pages, log_pages):
         app.include_router(module.router)
     app.include_router(json_api.router)
+    app.include_router(webhook_secret_routes.page_router)
+    app.include_router(webhook_secret_routes.api_router)
     app.include_router(json_api.docs_router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(NotFound, _not_found)

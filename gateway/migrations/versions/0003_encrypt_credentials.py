@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-from gateway.security.crypto import default_cipher, transform_stored
+from gateway.security.crypto import CREDENTIAL_COLUMNS, default_cipher, transform_stored
 
 revision = "0003_encrypt_credentials"
 down_revision = "0002"
@@ -42,11 +42,11 @@ def upgrade() -> None:
     with op.batch_alter_table("sync_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("actor", AutoString(length=120), nullable=True))
         batch_op.create_index(batch_op.f("ix_sync_event_actor"), ["actor"], unique=False)
-    transform_stored(op.get_bind(), _encrypt)
+    transform_stored(op.get_bind(), _encrypt, CREDENTIAL_COLUMNS)
 
 
 def downgrade() -> None:
-    transform_stored(op.get_bind(), _decrypt)
+    transform_stored(op.get_bind(), _decrypt, CREDENTIAL_COLUMNS)
     with op.batch_alter_table("sync_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sync_event_actor"))
         batch_op.drop_column("actor")

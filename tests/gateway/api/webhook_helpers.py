@@ -63,15 +63,16 @@ def post(
     secret: str | None = WEBHOOK_SECRET,
     identifier: str | None = "delivery-1",
     headers: Mapping[str, str] | None = None,
+    path: str = WEBHOOK_PATH,
 ) -> httpx.Response:
-    """POST ``body`` signed with ``secret`` (unsigned when None) as Jira would."""
+    """POST ``body`` signed with ``secret`` (unsigned when None) to ``path`` as Jira would."""
     sent = {"Content-Type": "application/json"}
     if secret is not None:
         sent["X-Hub-Signature"] = sign(body=body, secret=secret)
     if identifier is not None:
         sent["X-Atlassian-Webhook-Identifier"] = identifier
     sent.update(headers or {})
-    return client.post(WEBHOOK_PATH, content=body, headers=sent)
+    return client.post(path, content=body, headers=sent)
 
 
 def add_domain(

@@ -73,10 +73,19 @@ def test_a_copy_of_the_database_holds_no_credential(
 ):
     created = client.post("/api/v1/admin/domains", json=DOMAIN, headers=bearer)
     assert created.status_code == 201, created.text
+    secrets_url = "/api/v1/admin/domains/acme/webhook-secret"
+    first = client.post(secrets_url, json={}, headers=bearer)
+    assert first.status_code == 200, first.text
+    rotated = client.post(secrets_url, json={"rotate": True}, headers=bearer)
+    assert rotated.status_code == 200, rotated.text
+    webhook_secrets = {first.json()["secret"], rotated.json()["secret"]}
+    assert len(webhook_secrets) == 2
     stored = _database_bytes(settings)
     assert b"acme.test" in stored  # the dump is real: other columns are there in clear
     assert PF_KEY.encode() not in stored
     assert JIRA_TOKEN.encode() not in stored
+    for secret in webhook_secrets:  # the domain's current and previous webhook secrets
+        assert secret.encode() not in stored
     with Session(engine) as session:
         domain = session.get(DomainConfig, 1)
         assert domain is not None
