@@ -75,6 +75,7 @@ class EventType(StrEnum):
     SWEEP = "sweep"
     TICK_FAILED = "tick_failed"
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
+    DOMAIN_DELETED = "domain_deleted"
 
 
 @dataclass(frozen=True)

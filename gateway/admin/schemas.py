@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from gateway.admin.base_urls import pf_base_url_warning
 from gateway.admin.dead_letters import dead_letter_state
 from gateway.models import (
     DOMAIN_DEFAULTS,
@@ -203,14 +204,19 @@ class DomainOut(BaseModel):
     consecutive_tick_failures: int
     created_at: datetime
     updated_at: datetime
+    warnings: list[str] = Field(default_factory=list)
+    """Configuration that is accepted but will likely fail (e.g. a base URL without its
+    API path), so every surface can say so before a tick does."""
 
     @classmethod
     def of(cls, domain: DomainConfig) -> DomainOut:
         data = domain.model_dump(exclude=set(SECRET_FIELDS), warnings=False)
+        warning = pf_base_url_warning(domain.pf_base_url)
         return cls(
             **data,
             pf_api_key_set=bool(domain.pf_api_key),
             jira_api_token_set=bool(domain.jira_api_token),
+            warnings=[warning] if warning else [],
         )
 
 

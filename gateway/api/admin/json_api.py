@@ -98,6 +98,17 @@ def update_domain(_: Writer, domain: DomainDep, body: DomainUpdate, db: SessionD
     return DomainOut.of(domains.update_domain(db, domain, body))
 
 
+@router.delete("/domains/{domain}")
+def delete_domain(_: Writer, domain: DomainDep, db: SessionDep) -> dict[str, Any]:
+    """Delete the domain with its rules, mappings (sync state) and dead letters.
+
+    The issues in Jira and the tasks in PeopleForce are left alone; the audit log
+    is kept and records the deletion. The answer counts what was removed.
+    """
+    summary = domains.delete_domain(db, domain)
+    return {"deleted": True, **asdict(summary), "consequences": summary.consequences()}
+
+
 @router.post("/domains/{domain}/pause")
 def pause_domain(_: Writer, domain: DomainDep, db: SessionDep) -> DomainOut:
     """No further ticks until resumed (from the scheduler's next pass)."""
