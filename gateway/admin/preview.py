@@ -52,6 +52,17 @@ def _tracked(state: SyncState | None) -> str | None:
     return f"already recorded as {state.status}"
 
 
+def sync_since_note(sync_since: datetime | None) -> str:
+    """What the domain's ``sync_since`` means for the preview, unset (the default) included."""
+    since = as_utc(sync_since)
+    if since is None:
+        return "sync_since is unset (the default): every open task syncs, however old"
+    return (
+        f"sync_since is {since.isoformat()}: open tasks created earlier are recorded, "
+        "not created in Jira (`gateway backfill` releases them)"
+    )
+
+
 def _historical(domain: DomainConfig, task: PFTask) -> bool:
     since = as_utc(domain.sync_since)
     if since is None or not task.created_at:

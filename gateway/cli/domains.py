@@ -21,7 +21,7 @@ from gateway.admin import domains
 from gateway.admin.base_urls import PF_BASE_URL_EXAMPLE
 from gateway.admin.connection import check_connection
 from gateway.admin.domains import DOMAIN_REF_HELP
-from gateway.admin.preview import PreviewRow, preview_routing
+from gateway.admin.preview import PreviewRow, preview_routing, sync_since_note
 from gateway.admin.schemas import DomainCreate, DomainOut, DomainUpdate
 from gateway.cli._common import database, fail, out, print_json, report, run_action
 from gateway.models import DOMAIN_DEFAULTS, DeletionPolicy, DomainConfig, ReopenPolicy
@@ -320,13 +320,15 @@ def domain_test(domain: DomainRef, as_json: AsJson = False) -> None:
 @app.command("preview")
 def domain_preview(domain: DomainRef, as_json: AsJson = False) -> None:
     """Route the open PeopleForce tasks through the current rules; writes nothing."""
-    domain_id = load_domain(domain).id or 0
+    found = load_domain(domain)
+    domain_id = found.id or 0
     rows: list[PreviewRow] = run_action(
         lambda engine, settings: preview_routing(engine, settings, domain_id)
     )
     if as_json:
         print_json([asdict(row) for row in rows])
         return
+    out.print(sync_since_note(found.sync_since), highlight=False, soft_wrap=True)
     table = Table(show_header=True)
     for column in ("task", "title", "rule", "target", "fields"):
         table.add_column(column)
