@@ -14,6 +14,12 @@ from fastapi import FastAPI
 
 from fakes.server import serve_forever
 
+PF_DEFAULT_KEY = "pf-test-key"
+JIRA_DEFAULT_EMAIL = "gateway@example.com"
+JIRA_DEFAULT_TOKEN = "jira-test-token"
+API_PREFIX = "/api/public/v3"
+"""PeopleForce's API path (``fakes.peopleforce.API_PREFIX``, repeated to keep --help quick)."""
+
 
 def _peopleforce(args: argparse.Namespace) -> FastAPI:
     from fakes.peopleforce import create_peopleforce_app
@@ -68,18 +74,37 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--seed", type=int, default=0, help="seed of every random choice")
         cmd.add_argument("--log-level", default="info", help="uvicorn log level")
 
-    pf = sub.add_parser("peopleforce", help="fake PeopleForce API v3 (tasks, employees)")
+    pf = sub.add_parser(
+        "peopleforce",
+        help="fake PeopleForce API v3 (tasks, employees)",
+        description="Serve a fake PeopleForce API v3 under /api/public/v3 (the real path; "
+        "the root answers too), with OpenAPI docs at /docs.",
+        epilog=f"Defaults: X-API-KEY {PF_DEFAULT_KEY}. A gateway domain's PeopleForce base "
+        f"URL: http://127.0.0.1:9001{API_PREFIX}",
+    )
     common(pf, 9001)
-    pf.add_argument("--api-key", default="pf-test-key", help="accepted X-API-KEY")
+    pf.add_argument(
+        "--api-key", default=PF_DEFAULT_KEY, help="accepted X-API-KEY (default: %(default)s)"
+    )
     pf.add_argument("--page-size", type=int, default=50, help="fixed server page size")
     pf.add_argument("--tasks", type=int, default=0, help="seed this many realistic tasks")
     pf.add_argument("--rate-limit", type=int, default=None, help="max requests per second")
     pf.set_defaults(build=_peopleforce)
 
-    jira = sub.add_parser("jira", help="fake Jira Cloud REST v3 with admin webhooks")
+    jira = sub.add_parser(
+        "jira",
+        help="fake Jira Cloud REST v3 with admin webhooks",
+        description="Serve a fake Jira Cloud REST API v3 at the root, like a Jira site.",
+        epilog=f"Defaults: basic auth {JIRA_DEFAULT_EMAIL} / {JIRA_DEFAULT_TOKEN}. A gateway "
+        "domain's Jira base URL: http://127.0.0.1:9002",
+    )
     common(jira, 9002)
-    jira.add_argument("--email", default="gateway@example.com", help="basic-auth email")
-    jira.add_argument("--token", default="jira-test-token", help="basic-auth API token")
+    jira.add_argument(
+        "--email", default=JIRA_DEFAULT_EMAIL, help="basic-auth email (default: %(default)s)"
+    )
+    jira.add_argument(
+        "--token", default=JIRA_DEFAULT_TOKEN, help="basic-auth API token (default: %(default)s)"
+    )
     jira.add_argument("--webhook-url", default=None, help="where issue webhooks are delivered")
     jira.add_argument("--webhook-secret", default=None, help="HMAC secret for X-Hub-Signature")
     jira.set_defaults(build=_jira)
@@ -101,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     app = args.build(args)
-    print(f"fake {args.service} on http://{args.host}:{args.port} (control: /_fake)", flush=True)
+    root = f"http://{args.host}:{args.port}"
+    base = root + API_PREFIX if args.service == "peopleforce" else root
+    print(f"fake {args.service} on {base} (docs: {root}/docs, control: /_fake)", flush=True)
     serve_forever(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

@@ -1,9 +1,13 @@
-"""Start-up checks shared by ``gateway check``: database, schema, Redis."""
+"""Start-up checks shared by ``gateway check``: database, schema, Redis, domain URLs."""
 
 from __future__ import annotations
 
+from sqlmodel import Session, col, select
+
+from gateway.admin.base_urls import pf_base_url_warning
 from gateway.db import make_engine, ping
 from gateway.migrate import current_revision, head_revision
+from gateway.models import DomainConfig
 from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url
 from gateway.security.crypto import KEYS_VARIABLE, key_file, parse_keys
 from gateway.settings import Settings, unknown_variables
@@ -84,8 +88,33 @@ def check_credentials_key(settings: Settings) -> CheckResult:
     )
 
 
+def check_domain_urls(settings: Settings) -> list[CheckResult]:
+    """One warning line per domain whose PeopleForce base URL lacks the API path.
+
+    A warning, not a failure: the URL is valid and a proxy may add the path, but the
+    real service answers 404 without it. Nothing is reported when the domains cannot be
+    read (the database checks above say why).
+    """
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with Session(engine) as session:
+            query = select(DomainConfig.name, DomainConfig.pf_base_url)
+            rows = list(session.exec(query.order_by(col(DomainConfig.name))))
+    except Exception:
+        return []
+    finally:
+        engine.dispose()
+    results: list[CheckResult] = []
+    for name, url in rows:
+        warning = pf_base_url_warning(url)
+        if warning:
+            results.append((f"domain {name}", True, f"warning: {warning}"))
+    return results
+
+
 def run_checks(settings: Settings) -> list[CheckResult]:
     results = check_database(settings)
+    results.extend(check_domain_urls(settings))
     results.append(check_redis_reachable(settings))
     results.append(check_credentials_key(settings))
     results.extend(("unknown setting", False, line) for line in unknown_variables())

@@ -78,6 +78,7 @@ class EventType(StrEnum):
     TICK_FAILED = "tick_failed"
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
     ADMIN_CHANGE = "admin_change"
+    DOMAIN_DELETED = "domain_deleted"
 
 
 @dataclass(frozen=True)

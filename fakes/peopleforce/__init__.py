@@ -10,13 +10,14 @@ seeding), ``api`` (REST routes), ``control`` (``/_fake`` routes) and ``app``
 (the app factory).
 """
 
-from fakes.peopleforce.app import create_peopleforce_app
+from fakes.peopleforce.app import API_PREFIX, create_peopleforce_app
 from fakes.peopleforce.errors import NOT_FOUND_HTML, PeopleForceError
 from fakes.peopleforce.fake import FakePeopleForce
 from fakes.peopleforce.model import API_USER, TaskRecord, html_to_plain, iso_z
 from fakes.peopleforce.state import PeopleForceAccount
 
 __all__ = [
+    "API_PREFIX",
     "API_USER",
     "NOT_FOUND_HTML",
     "FakePeopleForce",

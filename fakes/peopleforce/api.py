@@ -90,6 +90,44 @@ def _validate_create(body: dict[str, Any], pf: PeopleForceAccount) -> dict[str, 
     }
 
 
+_ENVELOPE_EXAMPLE = {
+    "data": [],
+    "metadata": {"pagination": {"page": 1, "pages": 1, "count": 0, "items": 50}},
+}
+_LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "One page in PeopleForce's envelope.",
+        "content": {"application/json": {"example": _ENVELOPE_EXAMPLE}},
+    },
+    401: {"description": 'Missing or wrong X-API-KEY: {"message": "Bad Credentials"}.'},
+    429: {"description": "Rate limited (when the fake has a limit); honour Retry-After."},
+}
+_CREATE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["name", "employee_id"],
+                    "properties": {
+                        "name": {"type": "string", "description": "Returned as `title`."},
+                        "employee_id": {
+                            "type": "integer",
+                            "description": "The assignee: an id from GET /employees.",
+                        },
+                        "description": {"type": "string", "description": "HTML allowed."},
+                        "starts_on": {"type": "string", "format": "date"},
+                        "ends_on": {"type": "string", "format": "date"},
+                    },
+                },
+                "example": {"name": "Prepare laptop", "employee_id": 1},
+            }
+        },
+    }
+}
+
+
 def api_router(pf: PeopleForceAccount) -> APIRouter:
     """Routes relative to the API's base path; every one checks rate limit and key first."""
 
@@ -106,14 +144,24 @@ def api_router(pf: PeopleForceAccount) -> APIRouter:
             raise PeopleForceError(404, NOT_FOUND_HTML) from None
         return Response(status_code=200)
 
-    @router.get("/tasks")
+    @router.get("/tasks", responses=_LIST_RESPONSES)
     def list_tasks(request: Request) -> dict[str, Any]:
+        """Open tasks, newest first; ``?completed=true`` lists the completed ones instead.
+
+        ``completed`` defaults to false; ``page`` is 1-based and the page size is fixed
+        by the server; any other query parameter is ignored.
+        """
         query = request.query_params
         tasks = pf.list_tasks(completed=_truthy(query.get("completed")))
         return pf.page(tasks, _page_number(query.get("page")))
 
-    @router.post("/tasks")
+    @router.post("/tasks", openapi_extra=_CREATE_BODY)
     async def create_task(request: Request) -> dict[str, Any]:
+        """Create a task: ``name`` and ``employee_id`` (the assignee) are required.
+
+        Answers 200 with ``{"data": Task}``, where the name comes back as ``title``;
+        422 with ``{"success": false, "errors": [...]}`` when a field is refused.
+        """
         fields = _validate_create(await _json_object(request), pf)
         try:
             task = pf.create_task(fields.pop("title"), created_by=API_USER["id"], **fields)
@@ -123,14 +171,25 @@ def api_router(pf: PeopleForceAccount) -> APIRouter:
 
     @router.put("/tasks/{task_id}/complete")
     def complete(task_id: str) -> Response:
+        """Mark a task completed: an empty 200 (HTML 404 for an unknown id)."""
         return mark(task_id, pf.complete_task)
 
     @router.put("/tasks/{task_id}/incomplete")
     def incomplete(task_id: str) -> Response:
+        """Mark a completed task open again: an empty 200 (HTML 404 for an unknown id)."""
         return mark(task_id, pf.reopen_task)
 
-    @router.get("/employees/{employee_id}/tasks")
+    @router.get("/employees", responses=_LIST_RESPONSES)
+    def list_employees(request: Request) -> dict[str, Any]:
+        """Employees by id, in the same paged envelope as the tasks (``?page=N``).
+
+        An ``id`` from here is what ``POST /tasks`` takes as ``employee_id``.
+        """
+        return pf.page(pf.list_employees(), _page_number(request.query_params.get("page")))
+
+    @router.get("/employees/{employee_id}/tasks", responses=_LIST_RESPONSES)
     def employee_tasks(employee_id: str, request: Request) -> dict[str, Any]:
+        """The tasks assigned to one employee (``completed`` and ``page`` as for ``/tasks``)."""
         person = _numeric_id(employee_id)
         if person not in pf.employees:
             raise PeopleForceError(404, NOT_FOUND_HTML)

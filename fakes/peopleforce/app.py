@@ -21,7 +21,21 @@ from fakes.peopleforce.control import control_router
 from fakes.peopleforce.errors import NOT_FOUND_HTML, PeopleForceError
 from fakes.peopleforce.fake import FakePeopleForce
 
-__all__ = ["create_peopleforce_app"]
+__all__ = ["API_PREFIX", "create_peopleforce_app"]
+
+API_PREFIX = "/api/public/v3"
+"""The real service's API path: every route hangs under the base URL including it."""
+
+
+_DESCRIPTION = """\
+The routes of PeopleForce's public API v3 that a task integration uses, served under
+`{prefix}` as by `https://app.peopleforce.io/api/public/v3` (and at the root as an alias).
+Every API route needs the header `X-API-KEY` (this fake accepts `{key}`); lists are
+paged by the server (`?page=N`, fixed page size) in the envelope
+`{{"data": [...], "metadata": {{"pagination": {{"page", "pages", "count", "items"}}}}}}`.
+The `/_fake` routes are the fake's control plane (HR's actions, faults, the clock);
+the real service has none of them.
+"""
 
 
 def create_peopleforce_app(
@@ -33,12 +47,13 @@ def create_peopleforce_app(
     plane: FaultPlane | None = None,
     rate_limit: int | None = None,
     forbidden_keys: set[str] | None = None,
-    base_path: str = "",
+    base_path: str = API_PREFIX,
 ) -> FastAPI:
     """Build the fake; state on ``app.state.pf``, faults on ``app.state.faults``.
 
-    ``base_path`` mounts the API under e.g. ``/api/public/v3`` to exercise a
-    client's base-URL handling; the control plane stays at ``/_fake``.
+    ``base_path`` is where the documented API is mounted (the real prefix by
+    default); the same routes also answer at the root, left out of the OpenAPI
+    document so it shows one path per operation. The control plane stays at ``/_fake``.
     """
     if plane is None:
         plane = FaultPlane(seed=seed, clock=clock)
@@ -54,8 +69,9 @@ def create_peopleforce_app(
     )
     app = FastAPI(
         title="Fake PeopleForce API v3",
-        docs_url="/_fake/docs",
-        openapi_url="/_fake/openapi.json",
+        description=_DESCRIPTION.format(prefix=base_path.rstrip("/") or "/", key=api_key),
+        docs_url="/docs",
+        openapi_url="/openapi.json",
         redoc_url=None,
     )
     app.state.pf = pf
@@ -73,7 +89,10 @@ def create_peopleforce_app(
             return await http_exception_handler(request, exc)
         return PeopleForceError(404, NOT_FOUND_HTML).response()
 
-    app.include_router(api_router(pf), prefix=base_path.rstrip("/"))
+    prefix = base_path.rstrip("/")
+    app.include_router(api_router(pf), prefix=prefix, tags=["PeopleForce API v3"])
+    if prefix:
+        app.include_router(api_router(pf), include_in_schema=False)
     app.include_router(control_router(pf))
     app.include_router(fault_routes(plane))
     install_faults(app, plane)

@@ -80,6 +80,11 @@ class PeopleForceAccount:
             self._listing_cache.clear()
             return dict(employee)
 
+    def list_employees(self) -> list[dict[str, Any]]:
+        """Every employee by id, as ``GET /employees`` lists them."""
+        with self._lock:
+            return [dict(self.employees[key]) for key in sorted(self.employees)]
+
     def _person(self, employee_id: int | None, *, typed: bool = False) -> dict[str, Any] | None:
         if employee_id is None:
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from gateway.admin.base_urls import pf_base_url_warning
 from gateway.admin.schemas import ActionResult
 from gateway.admin.upstream import (
     VERDICT_LABELS,
@@ -69,5 +70,9 @@ async def check_connection(settings: Settings, domain: DomainConfig) -> ActionRe
         f"PeopleForce: {VERDICT_LABELS[pf_verdict]} ({pf_text}). "
         f"Jira: {VERDICT_LABELS[jira_verdict]} ({jira_text})."
     )
+    warning = pf_base_url_warning(domain.pf_base_url)
+    if warning:
+        details["warnings"] = [warning]
+        message += f" Warning: {warning}."
     ok = pf_verdict == Verdict.OK and jira_verdict == Verdict.OK
     return ActionResult(ok=ok, message=message, details=details)

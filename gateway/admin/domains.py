@@ -1,4 +1,4 @@
-"""Sync domains: lookup, create, update, pause/resume, back-fill.
+"""Sync domains: lookup, create, update, pause/resume, back-fill, delete.
 
 Every function takes an open session and leaves committing to the caller, so one
 request (or one CLI command) is one transaction.
@@ -6,10 +6,12 @@ request (or one CLI command) is one transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import SecretStr
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, delete, select
 
 from gateway.admin.errors import Conflict, CredentialRequired, DomainNotFound, get_or_refuse
 from gateway.admin.schemas import (
@@ -19,7 +21,16 @@ from gateway.admin.schemas import (
     DomainUpdate,
 )
 from gateway.clock import as_utc, utcnow
-from gateway.models import DomainConfig, SyncState, SyncStatus
+from gateway.models import (
+    DeadLetter,
+    DomainConfig,
+    EventType,
+    FieldMapping,
+    RoutingRule,
+    SyncEvent,
+    SyncState,
+    SyncStatus,
+)
 
 # How every surface names a domain, for ``--help`` texts and API docs.
 DOMAIN_REF_HELP = "Domain id (all digits) or name."
@@ -160,3 +171,76 @@ def release_historical_tasks(session: Session, domain: DomainConfig, since: date
     session.add(domain)
     session.flush()
     return len(rows)
+
+
+@dataclass(frozen=True)
+class DomainDeletion:
+    """What deleting a domain removes and what it keeps, counted before it happens."""
+
+    domain_id: int
+    name: str
+    rules: int
+    mappings: int
+    dead_letters: int
+    events: int
+
+    def consequences(self) -> list[str]:
+        """The effects in plain words, shown by the CLI prompt, the UI page and the API."""
+        return [
+            f"its {self.rules} routing rules and {self.mappings} task-to-issue mappings "
+            f"(sync state) are deleted, and its {self.dead_letters} dead letters with them;",
+            "the issues in Jira are left alone: they keep their label and entity property, "
+            "and nothing closes, edits or deletes them; the PeopleForce tasks are not touched;",
+            f"the audit log keeps its {self.events} events of this domain (searchable by "
+            f"domain id {self.domain_id}) and records the deletion;",
+            "a domain added again later with the same accounts starts from scratch: it "
+            "creates new issues for the open tasks unless sync_since holds them back.",
+        ]
+
+
+def _count(session: Session, table: type, where: ColumnElement[bool]) -> int:
+    return int(session.exec(select(func.count()).select_from(table).where(where)).one())
+
+
+def describe_deletion(session: Session, domain: DomainConfig) -> DomainDeletion:
+    """Count what ``delete_domain`` would remove and keep; changes nothing."""
+    domain_id = domain.id or 0
+    return DomainDeletion(
+        domain_id=domain_id,
+        name=domain.name,
+        rules=_count(session, RoutingRule, col(RoutingRule.domain_id) == domain_id),
+        mappings=_count(session, SyncState, col(SyncState.domain_id) == domain_id),
+        dead_letters=_count(session, DeadLetter, col(DeadLetter.domain_id) == domain_id),
+        events=_count(session, SyncEvent, col(SyncEvent.domain_id) == domain_id),
+    )
+
+
+def delete_domain(session: Session, domain: DomainConfig) -> DomainDeletion:
+    """Delete a domain with its rules, field mappings, sync state and dead letters.
+
+    The children are deleted explicitly rather than left to the foreign keys'
+    ``ON DELETE CASCADE``, so the outcome does not depend on SQLite's foreign-key
+    pragma. The audit log is history and stays; one event records the deletion.
+    Nothing is sent to Jira or PeopleForce. A tick already queued for the domain
+    finds no domain and does nothing.
+    """
+    summary = describe_deletion(session, domain)
+    domain_id = summary.domain_id
+    rule_ids = select(RoutingRule.id).where(RoutingRule.domain_id == domain_id)
+    session.exec(delete(FieldMapping).where(col(FieldMapping.rule_id).in_(rule_ids)))
+    session.exec(delete(RoutingRule).where(col(RoutingRule.domain_id) == domain_id))
+    session.exec(delete(SyncState).where(col(SyncState.domain_id) == domain_id))
+    session.exec(delete(DeadLetter).where(col(DeadLetter.domain_id) == domain_id))
+    session.delete(domain)
+    session.add(
+        SyncEvent(
+            domain_id=domain_id,
+            event_type=EventType.DOMAIN_DELETED.value,
+            reason=f"domain {summary.name} deleted: {summary.rules} rules, "
+            f"{summary.mappings} mappings and {summary.dead_letters} dead letters removed; "
+            "Jira issues left alone",
+            created_at=utcnow(),
+        )
+    )
+    session.flush()
+    return summary

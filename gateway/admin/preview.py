@@ -52,6 +52,17 @@ def _tracked(state: SyncState | None) -> str | None:
     return f"already recorded as {state.status}"
 
 
+def sync_since_note(sync_since: datetime | None) -> str:
+    """What the domain's ``sync_since`` means for the preview, unset (the default) included."""
+    since = as_utc(sync_since)
+    if since is None:
+        return "sync_since is unset (the default): every open task syncs, however old"
+    return (
+        f"sync_since is {since.isoformat()}: open tasks created earlier are recorded, "
+        "not created in Jira (`gateway backfill` releases them)"
+    )
+
+
 def _historical(domain: DomainConfig, task: PFTask) -> bool:
     since = as_utc(domain.sync_since)
     if since is None or not task.created_at:
@@ -63,13 +74,15 @@ def _historical(domain: DomainConfig, task: PFTask) -> bool:
     return created < since
 
 
-def _row(
+def preview_row(
     task: PFTask,
     specs: list[RuleSpec],
     defaults: DomainDefaults,
     domain: DomainConfig,
     state: SyncState | None,
 ) -> PreviewRow:
+    """How the rules route ``task`` now (the tick's own ``route``), and whether the task
+    is past the point where rules decide; shared by the preview and the task trace."""
     decision = route(task.raw, specs, defaults)
     tracked = _tracked(state)
     if tracked is None and _historical(domain, task):
@@ -102,7 +115,8 @@ async def _open_tasks(settings: Settings, domain: DomainConfig, limit: int) -> l
     return tasks[:limit]
 
 
-def _domain_and_rules(session: Session, domain_id: int) -> tuple[DomainConfig, list[RuleSpec]]:
+def domain_and_rules(session: Session, domain_id: int) -> tuple[DomainConfig, list[RuleSpec]]:
+    """The domain and its rules in evaluation form, read in one session."""
     specs = [
         RuleSpec.from_models(rule, mappings)
         for rule, mappings in rules_with_mappings(session, domain_id)
@@ -124,9 +138,9 @@ async def preview_routing(
 
     The database reads run through ``gateway.db.in_session``, off the API's loop.
     """
-    domain, specs = await in_session(engine, lambda s: _domain_and_rules(s, domain_id))
+    domain, specs = await in_session(engine, lambda s: domain_and_rules(s, domain_id))
     defaults = DomainDefaults.from_model(domain)
     tasks = await _open_tasks(settings, domain, limit)
     task_ids = [task.id for task in tasks]
     states = await in_session(engine, lambda s: _states(s, domain_id, task_ids))
-    return [_row(task, specs, defaults, domain, states.get(task.id)) for task in tasks]
+    return [preview_row(task, specs, defaults, domain, states.get(task.id)) for task in tasks]

@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from gateway.admin.base_urls import pf_base_url_warning
 from gateway.admin.dead_letters import dead_letter_state
 from gateway.admin.webhook_secrets import WEBHOOK_SECRET_FIELDS, domain_webhook_path
 from gateway.models import (
@@ -210,6 +211,9 @@ class DomainOut(BaseModel):
     webhook_path: str
     webhook_secret_set: bool
     webhook_secret_previous_set: bool
+    warnings: list[str] = Field(default_factory=list)
+    """Configuration that is accepted but will likely fail (e.g. a base URL without its
+    API path), so every surface can say so before a tick does."""
 
     @classmethod
     def of(cls, domain: DomainConfig) -> DomainOut:
@@ -217,6 +221,7 @@ class DomainOut(BaseModel):
         data = domain.model_dump(exclude=hidden, warnings=False)
         if domain.last_tick_error:
             data["last_tick_error"] = upstream_error_text(domain.last_tick_error)
+        warning = pf_base_url_warning(domain.pf_base_url)
         return cls(
             **data,
             pf_api_key_set=bool(domain.pf_api_key),
@@ -224,6 +229,7 @@ class DomainOut(BaseModel):
             webhook_path=domain_webhook_path(domain),
             webhook_secret_set=bool(domain.webhook_secret),
             webhook_secret_previous_set=bool(domain.webhook_secret_previous),
+            warnings=[warning] if warning else [],
         )
 
 

@@ -22,6 +22,7 @@ from gateway.cli.embedded_redis import app as redis_app
 from gateway.cli.rules import app as rule_app
 from gateway.cli.server import register as register_server
 from gateway.cli.sync import register as register_sync
+from gateway.cli.tasks import app as task_app
 
 app = typer.Typer(
     help="PeopleForce <-> Jira Cloud sync gateway.",
@@ -47,6 +48,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(domain_app, name="domain")
 app.add_typer(rule_app, name="rule")
+app.add_typer(task_app, name="task")
 register_sync(app)
 app.add_typer(deadletter_app, name="deadletter")
 register_audit(app)

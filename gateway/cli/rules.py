@@ -14,6 +14,7 @@ from gateway.admin.rule_checks import validate_rule_against_jira
 from gateway.admin.schemas import RuleIn, RuleOut
 from gateway.cli._common import database, out, print_json, report, run_action
 from gateway.models import RuleAction
+from gateway.sync.conditions import OP_SEMANTICS
 
 app = typer.Typer(help="Routing rules of a domain.", no_args_is_help=True)
 
@@ -45,7 +46,14 @@ def _parse_mapping(text: str) -> dict[str, str]:
     return {"jira_field": field.strip(), "kind": kind.strip().upper(), "value": value}
 
 
-@app.command("add")
+_OPERATORS_HELP = "\n\n".join(
+    ["Condition operators (--when 'PATH OP [VALUE]', VALUE parsed as JSON when it can be):"]
+    + [f"{op.value}: {meaning}." for op, meaning in OP_SEMANTICS.items()]
+    + ["PATH is a dotted task field such as title, assigned_to.email or associated_to.full_name."]
+)
+
+
+@app.command("add", epilog=_OPERATORS_HELP)
 def rule_add(
     domain: DomainRef,
     name: Annotated[str, typer.Option(help="Rule name.")],

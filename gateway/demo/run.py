@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.live import Live
 from sqlmodel import Session
 
+from fakes.peopleforce import API_PREFIX
 from gateway.clock import as_utc, utcnow
 from gateway.demo.launch import WORKER_LOG, DemoOptions, DemoStack, NotADemoFolder, start_demo
 from gateway.demo.seed import create_admin, seed_domain
@@ -87,7 +88,9 @@ def print_banner(console: Console, stack: DemoStack, admin: str) -> None:
             highlight=False,
         )
     console.print(
-        f"  fake PeopleForce  {stack.pf_server.url}  (state: /_fake/state)", highlight=False
+        f"  fake PeopleForce  {stack.pf_server.url}{API_PREFIX}  "
+        f"(docs: /docs, state: /_fake/state)",
+        highlight=False,
     )
     console.print(
         f"  fake Jira         {stack.jira_server.url}  (state: /_fake/state)", highlight=False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from fakes.peopleforce import API_PREFIX
 from gateway.admin.accounts import create_user
 from gateway.db import session_scope
 from gateway.demo.stack import GatewayStack
@@ -48,7 +49,9 @@ def add_drop_then_it_rules(
 
 def seed_domain(stack: GatewayStack) -> int:
     """Create the demo domain (ticking every second) and its rules; returns the domain id."""
-    domain_id = stack.add_domain(name=DOMAIN_NAME)
+    # The fake serves PeopleForce's real API path, so the demo domain is written as an
+    # operator writes a real one (https://app.peopleforce.io/api/public/v3).
+    domain_id = stack.add_domain(name=DOMAIN_NAME, pf_base_url=stack.pf_server.url + API_PREFIX)
     add_drop_then_it_rules(
         stack,
         ("Payroll is handled in the payroll system", "payroll"),

@@ -145,3 +145,21 @@ def validate_condition(condition: Condition) -> list[str]:
             except re.error as exc:
                 problems.append(f"{where}: invalid regex: {exc}")
     return problems
+
+
+# What each operator means, in the words ``gateway rule add --help`` shows; kept beside
+# ``condition_matches`` so the description changes with the code it describes.
+OP_SEMANTICS: dict[Op, str] = {
+    Op.EQUALS: "the field equals VALUE; text is compared case-insensitively with surrounding "
+    'spaces ignored, "7" equals 7, true does not equal 1; a null VALUE matches an empty or '
+    "missing field",
+    Op.NOT_EQUALS: "the opposite of equals (a missing field matches)",
+    Op.CONTAINS: "text: VALUE is a substring, case-insensitive; a list: one item equals VALUE; "
+    "an object or a missing field never matches",
+    Op.REGEX: "a Python regular expression found anywhere in the text (re.search), "
+    "case-sensitive unless the pattern starts with (?i); a list matches when one item does; "
+    "an invalid pattern never matches",
+    Op.IN: 'VALUE is a JSON list such as ["IT","HR"]; the field equals one of them (as equals)',
+    Op.IS_EMPTY: "no VALUE; the field is missing, null, blank text or an empty list or object",
+    Op.IS_NOT_EMPTY: "no VALUE; the opposite of is_empty",
+}

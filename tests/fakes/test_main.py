@@ -8,6 +8,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from fakes.__main__ import build_parser
 
@@ -48,3 +49,15 @@ def test_command_line_serves_in_another_process() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_help_prints_the_default_credentials_and_the_base_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for service in ("peopleforce", "jira"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([service, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "X-API-KEY pf-test-key" in shown
+    assert "http://127.0.0.1:9001/api/public/v3" in shown
+    assert "gateway@example.com / jira-test-token" in shown

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from gateway.admin import rules
 from gateway.admin.catalog import CatalogUnavailable, Choice
-from gateway.admin.preview import PreviewRow, preview_routing
+from gateway.admin.preview import PreviewRow, preview_routing, sync_since_note
 from gateway.admin.upstream import describe
 from gateway.api.admin.deps import (
     CatalogDep,
@@ -132,6 +132,5 @@ async def preview_rules(
         rows = await preview_routing(engine, settings, domain.id or 0)
     except UpstreamError as upstream:
         error = f"Could not read PeopleForce tasks: {describe(upstream, domain)}"
-    return render(
-        request, "partials/preview.html", {"rows": rows, "error": error}, principal=principal
-    )
+    context = {"rows": rows, "error": error, "since": sync_since_note(domain.sync_since)}
+    return render(request, "partials/preview.html", context, principal=principal)

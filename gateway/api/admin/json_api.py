@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlmodel import Session
 
-from gateway.admin import actions, audit, dead_letters, domains, rules
+from gateway.admin import actions, audit, dead_letters, domains, rules, task_trace
 from gateway.admin.connection import check_connection
 from gateway.admin.paging import MAX_PAGE_SIZE
 from gateway.admin.preview import preview_routing
@@ -98,6 +98,17 @@ def update_domain(_: Writer, domain: DomainDep, body: DomainUpdate, db: SessionD
     return DomainOut.of(domains.update_domain(db, domain, body))
 
 
+@router.delete("/domains/{domain}")
+def delete_domain(_: Writer, domain: DomainDep, db: SessionDep) -> dict[str, Any]:
+    """Delete the domain with its rules, mappings (sync state) and dead letters.
+
+    The issues in Jira and the tasks in PeopleForce are left alone; the audit log
+    is kept and records the deletion. The answer counts what was removed.
+    """
+    summary = domains.delete_domain(db, domain)
+    return {"deleted": True, **asdict(summary), "consequences": summary.consequences()}
+
+
 @router.post("/domains/{domain}/pause")
 def pause_domain(_: Writer, domain: DomainDep, db: SessionDep) -> DomainOut:
     """No further ticks until resumed (from the scheduler's next pass)."""
@@ -128,6 +139,18 @@ async def test_connection(
 ) -> ActionResult:
     """Read-only calls to PeopleForce and Jira with the stored credentials."""
     return await check_connection(settings, domain)
+
+
+@router.get("/domains/{domain}/tasks/{task_id}")
+async def trace_task(
+    _: Reader, domain: DomainSnapshotDep, task_id: int, engine: EngineDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Why a task did (not) sync: routing now, sync state, Jira issue, event history.
+
+    Lists PeopleForce's tasks to find it (there is no single-task endpoint); writes nothing.
+    """
+    trace = await task_trace.trace_task(engine, settings, domain.id or 0, task_id)
+    return trace.as_json()
 
 
 # --- rules -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Admin UI pages for what happened: the audit log and the dead letters.
+"""Admin UI pages for what happened: the audit log, one task's trace and the dead letters.
 
 Replay and Discard call the same functions as the JSON API and the CLI, so a letter
 that is already closed is refused here too, with the same message (shown in its
@@ -15,15 +15,38 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from gateway.admin import actions, audit, dead_letters, domains
+from gateway.admin import actions, audit, dead_letters, domains, task_trace
 from gateway.admin.errors import Conflict
-from gateway.api.admin.deps import EngineDep, PageUser, PageWriter, Principal, RedisDep, SessionDep
+from gateway.api.admin.deps import (
+    DomainSnapshotDep,
+    EngineDep,
+    PageUser,
+    PageWriter,
+    Principal,
+    RedisDep,
+    SessionDep,
+    SettingsDep,
+)
 from gateway.api.admin.templating import is_htmx, render
 from gateway.db import in_session
 from gateway.models import EventType
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+
+
+@router.get("/admin/domains/{domain}/tasks/{task_id}")
+async def task_page(
+    request: Request,
+    principal: PageUser,
+    domain: DomainSnapshotDep,
+    task_id: int,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """One task's trace: the answer to "why did this task (not) sync?"."""
+    trace = await task_trace.trace_task(engine, settings, domain.id or 0, task_id)
+    return render(request, "task.html", {"trace": trace, "nav": "audit"}, principal=principal)
 
 
 def _int(value: str | None) -> int | None:

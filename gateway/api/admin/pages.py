@@ -169,6 +169,29 @@ def update_domain(
     return redirect(request, f"/admin/domains/{current.id}?notice=domain-saved")
 
 
+@router.get("/admin/domains/{domain}/delete")
+def delete_domain_page(
+    request: Request, principal: PageUser, domain: DomainDep, db: SessionDep
+) -> HTMLResponse:
+    """What deleting the domain removes and keeps, with the button that does it."""
+    summary = domains.describe_deletion(db, domain)
+    return render(
+        request,
+        "domain_delete.html",
+        {"summary": summary, "nav": "domains"},
+        principal=principal,
+    )
+
+
+@router.post("/admin/domains/{domain}/delete")
+def delete_domain(
+    request: Request, principal: PageWriter, domain: DomainDep, db: SessionDep
+) -> Response:
+    """Delete the domain (the confirmation page's button); Jira is not touched."""
+    domains.delete_domain(db, domain)
+    return redirect(request, "/admin/domains?notice=domain-deleted")
+
+
 def _set_active(
     request: Request, principal: Principal, domain: DomainDep, db: SessionDep, active: bool
 ) -> Response:

@@ -26,6 +26,7 @@ TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 NOTICES = {
     "domain-created": "Domain created.",
     "domain-saved": "Domain saved.",
+    "domain-deleted": "Domain deleted. Its issues in Jira were left alone.",
     "rule-created": "Rule created.",
     "rule-saved": "Rule saved.",
     "signed-out": "You are signed out.",

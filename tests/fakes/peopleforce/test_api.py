@@ -331,3 +331,63 @@ async def test_served_on_loopback_under_a_base_path() -> None:
     assert created.status_code == 200
     assert [t["title"] for t in listed.json()["data"]] == ["Over TCP"]
     assert app.state.faults.counts()[("GET", "/api/public/v3/tasks", 0)] == 1
+
+
+# -- the real path prefix, employees and the OpenAPI document ----------------------------
+
+
+async def test_the_real_path_prefix_and_the_root_alias_serve_the_same_account() -> None:
+    app = create_peopleforce_app(api_key=PF_KEY)
+    app.state.pf.add_employee("Olena Kovalenko", "olena@example.com", id=1)
+    transport = FaultyASGITransport(app)
+    headers = {"X-API-KEY": PF_KEY}
+    async with httpx.AsyncClient(transport=transport, base_url="http://pf", headers=headers) as c:
+        created = await c.post("/api/public/v3/tasks", json={"name": "Real path", "employee_id": 1})
+        at_root = (await c.get("/tasks")).json()["data"]
+        under_prefix = (await c.get("/api/public/v3/tasks")).json()["data"]
+        unauthenticated = await c.get("/api/public/v3/tasks", headers={"X-API-KEY": "wrong"})
+    assert created.status_code == 200
+    assert [t["title"] for t in at_root] == [t["title"] for t in under_prefix] == ["Real path"]
+    assert unauthenticated.status_code == 401
+
+
+async def test_employees_are_listed_in_the_paged_envelope() -> None:
+    app = create_peopleforce_app(api_key=PF_KEY, page_size=2)
+    for n in (3, 1, 2):
+        app.state.pf.add_employee(f"Person {n}", f"p{n}@example.com", id=n)
+    transport = FaultyASGITransport(app)
+    headers = {"X-API-KEY": PF_KEY}
+    async with httpx.AsyncClient(transport=transport, base_url="http://pf", headers=headers) as c:
+        first = (await c.get("/api/public/v3/employees")).json()
+        second = (await c.get("/api/public/v3/employees", params={"page": 2})).json()
+        refused = await c.get("/api/public/v3/employees", headers={"X-API-KEY": "nope"})
+    assert [e["id"] for e in first["data"]] == [1, 2]
+    assert first["data"][0] == {"id": 1, "full_name": "Person 1", "email": "p1@example.com"}
+    assert first["metadata"]["pagination"] == {"page": 1, "pages": 2, "count": 3, "items": 2}
+    assert [e["id"] for e in second["data"]] == [3]
+    assert refused.status_code == 401
+
+
+async def test_openapi_document_describes_the_api_under_the_real_prefix() -> None:
+    app = create_peopleforce_app(api_key=PF_KEY)
+    transport = FaultyASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pf") as c:
+        schema = (await c.get("/openapi.json")).json()
+        docs = await c.get("/docs")
+    paths = schema["paths"]
+    api_paths = {p for p in paths if not p.startswith("/_fake")}
+    assert api_paths == {
+        "/api/public/v3/tasks",
+        "/api/public/v3/tasks/{task_id}/complete",
+        "/api/public/v3/tasks/{task_id}/incomplete",
+        "/api/public/v3/employees",
+        "/api/public/v3/employees/{employee_id}/tasks",
+    }
+    create = paths["/api/public/v3/tasks"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["name", "employee_id"]
+    for path in api_paths:
+        for operation in paths[path].values():
+            assert operation.get("description"), f"{path} is not described"
+    assert "X-API-KEY" in schema["info"]["description"]
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()

@@ -265,3 +265,41 @@ def test_admin_journey_in_chromium(base_url: str, world: World) -> None:
         browser.close()
     # The deliberate validation error above answers 422; anything else is a real problem.
     assert not [e for e in errors if "422" not in e], errors
+
+
+def test_task_trace_page_in_chromium(base_url: str, world: World) -> None:
+    """From an audit row to the task's trace: verdict, routing now, issue link, history."""
+    from playwright.sync_api import expect, sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    domain_id = world.add_domain(pf_base_url=f"{world.pf_server.url}/api/public/v3")
+    world.add_rule("Laptops to IT", [{"path": "title", "op": "contains", "value": "laptop"}],
+                   project="IT", issue_type="Task")  # fmt: skip
+    laptop = world.pf.create_task("Order laptop")["id"]
+    assert tick_job_id(domain_id) in run_async(scheduler_pass(world))
+    key = world.states()[laptop].jira_issue_key
+    assert key is not None
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{base_url}/login")
+        page.get_by_label("Username").fill(ADMIN_USER)
+        page.get_by_label("Password").fill(ADMIN_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+        page.goto(f"{base_url}/admin/audit?event_type=created")
+        page.get_by_role("link", name=str(laptop), exact=True).click()
+        expect(page.get_by_role("heading", name=f"Task {laptop} in acme")).to_be_visible()
+        expect(page.locator("#verdict")).to_have_text(f"Synced as {key}; in step with the task.")
+        routing = page.locator("section", has=page.get_by_role("heading", name="Routing now"))
+        expect(routing).to_contain_text("Laptops to IT")
+        link = page.locator("#issue-link")
+        expect(link).to_have_text(key)
+        expect(link).to_have_attribute("href", f"{world.jira_server.url}/browse/{key}")
+        events = page.locator("section", has=page.get_by_role("heading", name="Events (1, "))
+        expect(events).to_contain_text("created")
+        page.screenshot(path=SCREENSHOTS / "task-trace.png", full_page=True)
+        browser.close()
