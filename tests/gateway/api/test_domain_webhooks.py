@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -27,6 +28,7 @@ from gateway.jobs import ISSUE_EVENT_JOB
 from gateway.models import DomainConfig
 from gateway.settings import Settings
 from tests.conftest import WEBHOOK_SECRET
+from tests.gateway.api.test_webhooks_fuzz import FUZZ, bodies, signatures
 from tests.gateway.api.webhook_helpers import (
     SITE,
     QueuedJob,
@@ -378,3 +380,37 @@ def test_signed_bad_payload_is_400_without_side_effects(
         with untouched(app, redis_url):
             response = post(client, body, secret=secret, path=path)
         assert response.status_code == 400
+
+
+@FUZZ
+@given(body=bodies, signature=signatures)
+def test_random_deliveries_on_a_domain_url_never_fail_the_server(
+    served: tuple[FastAPI, TestClient],
+    engine: Engine,
+    redis_url: str,
+    acme: int,
+    body: bytes,
+    signature: str,
+) -> None:
+    _, client = served
+    with Session(engine) as session:
+        domain = session.get(DomainConfig, acme)
+        assert domain is not None
+        secret = domain.webhook_secret or issue(engine, acme)
+    headers = {"Content-Type": "application/json"}
+    if signature == "valid":
+        headers["X-Hub-Signature"] = sign(body=body, secret=secret)
+    elif signature == "wrong-secret":
+        headers["X-Hub-Signature"] = sign(body=body, secret=WEBHOOK_SECRET)
+    elif signature != "absent":
+        headers["X-Hub-Signature"] = signature
+    jobs_before = len(queued_jobs(redis_url))
+
+    response = client.post(path_of(engine, acme), content=body, headers=headers)
+
+    assert response.status_code in {200, 202, 400, 401, 403}
+    if signature != "valid":
+        assert response.status_code == 401
+        assert response.json() == GENERIC_401
+    queued = len(queued_jobs(redis_url)) - jobs_before
+    assert queued == (1 if response.status_code == 202 else 0)
