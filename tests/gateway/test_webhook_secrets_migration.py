@@ -1,4 +1,4 @@
-"""Migration 0003_webhook_secrets: domains that existed before it get their own webhook URL."""
+"""Migration 0004_webhook_secrets: domains that existed before it get their own webhook URL."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from gateway.db import make_engine
 from gateway.migrate import downgrade, upgrade
 
-REVISION = "0003_webhook_secrets"
+REVISION = "0004_webhook_secrets"
+BEFORE = "0003_encrypt_credentials"
 
 
 def test_existing_domains_get_distinct_public_ids_and_no_secret(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url, "0002")
+    upgrade(url, BEFORE)
     engine = make_engine(url)
     with engine.begin() as connection:
         for name in ("acme", "globex"):
@@ -43,7 +44,7 @@ def test_existing_domains_get_distinct_public_ids_and_no_secret(tmp_path: Path) 
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(text("UPDATE domain_config SET public_id = :p"), {"p": rows[0][0]})
 
-    downgrade(url, "0002")
+    downgrade(url, BEFORE)
     with engine.connect() as connection:
         columns = {row[1] for row in connection.execute(text("PRAGMA table_info(domain_config)"))}
     assert "public_id" not in columns and "webhook_secret" not in columns

@@ -20,6 +20,7 @@ from gateway.api.admin.deps import EngineDep, SettingsDep, get_session_codec
 from gateway.api.admin.login import LOGIN_PATH, safe_next
 from gateway.api.admin.sessions import SessionData
 from gateway.api.admin.templating import render
+from gateway.models import Role
 from gateway.settings import Settings
 from gateway.sso.accounts import sso_account
 from gateway.sso.oidc import PendingLogin, RelyingParty, SsoRefused
@@ -122,7 +123,8 @@ async def sso_callback(request: Request, engine: EngineDep, settings: SettingsDe
         identity = await flow.party.finish(pending, dict(request.query_params))
         if not is_allowed(settings, identity.email):
             raise SsoRefused("not_allowed", "This address may not sign in to the gateway.")
-        user_id = await run_in_thread(sso_account, engine, identity.email)
+        role = Role(sso_role(settings, identity.email))
+        user_id = await run_in_thread(sso_account, engine, identity.email, role)
     except SsoRefused as error:
         return _refused(request, error)
     response = RedirectResponse(pending.next_path, status_code=303)
@@ -131,6 +133,6 @@ async def sso_callback(request: Request, engine: EngineDep, settings: SettingsDe
     get_session_codec(request).write(request, response, SessionData.fresh(user_id))
     log.info(
         "admin signed in with SSO",
-        extra={"username": identity.email, "role": sso_role(settings, identity.email)},
+        extra={"username": identity.email, "role": role.value},
     )
     return response

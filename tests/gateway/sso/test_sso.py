@@ -21,7 +21,7 @@ from fakes.server import FakeServer
 from gateway.admin.accounts import authenticate, create_user
 from gateway.api.app import create_app
 from gateway.db import session_scope
-from gateway.models import AdminUser
+from gateway.models import AdminUser, Role
 from gateway.settings import Settings
 from tests.gateway.sso.oidc_helpers import (
     ALLOWED,
@@ -285,3 +285,22 @@ def test_no_sso_route_answers_2xx_to_an_anonymous_caller(client: TestClient) -> 
     assert client.get("/login/sso/callback", follow_redirects=False).status_code == 403
     forged = client.get("/login/sso/callback?code=x&state=y", follow_redirects=False)
     assert forged.status_code == 403
+
+
+def test_sso_accounts_get_the_configured_role_at_every_sign_in(
+    settings: Settings, issuer: tuple[FakeServer, FakeOidc], engine: Engine
+) -> None:
+    """A viewer by default (it cannot change anything); an admin address is an admin, and
+    taking the address off the admin list demotes it at its next sign-in."""
+
+    def role_after_sign_in(admins: str) -> Role:
+        configured = sso_settings(settings, issuer[0].url, oidc_admin_emails=admins)
+        with TestClient(create_app(configured), base_url="http://testserver") as client:
+            assert sign_in(client, ALLOWED).status_code == 303
+        with Session(engine) as session:
+            user = session.exec(select(AdminUser).where(AdminUser.username == ALLOWED)).one()
+        return Role(user.role)
+
+    assert role_after_sign_in("") == Role.VIEWER
+    assert role_after_sign_in(ALLOWED) == Role.ADMIN
+    assert role_after_sign_in("") == Role.VIEWER
