@@ -23,7 +23,14 @@ from gateway.admin.domains import DOMAIN_REF_HELP
 from gateway.admin.preview import PreviewRow, preview_routing
 from gateway.admin.schemas import DomainCreate, DomainOut
 from gateway.cli._common import database, out, print_json, report, run_action
-from gateway.models import DOMAIN_DEFAULTS, DeletionPolicy, DomainConfig, ReopenPolicy
+from gateway.models import (
+    DOMAIN_DEFAULTS,
+    DeletedIssuePolicy,
+    DeletionPolicy,
+    DomainConfig,
+    EditedFieldPolicy,
+    ReopenPolicy,
+)
 
 app = typer.Typer(
     help="Sync domains (one PeopleForce account + one Jira site).", no_args_is_help=True
@@ -102,6 +109,18 @@ def domain_add(
     sweep_window_hours: Annotated[
         int, typer.Option(help="Sweep look-back, hours (>= 24).")
     ] = DOMAIN_DEFAULTS.sweep_window_hours,
+    reconcile_interval_minutes: Annotated[
+        int, typer.Option(help="Minutes between reconcile passes (drift made in Jira).")
+    ] = DOMAIN_DEFAULTS.reconcile_interval_minutes,
+    reopen_window_days: Annotated[
+        int, typer.Option(help="Days a completed task's issue is still read for reopens.")
+    ] = DOMAIN_DEFAULTS.reopen_window_days,
+    deleted_issue_policy: Annotated[
+        DeletedIssuePolicy, typer.Option(help="On an issue deleted in Jira.")
+    ] = DOMAIN_DEFAULTS.deleted_issue_policy,
+    edited_field_policy: Annotated[
+        EditedFieldPolicy, typer.Option(help="On a synced field edited in Jira.")
+    ] = DOMAIN_DEFAULTS.edited_field_policy,
     paused: Annotated[bool, typer.Option(help="Create it paused.")] = not DOMAIN_DEFAULTS.is_active,
 ) -> None:
     """Add a sync domain."""
@@ -127,6 +146,10 @@ def domain_add(
                 "deletion_policy": deletion_policy,
                 "sweep_time": sweep_time,
                 "sweep_window_hours": sweep_window_hours,
+                "reconcile_interval_minutes": reconcile_interval_minutes,
+                "reopen_window_days": reopen_window_days,
+                "deleted_issue_policy": deleted_issue_policy,
+                "edited_field_policy": edited_field_policy,
             }
         )
         shown = DomainOut.of(domains.create_domain(session, data))
