@@ -13,8 +13,8 @@ after switching to ``overwrite`` they rename (and re-date) a third more.
 Checks: the ``leave`` victims keep the person's summary with one
 ``field_edited_in_jira`` event each over two passes; the ``overwrite`` victims
 carry the task's title again, audited, while a due date the gateway never wrote
-stays the person's (once the policy is ``overwrite`` the earlier edits are written
-back too: the policy applies to all drift it finds); one issue per task,
+stays the person's (an edit already left stays left after the switch: a drift is
+handled once); one issue per task,
 completion agrees, zero writes at rest. The ``skip_reconcile`` knob leaves the
 passes out: no edit is audited and the ``overwrite`` victims keep the person's
 summary.

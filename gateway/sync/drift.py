@@ -39,6 +39,10 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def value_agrees(written: Any, current: Any) -> bool:
     """Whether Jira still holds what the gateway wrote into one field."""
     if isinstance(written, dict) and written.get("type") == "doc":
@@ -54,6 +58,8 @@ def value_agrees(written: Any, current: Any) -> bool:
         if not isinstance(current, list) or len(written) != len(current):
             return False
         return all(value_agrees(w, c) for w, c in zip(written, current, strict=True))
+    if _is_number(written) and _is_number(current):
+        return float(written) == float(current)  # 5 written, 5.0 echoed
     if isinstance(current, dict):  # a scalar written, an object echoed (e.g. an option)
         return any(str(current.get(key)) == str(written) for key in ("value", "name", "id"))
     return canonical_json(written) == canonical_json(current)

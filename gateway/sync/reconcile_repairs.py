@@ -163,16 +163,16 @@ def _plan_field_edits(
     if not edited:
         ack.pop("fields", None)
         return
+    # The same drift seen again is left alone: audited once, and written back at most
+    # once (a value Jira keeps in its own form would otherwise be rewritten every pass).
+    digest = drift_digest({name: issue.fields.get(name) for name in edited})
+    if ack.get("fields") == digest:
+        return
+    ack["fields"] = digest
+    plan.edited = edited
     if domain.edited_field_policy == EditedFieldPolicy.OVERWRITE:
-        plan.edited = edited
         plan.overwrite = {name: written[name] for name in edited if name != LABELS}
         plan.restore_labels.extend(others)
-        ack.pop("fields", None)
-        return
-    digest = drift_digest({name: issue.fields.get(name) for name in edited})
-    if ack.get("fields") != digest:
-        plan.edited = edited
-        ack["fields"] = digest
 
 
 @dataclass
