@@ -5,7 +5,8 @@ worker does (``gateway.worker.startup``), runs one operation and prints one JSON
 line: wall and CPU seconds, peak RSS and what the operation reported.
 
 Operations: ``tick`` (one forward tick), ``sweep`` (the zombie sweeper),
-``naive_sweep`` (one GET per open task, the design the sweeper replaces) and
+``naive_sweep`` (one GET per open task, the design the sweeper replaces),
+``reconcile`` (one reconcile pass) and
 ``listing`` (page through the open tasks with a bare client, timing JSON decoding
 and the gateway's per-task parse and hash separately).
 """
@@ -32,6 +33,7 @@ from gateway.settings import load_settings
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import state_hash
 from gateway.sync.inbound import Outcome, Source, process_issue_event
+from gateway.sync.reconciler import run_reconcile
 from gateway.sync.sweeper import run_sweep
 from gateway.sync.tick import run_tick
 from gateway.worker import shutdown, startup
@@ -162,6 +164,9 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
                 "repaired": sweep.repaired if sweep else 0,
                 "errors": sweep.errors if sweep else [],
             }
+        elif op == "reconcile":
+            reconciled = await run_reconcile(deps, domain_id)
+            outcome = asdict(reconciled) if reconciled else {}
         elif op == "naive_sweep":
             outcome = await _naive_sweep(deps, domain_id)
         elif op == "listing":

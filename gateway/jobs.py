@@ -19,6 +19,7 @@ TICK_JOB = "sync_pf_to_jira_task"
 SWEEP_JOB = "zombie_recovery_task"
 REPLAY_JOB = "replay_dead_letter"
 ISSUE_EVENT_JOB = "process_jira_issue_event"
+RECONCILE_JOB = "reconcile_drift_task"
 
 
 def tick_job_id(domain_id: int) -> str:
@@ -29,6 +30,11 @@ def tick_job_id(domain_id: int) -> str:
 def sweep_job_id(domain_id: int) -> str:
     """One queued sweep per domain."""
     return f"sweep:{domain_id}"
+
+
+def reconcile_job_id(domain_id: int) -> str:
+    """One queued reconcile pass per domain."""
+    return f"reconcile:{domain_id}"
 
 
 def replay_job_id(dead_letter_id: int) -> str:

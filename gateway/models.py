@@ -36,6 +36,20 @@ class DeletionPolicy(StrEnum):
     CLOSE = "close"
 
 
+class DeletedIssuePolicy(StrEnum):
+    """What the reconciler does when a person deleted a tracked issue in Jira."""
+
+    RECREATE = "recreate"
+    LEAVE = "leave"
+
+
+class EditedFieldPolicy(StrEnum):
+    """What the reconciler does when a person edited a field the gateway writes."""
+
+    LEAVE = "leave"
+    OVERWRITE = "overwrite"
+
+
 class RuleAction(StrEnum):
     SYNC = "SYNC"
     DROP = "DROP"
@@ -75,6 +89,11 @@ class EventType(StrEnum):
     DISCARDED = "discarded"
     FAILED = "failed"
     SWEEP = "sweep"
+    RECONCILE = "reconcile"
+    REPAIRED_BY_RECONCILER = "repaired_by_reconciler"
+    LABEL_RESTORED = "label_restored"
+    ISSUE_MOVED = "issue_moved"
+    FIELD_EDITED_IN_JIRA = "field_edited_in_jira"
     TICK_FAILED = "tick_failed"
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
     ADMIN_CHANGE = "admin_change"
@@ -100,6 +119,10 @@ class DomainConfigDefaults:
     deletion_policy: DeletionPolicy = DeletionPolicy.LEAVE
     sweep_time: str = "03:00"
     sweep_window_hours: int = 24
+    reconcile_interval_minutes: int = 60
+    reopen_window_days: int = 30
+    deleted_issue_policy: DeletedIssuePolicy = DeletedIssuePolicy.RECREATE
+    edited_field_policy: EditedFieldPolicy = EditedFieldPolicy.LEAVE
 
 
 DOMAIN_DEFAULTS = DomainConfigDefaults()
@@ -171,6 +194,19 @@ class DomainConfig(_Stamped, table=True):
     last_sweep_at: datetime | None = None
     next_sweep_at: datetime | None = None
 
+    # The reconciler: reads tracked issues by id on its own schedule (gateway.sync.reconciler).
+    reconcile_interval_minutes: int = DOMAIN_DEFAULTS.reconcile_interval_minutes
+    reopen_window_days: int = DOMAIN_DEFAULTS.reopen_window_days
+    deleted_issue_policy: DeletedIssuePolicy = Field(
+        default=DOMAIN_DEFAULTS.deleted_issue_policy, sa_type=_enum_column
+    )
+    edited_field_policy: EditedFieldPolicy = Field(
+        default=DOMAIN_DEFAULTS.edited_field_policy, sa_type=_enum_column
+    )
+    last_reconcile_at: datetime | None = None
+    next_reconcile_at: datetime | None = None
+    last_reconcile_outcome: str | None = None
+
     next_poll_at: datetime | None = None
     last_poll_at: datetime | None = None
     last_tick_duration_ms: int | None = None
@@ -238,6 +274,9 @@ class SyncState(_Stamped, table=True):
     pf_created_at: datetime | None = None
     intent_at: datetime | None = None
     completed_at: datetime | None = None
+    # Drift a person made in Jira that the reconciler already audited and left alone
+    # (field -> digest of Jira's value), so it is audited once, not on every pass.
+    acknowledged_drift: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class SyncEvent(_Row, table=True):

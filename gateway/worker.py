@@ -24,7 +24,14 @@ from gateway.clients.instrument import record_retry
 from gateway.clients.retry import RetryPolicy
 from gateway.db import make_engine, run_blocking
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
-from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
+from gateway.jobs import (
+    ISSUE_EVENT_JOB,
+    QUEUE_NAME,
+    RECONCILE_JOB,
+    REPLAY_JOB,
+    SWEEP_JOB,
+    TICK_JOB,
+)
 from gateway.logs import log_context
 from gateway.notify import AlertKind, notify
 from gateway.security.crypto import load_cipher
@@ -33,6 +40,7 @@ from gateway.sync.deps import SyncDeps
 from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
 from gateway.sync.ledger import Catalog, Ledger
 from gateway.sync.locks import LockBusy
+from gateway.sync.reconciler import run_reconcile
 from gateway.sync.replay import replay
 from gateway.sync.scheduler import enqueue_due_work
 from gateway.sync.sweeper import SweepReport, run_sweep
@@ -281,6 +289,14 @@ async def _sweep_alert(ctx: dict[str, Any], name: str, report: SweepReport) -> N
         )
 
 
+async def reconcile_drift_task(ctx: dict[str, Any], domain_id: int) -> dict[str, Any] | None:
+    """One reconcile pass of one domain: read tracked issues by id, repair human drift."""
+    name = await domain_label(ctx, domain_id)
+    with log_context(domain=name):
+        report = await run_reconcile(SyncDeps.from_ctx(ctx), domain_id)
+    return asdict(report) if report is not None else None
+
+
 async def replay_dead_letter(ctx: dict[str, Any], dead_letter_id: int) -> str:
     """Run a dead letter's operation again, with the rules as they are now."""
     return await replay(SyncDeps.from_ctx(ctx), dead_letter_id)
@@ -291,6 +307,7 @@ FUNCTIONS: list[Function] = [
     func(observed(schedule_due_work), name=schedule_due_work.__name__, keep_result=0),
     func(observed(sync_pf_to_jira_task), name=TICK_JOB, keep_result=0),
     func(observed(zombie_recovery_task), name=SWEEP_JOB, keep_result=0),
+    func(observed(reconcile_drift_task), name=RECONCILE_JOB, keep_result=0),
     func(
         observed(process_jira_issue_event),
         name=ISSUE_EVENT_JOB,

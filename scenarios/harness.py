@@ -36,7 +36,14 @@ from gateway.demo.processes import ChildProcess
 from gateway.demo.records import LINEAGE_PROPERTY
 from gateway.demo.storage import open_storage
 from gateway.demo.upstreams import PEOPLEFORCE, Upstreams, start_upstreams
-from gateway.jobs import REPLAY_JOB, SWEEP_JOB, open_pool, sweep_job_id
+from gateway.jobs import (
+    RECONCILE_JOB,
+    REPLAY_JOB,
+    SWEEP_JOB,
+    open_pool,
+    reconcile_job_id,
+    sweep_job_id,
+)
 from scenarios.people import PeopleStack
 from scenarios.probes import (
     FreshIdentifierTransport,
@@ -49,7 +56,15 @@ from scenarios.probes import (
 WEBHOOK_SECRET = "scenario-webhook-secret-0123456789"
 COMPRESSED_WEBHOOK_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 """Jira retries a failed delivery five times over hours; here over 1.55 s."""
-JIRA_READ_ENDPOINT_SUFFIXES = ("/search", "/search/jql", "/search/approximate-count")
+JIRA_READ_ENDPOINT_SUFFIXES = (
+    "/search",
+    "/search/jql",
+    "/search/approximate-count",
+    "/issue/bulkfetch",
+)
+# The scheduled reconcile pass is kept out of the way (a week), like the daily sweep:
+# a scenario that relies on it asks for a pass explicitly (``Harness.reconcile``).
+SCENARIO_RECONCILE_MINUTES = 7 * 24 * 60
 SCHEDULE_JOB = "schedule_due_work"
 BACKOFF_HORIZON_SECONDS = 3600.0
 IN_PROCESS_MAX_JOBS = 20
@@ -199,7 +214,11 @@ class Harness(PeopleStack):
         # The daily sweep is placed an hour behind now, so it is due only when a
         # scenario lets about a day pass; every other sweep is asked for explicitly.
         sweep_at = (self.clock.now() - timedelta(hours=1)).strftime("%H:%M")
-        defaults = {"max_concurrency": self.config.max_concurrency, "sweep_time": sweep_at}
+        defaults = {
+            "max_concurrency": self.config.max_concurrency,
+            "sweep_time": sweep_at,
+            "reconcile_interval_minutes": SCENARIO_RECONCILE_MINUTES,
+        }
         return super().add_domain(**defaults | overrides)
 
     # --- running the gateway --------------------------------------------------------------
@@ -262,6 +281,15 @@ class Harness(PeopleStack):
         await self.run_jobs(wait_deferred=False)
         sweeps = self.events("sweep")
         return dict(sweeps[-1].details or {}) if sweeps else {}
+
+    async def reconcile(self) -> dict[str, Any]:
+        """An on-demand reconcile pass; returns the domain's outcome line and its audit."""
+        job_id = reconcile_job_id(self.domain_id)
+        await self.pool.enqueue_job(RECONCILE_JOB, self.domain_id, _job_id=job_id)
+        await self.run_jobs(wait_deferred=False)
+        passes = self.events("reconcile")
+        details = dict(passes[-1].details or {}) if passes else {}
+        return {"outcome": self.domain().last_reconcile_outcome, **details}
 
     async def replay(self, dead_letter_id: int) -> None:
         await self.pool.enqueue_job(REPLAY_JOB, dead_letter_id)

@@ -89,6 +89,18 @@ class PeopleStack(GatewayStack):
     def delete_issue(self, task_id: int) -> str:
         return self._on_issue(task_id, self.jira.delete)
 
+    def remove_label(self, task_id: int, label: str = "PeopleForce") -> str:
+        """A person strips the tracking label (Jira's ``update.labels`` remove)."""
+        return self._on_issue(task_id, lambda issue: self.jira.remove_labels(issue, label))
+
+    def move_issue(self, task_id: int, project: str) -> str:
+        """A person moves the issue to another project: a new key, the same id."""
+        return self._on_issue(task_id, lambda issue: self.jira.move(issue, project))
+
+    def edit_issue(self, task_id: int, **fields: Any) -> str:
+        """A person edits fields of the issue in Jira (e.g. its summary)."""
+        return self._on_issue(task_id, lambda issue: self.jira.edit(issue, **fields))
+
     def _on_issue(self, task_id: int, action: Callable[[str], object]) -> str:
         issue_id = self.issue_of(task_id)["id"]
         self.counters.human_changes += 1

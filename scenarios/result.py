@@ -22,6 +22,8 @@ class Knobs:
     """crash-mid-create: SIGKILL a worker process, or lose the create's answer in-process."""
     workers: Literal["process", "inprocess"] = "process"
     """concurrent-workers: three ``gateway worker`` processes, or three in-process workers."""
+    skip_reconcile: bool = False
+    """Leave out the reconcile pass the human-drift scenarios rely on."""
 
 
 @dataclass(frozen=True)

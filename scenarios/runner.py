@@ -46,6 +46,11 @@ MODULES = (
     "concurrent_workers",
     "issue_deleted_in_jira",
     "schema_drift",
+    "label_removed",
+    "issue_moved",
+    "issue_deleted_quietly",
+    "reopened_in_jira",
+    "field_edited_in_jira",
 )
 
 

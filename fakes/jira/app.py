@@ -24,6 +24,7 @@ from starlette.types import Scope
 from fakes.clock import FakeClock
 from fakes.faults import FaultPlane, fault_routes, install_faults, mark_fault
 from fakes.jira.api import api_router, webhook_router
+from fakes.jira.bulk import bulk_router
 from fakes.jira.control import control_router
 from fakes.jira.delivery import DEFAULT_RETRY_DELAYS, WebhookDispatcher
 from fakes.jira.errors import JiraError, error_body_for_status
@@ -139,6 +140,7 @@ def create_jira_app(
         return JSONResponse({"errorMessages": [str(exc)], "errors": {}}, status_code=400)
 
     for version in ("2", "3"):
+        app.include_router(bulk_router(jira, version, guard))
         app.include_router(api_router(jira, version, guard))
     app.include_router(webhook_router(jira, guard))
 

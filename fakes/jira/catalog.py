@@ -155,14 +155,17 @@ class JiraCatalog:
         account_id: str | None = None,
         active: bool = True,
         account_type: str = "atlassian",
+        email_visible: bool = True,
     ) -> User:
-        """Seed a user (found by ``/user/search`` on email or name)."""
+        """Seed a user (found by ``/user/search`` on email or name, even when the email is
+        hidden: Jira matches on it but leaves ``emailAddress`` out of the answer)."""
         user = User(
             account_id=account_id or account_id_for(email),
             email=email,
             display_name=display_name or email.split("@")[0].title(),
             active=active,
             account_type=account_type,
+            email_visible=email_visible,
         )
         with self.lock:
             self.users[user.account_id] = user

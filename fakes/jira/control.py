@@ -95,6 +95,11 @@ class UserBody(_Body):
     display_name: str | None = None
     account_id: str | None = None
     active: bool = True
+    email_visible: bool = True
+
+
+class BulkErrorsBody(_Body):
+    issue_ids: list[str] = Field(default_factory=list)
 
 
 class LagBody(_Body):
@@ -213,9 +218,20 @@ def control_router(jira: FakeJira, limiter: RateLimiter, settings: dict[str, boo
     @router.post("/users", status_code=201)
     def add_user(body: UserBody) -> dict[str, Any]:
         u = jira.add_user(
-            body.email, body.display_name, account_id=body.account_id, active=body.active
+            body.email,
+            body.display_name,
+            account_id=body.account_id,
+            active=body.active,
+            email_visible=body.email_visible,
         )
         return {"accountId": u.account_id, "email": u.email, "displayName": u.display_name}
+
+    @router.put("/bulkfetch-errors")
+    def bulkfetch_errors(body: BulkErrorsBody) -> dict[str, Any]:
+        """The issue ids bulkfetch answers in ``issueErrors`` from now on (empty: none)."""
+        with jira.lock:
+            jira.bulkfetch_errors = {int(i) for i in body.issue_ids}
+        return {"issue_ids": sorted(str(i) for i in jira.bulkfetch_errors)}
 
     @router.post("/index-lag")
     def index_lag(body: LagBody) -> dict[str, Any]:

@@ -313,6 +313,8 @@ class User:
     active: bool = True
     account_type: str = "atlassian"
     time_zone: str = "UTC"
+    email_visible: bool = True
+    """False: the person's profile hides ``emailAddress`` (Jira Cloud's privacy setting)."""
 
 
 def account_id_for(email: str) -> str:

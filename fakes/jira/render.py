@@ -209,7 +209,7 @@ def user_json(
         "active": user.active,
         "timeZone": user.time_zone,
     }
-    if with_email:
+    if with_email and user.email_visible:
         body["emailAddress"] = user.email
     return body
 

@@ -69,6 +69,7 @@ class JiraSite(JiraCatalog):
         self._keys: dict[str, int] = {}
         self._next_issue_id = 10000
         self._next_changelog_id = 10000
+        self.bulkfetch_errors: set[int] = set()  # ids bulkfetch lists in issueErrors
 
     @property
     def index_lag(self) -> float:

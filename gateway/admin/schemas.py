@@ -28,8 +28,10 @@ from gateway.admin.webhook_secrets import WEBHOOK_SECRET_FIELDS, domain_webhook_
 from gateway.models import (
     DOMAIN_DEFAULTS,
     DeadLetter,
+    DeletedIssuePolicy,
     DeletionPolicy,
     DomainConfig,
+    EditedFieldPolicy,
     FieldMapping,
     MappingKind,
     ReopenPolicy,
@@ -144,6 +146,12 @@ class DomainCreate(_Input):
     deletion_policy: DeletionPolicy = DOMAIN_DEFAULTS.deletion_policy
     sweep_time: SweepTime = DOMAIN_DEFAULTS.sweep_time
     sweep_window_hours: int = Field(default=DOMAIN_DEFAULTS.sweep_window_hours, ge=24, le=24 * 30)
+    reconcile_interval_minutes: int = Field(
+        default=DOMAIN_DEFAULTS.reconcile_interval_minutes, ge=5, le=7 * 24 * 60
+    )
+    reopen_window_days: int = Field(default=DOMAIN_DEFAULTS.reopen_window_days, ge=0, le=365)
+    deleted_issue_policy: DeletedIssuePolicy = DOMAIN_DEFAULTS.deleted_issue_policy
+    edited_field_policy: EditedFieldPolicy = DOMAIN_DEFAULTS.edited_field_policy
 
 
 class DomainUpdate(_Input):
@@ -167,6 +175,10 @@ class DomainUpdate(_Input):
     deletion_policy: DeletionPolicy | None = None
     sweep_time: SweepTime | None = None
     sweep_window_hours: int | None = Field(default=None, ge=24, le=24 * 30)
+    reconcile_interval_minutes: int | None = Field(default=None, ge=5, le=7 * 24 * 60)
+    reopen_window_days: int | None = Field(default=None, ge=0, le=365)
+    deleted_issue_policy: DeletedIssuePolicy | None = None
+    edited_field_policy: EditedFieldPolicy | None = None
 
 
 SECRET_FIELDS = ("pf_api_key", "jira_api_token")
@@ -198,6 +210,13 @@ class DomainOut(BaseModel):
     sweep_window_hours: int
     last_sweep_at: datetime | None
     next_sweep_at: datetime | None
+    reconcile_interval_minutes: int
+    reopen_window_days: int
+    deleted_issue_policy: DeletedIssuePolicy
+    edited_field_policy: EditedFieldPolicy
+    last_reconcile_at: datetime | None
+    next_reconcile_at: datetime | None
+    last_reconcile_outcome: str | None
     next_poll_at: datetime | None
     last_poll_at: datetime | None
     last_tick_duration_ms: int | None

@@ -1,4 +1,4 @@
-"""``gateway tick|sweep|backfill``: run the sync flows by hand.
+"""``gateway tick|sweep|reconcile|backfill``: run the sync flows by hand.
 
 They run in this process (no worker needed) against the configured database and
 Redis, under the same locks as the workers, and print what happened.
@@ -92,6 +92,28 @@ def sweep(
         raise typer.Exit(1)
 
 
+def reconcile(
+    domain: Annotated[str, typer.Argument(help=DOMAIN_REF_HELP)], as_json: AsJson = False
+) -> None:
+    """Run one reconcile pass of DOMAIN now: read its tracked issues by id, repair drift."""
+    from gateway.sync.reconciler import run_reconcile
+
+    with database() as session:
+        target = domains.find_domain(session, domain)
+    target_id, name = target.id or 0, target.name
+    report = run_like_a_worker(lambda deps: run_reconcile(deps, target_id))
+    if report is None:
+        raise fail(f"a reconcile pass of {name!r} is already running; try again shortly")
+    if as_json:
+        print_json(asdict(report))
+    else:
+        out.print(f"{name}: {report.summary()}")
+        for line in report.errors[:20]:
+            out.print(f"  {line}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def backfill(
     domain: Annotated[str, typer.Argument(help=DOMAIN_REF_HELP)],
     since: Annotated[
@@ -111,7 +133,8 @@ def backfill(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``tick``, ``sweep`` and ``backfill`` to the main ``gateway`` app."""
+    """Add ``tick``, ``sweep``, ``reconcile`` and ``backfill`` to the main ``gateway`` app."""
     app.command()(tick)
     app.command()(sweep)
+    app.command()(reconcile)
     app.command()(backfill)

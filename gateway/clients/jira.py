@@ -25,6 +25,7 @@ from gateway.clients.errors import (
     TransitionPathError,
     UpstreamProtocolError,
 )
+from gateway.clients.jira_bulk import JiraBulkReads
 from gateway.clients.jira_paging import log_search_stop, offset_pages, search_stop_reason
 from gateway.clients.jira_workflow import DONE, done_preference, step_preference
 from gateway.clients.models import (
@@ -93,8 +94,8 @@ def _check_property_key(key: str) -> None:
         raise ValueError(f"entity property key must be 1-{MAX_PROPERTY_KEY_CHARS} characters")
 
 
-class JiraClient:
-    """One Jira Cloud site, reached through the shared HTTP client."""
+class JiraClient(JiraBulkReads):
+    """One Jira Cloud site, reached through the shared HTTP client (bulk reads: jira_bulk)."""
 
     def __init__(
         self,

@@ -30,6 +30,15 @@ ISSUE_FIELDS = ["status", "labels", "project"]
 class Source(StrEnum):
     WEBHOOK = "webhook"
     SWEEP = "sweep"
+    RECONCILER = "reconciler"
+
+
+# The audit event of a completion, by who noticed the issue was done without the task.
+COMPLETION_EVENTS = {
+    Source.WEBHOOK: EventType.COMPLETED_FROM_JIRA,
+    Source.SWEEP: EventType.REPAIRED_BY_SWEEPER,
+    Source.RECONCILER: EventType.REPAIRED_BY_RECONCILER,
+}
 
 
 class Outcome(StrEnum):
@@ -68,9 +77,25 @@ async def process_issue_event(
     state = await ledger.state_by_issue(issue.id) or await _adopt(ledger, domain, issue)
     if state is None:
         return Outcome.NOT_TRACKED
-    async with task_lock(deps.redis, domain_id, state.pf_task_id):
+    return await apply_issue_state(deps, ledger, domain, issue, state.pf_task_id, source)
+
+
+async def apply_issue_state(
+    deps: SyncDeps,
+    ledger: Ledger,
+    domain: DomainConfig,
+    issue: JiraIssue,
+    pf_task_id: int,
+    source: Source,
+) -> Outcome:
+    """Make the task agree with ``issue`` (freshly read), under the task's lock.
+
+    The one completion and reopen path: webhook jobs, the sweep and the reconciler
+    all end here, so the reopen policy and the audit are the same whoever noticed.
+    """
+    async with task_lock(deps.redis, ledger.domain_id, pf_task_id):
         # Re-read under the lock: a tick or another delivery may have acted meanwhile.
-        current = await ledger.state(state.pf_task_id)
+        current = await ledger.state(pf_task_id)
         if current is None or current.status != SyncStatus.SYNCED:
             return Outcome.NOT_TRACKED
         return await _reconcile(deps, ledger, domain, issue, current, source)
@@ -138,10 +163,9 @@ async def _complete_task(
     state.is_completed = True
     state.completed_at = utcnow()
     await ledger.save(state)
-    event = (
-        EventType.REPAIRED_BY_SWEEPER if source == Source.SWEEP else EventType.COMPLETED_FROM_JIRA
+    await ledger.record(
+        COMPLETION_EVENTS[source], f"issue is {status_name(issue)}; task completed", state=state
     )
-    await ledger.record(event, f"issue is {status_name(issue)}; task completed", state=state)
     return Outcome.COMPLETED
 
 

@@ -34,6 +34,10 @@ def sweep_lock_name(domain_id: int) -> str:
     return f"gateway:lock:sweep:{domain_id}"
 
 
+def reconcile_lock_name(domain_id: int) -> str:
+    return f"gateway:lock:reconcile:{domain_id}"
+
+
 @asynccontextmanager
 async def redis_lock(
     redis: Redis, name: str, *, timeout: float, wait: float | None, renew: bool = False

@@ -1,4 +1,4 @@
-"""Tick/Yield: a frequent cron turns DomainConfig into queued ticks and sweeps.
+"""Tick/Yield: a frequent cron turns DomainConfig into queued ticks, sweeps and reconciles.
 
 The database, not the process, decides when a domain is due, so pausing a domain
 or changing its interval takes effect on the next look, without a restart. Job
@@ -14,8 +14,17 @@ from arq.connections import ArqRedis
 from sqlalchemy import Engine
 
 from gateway.clock import as_utc, utcnow
-from gateway.jobs import SWEEP_JOB, TICK_JOB, sweep_job_id, tick_job_id
+from gateway.jobs import (
+    RECONCILE_JOB,
+    SWEEP_JOB,
+    TICK_JOB,
+    reconcile_job_id,
+    sweep_job_id,
+    tick_job_id,
+)
+from gateway.models import DomainConfig
 from gateway.sync.ledger import Catalog
+from gateway.sync.reconciler import reconcile_due, set_first_reconciles
 from gateway.sync.sweeper import next_sweep_after
 
 
@@ -25,6 +34,7 @@ async def enqueue_due_work(engine: Engine, redis: ArqRedis) -> list[str]:
     queued: list[str] = []
     catalog = Catalog(engine)
     first_sweeps: dict[int, datetime] = {}
+    first_reconciles: dict[int, datetime] = {}
     for domain in await catalog.active_domains():
         assert domain.id is not None
         last = as_utc(domain.last_poll_at)
@@ -39,6 +49,26 @@ async def enqueue_due_work(engine: Engine, redis: ArqRedis) -> list[str]:
             job = await redis.enqueue_job(SWEEP_JOB, domain.id, _job_id=sweep_job_id(domain.id))
             if job is not None:
                 queued.append(sweep_job_id(domain.id))
+        if await _queue_reconcile(redis, domain, now, first_reconciles):
+            queued.append(reconcile_job_id(domain.id))
     if first_sweeps:
         await catalog.set_first_sweeps(first_sweeps)
+    if first_reconciles:
+        await set_first_reconciles(engine, first_reconciles)
     return queued
+
+
+async def _queue_reconcile(
+    redis: ArqRedis, domain: DomainConfig, now: datetime, first: dict[int, datetime]
+) -> bool:
+    """Queue the domain's reconcile pass when due; a new domain gets its first one an
+    interval from now (it has nothing to reconcile yet)."""
+    assert domain.id is not None
+    due = reconcile_due(domain, now)
+    if due is None:
+        first[domain.id] = now + timedelta(minutes=domain.reconcile_interval_minutes)
+        return False
+    if not due:
+        return False
+    job = await redis.enqueue_job(RECONCILE_JOB, domain.id, _job_id=reconcile_job_id(domain.id))
+    return job is not None

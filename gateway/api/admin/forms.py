@@ -30,6 +30,10 @@ DOMAIN_TEXT_FIELDS = (
     "deletion_policy",
     "sweep_time",
     "sweep_window_hours",
+    "reconcile_interval_minutes",
+    "reopen_window_days",
+    "deleted_issue_policy",
+    "edited_field_policy",
 )
 
 
