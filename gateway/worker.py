@@ -27,6 +27,8 @@ from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
 from gateway.logs import log_context
 from gateway.notify import AlertKind, notify
+from gateway.runtime import presence
+from gateway.runtime.recovery import Recovery
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
 from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
@@ -63,6 +65,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     if policy.on_retry is None:
         ctx["retry_policy"] = replace(policy, on_retry=record_retry)
     start_metrics_server(settings)
+    ctx["presence"] = presence.config_for(settings, QUEUE_NAME, WorkerSettings.job_timeout)
+    presence.join(ctx["presence"], recover=Recovery())
     await record_heartbeat(ctx)
     log.info("worker started", extra={"job_id": ctx["worker_id"]})
 
@@ -89,6 +93,9 @@ def start_metrics_server(settings: Settings) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close shared resources; withdraw presence once every job has ended or been released."""
+    if ctx.get("presence") is not None:
+        presence.leave(ctx["presence"])
     http: httpx.AsyncClient | None = ctx.get("http")
     if http is not None:
         await http.aclose()
@@ -146,6 +153,7 @@ def observed(function: JobFunction) -> WorkerCoroutine:
 
     @functools.wraps(function)
     async def wrapper(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        release_claim = presence.claim_job(ctx)
         metrics.JOBS_RUNNING.inc()
         started = time.perf_counter()
         outcome = "failed"
@@ -157,6 +165,7 @@ def observed(function: JobFunction) -> WorkerCoroutine:
             outcome = "retry"
             raise
         finally:
+            release_claim()
             metrics.JOBS_RUNNING.dec()
             metrics.JOBS.labels(function=name, outcome=outcome).inc()
             metrics.JOB_DURATION.labels(function=name).observe(time.perf_counter() - started)
@@ -301,10 +310,10 @@ FUNCTIONS: list[Function] = [
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
     """The scheduler every few seconds (one worker runs each beat) and the heartbeat."""
-    step = settings.scheduler_interval_seconds
+    beats = set(range(0, 60, settings.scheduler_interval_seconds))
     return [
-        cron(schedule_due_work, second=set(range(0, 60, step)), run_at_startup=True),
-        cron(record_heartbeat, second={0, 15, 30, 45}, unique=False),
+        cron(presence.claimed(schedule_due_work), second=beats, run_at_startup=True),
+        cron(presence.claimed(record_heartbeat), second={0, 15, 30, 45}, unique=False),
     ]
 
 

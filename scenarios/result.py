@@ -22,6 +22,9 @@ class Knobs:
     """crash-mid-create: SIGKILL a worker process, or lose the create's answer in-process."""
     workers: Literal["process", "inprocess"] = "process"
     """concurrent-workers: three ``gateway worker`` processes, or three in-process workers."""
+    recovery: bool = True
+    """Operations scenarios: workers release a dead worker's jobs and locks (off: they wait
+    out ARQ's in-progress timeout and the locks' TTLs)."""
 
 
 @dataclass(frozen=True)

@@ -226,3 +226,10 @@ def test_concurrent_ticks_without_job_ids_or_locks_collide(
         "no task processed twice concurrently",
         knobs=Knobs(workers="inprocess"),
     )
+
+
+def test_killed_worker_without_recovery_wedges_the_domain() -> None:
+    """Workers that never release a dead worker's jobs and locks: ARQ's 610 s marker and
+    the tick lock keep the domain from ticking long past the bound."""
+    result = run_scenario("worker-killed-anywhere", seed=1, tasks=45, knobs=Knobs(recovery=False))
+    assert failed(result, "domain ticked within the bound after every kill")

@@ -11,6 +11,7 @@ SMALL = {
     "concurrent-workers": 8,
     "crash-mid-create": 6,
     "rate-limit-storm": 8,
+    "worker-killed-anywhere": 45,
 }
 
 
