@@ -23,7 +23,7 @@ from gateway.clients.errors import PermanentUpstreamError, TransientUpstreamErro
 from gateway.clients.instrument import record_retry
 from gateway.clients.retry import RetryPolicy
 from gateway.db import make_engine, run_blocking
-from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
+from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS, is_withdrawn
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
 from gateway.logs import log_context
 from gateway.notify import AlertKind, notify
@@ -107,6 +107,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 async def record_heartbeat(ctx: dict[str, Any]) -> float:
     """Tell readiness checks and the dashboard this worker is alive."""
     now = time.time()
+    if is_withdrawn(ctx.get("worker_id", worker_id())):
+        return now  # stopping: do not count this worker alive again
     settings: Settings | None = ctx.get("settings")
     ttl = max(HEARTBEAT_TTL_SECONDS, settings.ready_worker_max_age_seconds if settings else 0)
     await ctx["redis"].set(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gateway.cli._common import fail, out, prepare_database, settings_or_exit
+from gateway.cli._common import out, prepare_database, settings_or_exit
 from gateway.settings import Settings
 
 
@@ -31,26 +31,13 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Run queued jobs, then exit.")] = False,
 ) -> None:
     """Run an ARQ worker: polling ticks, webhook jobs, the sweeper."""
-    from arq.worker import run_worker
-
     from gateway.logs import configure_logging
-    from gateway.redis import RedisUnavailable, arq_redis_settings, resolve_redis_url
-    from gateway.worker import WorkerSettings, cron_jobs
+    from gateway.runtime.worker_loop import run_worker
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings)
-    try:
-        redis_settings = arq_redis_settings(resolve_redis_url(settings))
-    except RedisUnavailable as error:
-        raise fail(str(error)) from None
-    run_worker(
-        WorkerSettings,  # ty: ignore[invalid-argument-type]
-        redis_settings=redis_settings,
-        burst=burst,
-        cron_jobs=[] if burst else cron_jobs(settings),
-        ctx={"settings": settings},
-    )
+    run_worker(settings, burst=burst)
 
 
 def check() -> None:
