@@ -47,6 +47,7 @@ MODULES = (
     "issue_deleted_in_jira",
     "schema_drift",
     "worker_killed_anywhere",
+    "redis_restart",
 )
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from gateway.api import health, observability, webhooks
 from gateway.api.admin.main import install_admin
+from gateway.api.outages import install_outage_handlers, redis_watched
 from gateway.db import make_engine
 from gateway.jobs import open_pool
 from gateway.redis import resolve_redis_url
@@ -24,7 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.effective_database_url)
         app.state.redis = await open_pool(resolve_redis_url(settings))
         try:
-            yield
+            async with redis_watched(app.state.redis, settings):
+                yield
         finally:
             await app.state.redis.aclose()
             app.state.engine.dispose()
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(observability.router)
     app.include_router(webhooks.router)
     install_admin(app, settings)
+    install_outage_handlers(app)
     # Outermost, so every log line of a request (admin and webhooks too) carries its id.
     app.add_middleware(observability.RequestIdMiddleware)
     return app

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from gateway.demo.processes import ChildProcess
+from gateway.demo.processes import ChildProcess, gateway_command
 from gateway.demo.stack import GatewayStack
+from gateway.demo.storage import gateway_environment
+from gateway.settings import Settings
 
 READY_TIMEOUT_SECONDS = 60.0
 WORKER_SETTINGS = {"GATEWAY_LOG_FORMAT": "json", "GATEWAY_SCHEDULER_INTERVAL_SECONDS": "1"}
@@ -64,3 +67,14 @@ def messages(lines: list[str]) -> list[str]:
         if isinstance(entry, dict):
             found.append(str(entry.get("message", "")))
     return found
+
+
+def worker_process(settings: Settings, folder: Path, name: str, **env: str) -> ChildProcess:
+    """``gateway worker`` on the installation of ``settings`` (no stack around it), started."""
+    return ChildProcess(
+        name,
+        gateway_command("worker"),
+        env=gateway_environment(settings, **(WORKER_SETTINGS | env)),
+        log_path=folder / f"{name}.log",
+        cwd=folder,
+    ).start()

@@ -233,3 +233,10 @@ def test_killed_worker_without_recovery_wedges_the_domain() -> None:
     the tick lock keep the domain from ticking long past the bound."""
     result = run_scenario("worker-killed-anywhere", seed=1, tasks=45, knobs=Knobs(recovery=False))
     assert failed(result, "domain ticked within the bound after every kill")
+
+
+def test_redis_restart_on_arqs_own_loop_fails() -> None:
+    """Workers on ARQ's run loop exit at the first Redis error; nothing restarts Redis."""
+    result = run_scenario("redis-restart", seed=1, tasks=24, knobs=Knobs(recovery=False))
+    assert failed(result, "no worker exited")
+    assert failed(result, "the gateway restarted Redis after every kill")

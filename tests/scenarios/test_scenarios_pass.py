@@ -12,6 +12,7 @@ SMALL = {
     "crash-mid-create": 6,
     "rate-limit-storm": 8,
     "worker-killed-anywhere": 45,
+    "redis-restart": 24,
 }
 
 
