@@ -74,7 +74,7 @@ def worker_process(settings: Settings, folder: Path, name: str, **env: str) -> C
     return ChildProcess(
         name,
         gateway_command("worker"),
-        env=gateway_environment(settings, **(WORKER_SETTINGS | env)),
+        env=gateway_environment(settings) | WORKER_SETTINGS | env,
         log_path=folder / f"{name}.log",
         cwd=folder,
     ).start()
