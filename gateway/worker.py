@@ -29,6 +29,7 @@ from gateway.logs import log_context
 from gateway.notify import AlertKind, notify
 from gateway.runtime import presence
 from gateway.runtime.recovery import Recovery
+from gateway.runtime.unavailable import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
 from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
@@ -44,6 +45,8 @@ log = logging.getLogger("gateway.worker")
 
 INBOUND_MAX_TRIES = 8
 INBOUND_MAX_DEFER_SECONDS = 300
+UNAVAILABLE_RETRY_MAX_SECONDS = 60
+RETRIED_WHEN_UNAVAILABLE = frozenset({ISSUE_EVENT_JOB, REPLAY_JOB})
 
 
 def worker_id() -> str:
@@ -166,6 +169,15 @@ def observed(function: JobFunction) -> WorkerCoroutine:
         except Retry:
             outcome = "retry"
             raise
+        except (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE) as error:
+            # The database or Redis is restarting (or SQLite is locked): run a one-shot job
+            # again later rather than drop it (a webhook job would leave its delivery to
+            # the next sweep). Ticks and sweeps fail: the scheduler queues them again.
+            if name not in RETRIED_WHEN_UNAVAILABLE:
+                raise
+            outcome = "retry"
+            delay = min(UNAVAILABLE_RETRY_MAX_SECONDS, 2 ** int(ctx.get("job_try", 1)))
+            raise Retry(defer=delay) from error
         finally:
             release_claim()
             metrics.JOBS_RUNNING.dec()

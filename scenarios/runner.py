@@ -48,6 +48,7 @@ MODULES = (
     "schema_drift",
     "worker_killed_anywhere",
     "redis_restart",
+    "database_restart",
 )
 
 

@@ -240,3 +240,12 @@ def test_redis_restart_on_arqs_own_loop_fails() -> None:
     result = run_scenario("redis-restart", seed=1, tasks=24, knobs=Knobs(recovery=False))
     assert failed(result, "no worker exited")
     assert failed(result, "the gateway restarted Redis after every kill")
+
+
+def test_database_outage_without_the_503_handlers_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API without its outage handlers answers 500 while the database is unusable."""
+    import gateway.api.app
+
+    monkeypatch.setattr(gateway.api.app, "install_outage_handlers", lambda app: None)
+    result = run_scenario("database-restart", seed=1, tasks=12)
+    assert failed(result, "admin API answered 503 during every outage")

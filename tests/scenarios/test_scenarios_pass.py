@@ -13,6 +13,7 @@ SMALL = {
     "rate-limit-storm": 8,
     "worker-killed-anywhere": 45,
     "redis-restart": 24,
+    "database-restart": 18,
 }
 
 
