@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gateway.cli._common import out, prepare_database, settings_or_exit
+from gateway.cli._common import fail, out, prepare_database, settings_or_exit
 from gateway.settings import Settings
 
 
@@ -20,8 +20,10 @@ def serve(
 
     from gateway.api.app import create_app
     from gateway.logs import configure_logging
+    from gateway.runtime.preflight import preflight_or_exit
 
     settings = settings_or_exit()
+    preflight_or_exit(settings)
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
@@ -32,9 +34,11 @@ def worker(
 ) -> None:
     """Run an ARQ worker: polling ticks, webhook jobs, the sweeper."""
     from gateway.logs import configure_logging
+    from gateway.runtime.preflight import preflight_or_exit
     from gateway.runtime.worker_loop import run_worker
 
     settings = settings_or_exit()
+    preflight_or_exit(settings)
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings)
     run_worker(settings, burst=burst)
@@ -52,12 +56,13 @@ def check() -> None:
         table.add_row(name, value)
     out.print(table)
     ok = True
-    for name, passed, detail in run_checks(settings):
+    results = run_checks(settings)
+    for name, passed, detail in results:
         mark = "[green]ok[/]" if passed else "[red]FAIL[/]"
         out.print(f"{mark} {name}: {detail}", highlight=False, soft_wrap=True)
         ok = ok and passed
     if not ok:
-        raise typer.Exit(1)
+        raise fail("; ".join(f"{name}: {detail}" for name, passed, detail in results if not passed))
 
 
 def settings_table(settings: Settings) -> list[tuple[str, str]]:
