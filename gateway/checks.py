@@ -5,10 +5,16 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from gateway.admin.base_urls import pf_base_url_warning
-from gateway.db import make_engine, ping
+from gateway.db import make_engine
 from gateway.migrate import current_revision, head_revision
 from gateway.models import DomainConfig
 from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url
+from gateway.runtime.preflight import (
+    REDIS_SETTING,
+    StartupError,
+    check_database_reachable,
+    check_folder,
+)
 from gateway.security.crypto import KEYS_VARIABLE, key_file, parse_keys
 from gateway.settings import Settings, unknown_variables
 
@@ -17,12 +23,12 @@ CheckResult = tuple[str, bool, str]
 
 def check_database(settings: Settings) -> list[CheckResult]:
     """Reachability and schema revision; the default SQLite file may be behind (it migrates)."""
+    try:
+        check_database_reachable(settings)
+    except StartupError as error:
+        return [("database", False, str(error))]
     engine = make_engine(settings.effective_database_url)
     try:
-        try:
-            ping(engine)
-        except Exception as error:
-            return [("database", False, f"unreachable: {type(error).__name__}: {error}")]
         results: list[CheckResult] = [
             ("database", True, redact_url(settings.effective_database_url))
         ]
@@ -57,14 +63,18 @@ def check_redis_reachable(settings: Settings) -> CheckResult:
         try:
             check_redis(settings.redis_url)
         except RedisUnavailable as error:
-            return ("redis", False, str(error))
+            return ("redis", False, f"{REDIS_SETTING}: {error}")
         return ("redis", True, redact_url(settings.redis_url))
+    try:
+        check_folder(settings.data_dir)
+    except StartupError as error:
+        return ("redis", False, f"embedded Redis: {error}")
     embedded = EmbeddedRedis(settings.data_dir)
     was_running = embedded.is_running()
     try:
         url = embedded.ensure_running()
         check_redis(url)
-    except RedisUnavailable as error:
+    except (RedisUnavailable, OSError) as error:
         return ("redis", False, f"embedded Redis: {error}")
     finally:
         if not was_running:

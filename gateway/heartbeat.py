@@ -1,7 +1,9 @@
 """Worker heartbeats in Redis: how the API's /readyz and the dashboard know workers live.
 
 Each worker writes ``gateway:worker:heartbeat:<host>:<pid>`` = its last beat (POSIX
-seconds) with a TTL, so a dead worker's key disappears on its own.
+seconds) with a TTL, so a dead worker's key disappears on its own. A worker told to
+stop withdraws its key at once (``withdraw_heartbeat``), so the count of workers
+drops when the stop begins, not a TTL later; it writes no new beat after that.
 """
 
 from __future__ import annotations
@@ -14,6 +16,22 @@ from redis.asyncio import Redis
 HEARTBEAT_KEY_PREFIX = "gateway:worker:heartbeat:"
 HEARTBEAT_TTL_SECONDS = 120
 _SCAN_LIMIT = 1000
+_withdrawn: set[str] = set()
+
+
+def heartbeat_key(worker_id: str) -> str:
+    return HEARTBEAT_KEY_PREFIX + worker_id
+
+
+def is_withdrawn(worker_id: str) -> bool:
+    """Whether this worker is stopping: a beat now would count it alive again."""
+    return worker_id in _withdrawn
+
+
+async def withdraw_heartbeat(redis: Redis, worker_id: str) -> None:
+    """The worker is stopping: stop beating and remove the key now."""
+    _withdrawn.add(worker_id)
+    await redis.delete(heartbeat_key(worker_id))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import subprocess
 import tempfile
@@ -23,11 +24,14 @@ from arq.connections import RedisSettings
 
 from gateway.settings import Settings
 
+log = logging.getLogger("gateway.redis")
 SOCKET_NAME = "redis.sock"
 PIDFILE_NAME = "redis.pid"
 CONFIG_NAME = "redis.conf"
 LOG_NAME = "redis.log"
 LOCK_NAME = "redis.lock"
+STOPPED_NAME = "redis.stopped"
+"""Left by an intentional stop (``gateway redis stop``): supervisors do not restart it."""
 START_TIMEOUT_SECONDS = 10.0
 # Unix socket paths are limited to about 108 bytes; longer ones go to the temp folder.
 MAX_SOCKET_PATH = 100
@@ -67,6 +71,8 @@ class EmbeddedRedis:
         client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
         try:
             return bool(client.ping())
+        except redis.BusyLoadingError:
+            return True  # up, replaying its append-only file: starting another would clash
         except redis.RedisError:
             return False
         finally:
@@ -85,9 +91,29 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir / LOCK_NAME, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            (self.data_dir / STOPPED_NAME).unlink(missing_ok=True)
             if not self.is_running():
                 self._start()
         return self.url
+
+    @property
+    def stopped_on_purpose(self) -> bool:
+        return (self.data_dir / STOPPED_NAME).exists()
+
+    def heal(self) -> bool:
+        """Restart the server if it died (not if it was stopped on purpose); True if it runs.
+
+        Any gateway process may call this; the file lock makes one of them the winner
+        and the others find it running. It starts on the same data folder, so it replays
+        its append-only file.
+        """
+        if self.is_running():
+            return True
+        if self.stopped_on_purpose:
+            return False
+        log.warning("embedded Redis is not running; starting it again")
+        self.ensure_running()
+        return True
 
     def _write_config(self) -> Path:
         config = self.data_dir / CONFIG_NAME
@@ -139,7 +165,12 @@ class EmbeddedRedis:
         raise RedisUnavailable(f"embedded Redis did not start within {START_TIMEOUT_SECONDS:.0f}s")
 
     def stop(self) -> bool:
-        """Shut the server down (saving its data); False if none was running."""
+        """Shut the server down (saving its data); False if none was running.
+
+        Running gateway processes then leave it stopped until something starts it.
+        """
+        if self.data_dir.exists():
+            (self.data_dir / STOPPED_NAME).touch()
         if not self.is_running():
             return False
         pid = self.pid()

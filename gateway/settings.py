@@ -125,6 +125,34 @@ class Settings(BaseSettings):
         description="/readyz fails when no worker heartbeat is younger than this; "
         "0 = report workers but do not require one (API-only deployments).",
     )
+    # --- operations: killed workers, outages, graceful stops ---
+    worker_presence_ttl_seconds: int = Field(
+        default=30,
+        ge=2,
+        le=600,
+        description="How long a worker that stopped announcing itself still counts as alive; "
+        "then its jobs and locks are handed to the other workers.",
+    )
+    worker_recovery_interval_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How often each worker looks for jobs and locks left by dead workers; "
+        "0 = never (a killed worker's jobs then wait out ARQ's 610 s in-progress timeout).",
+    )
+    worker_stop_grace_seconds: int = Field(
+        default=8,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long running jobs may finish before they are cancelled "
+        "and handed back to the queue.",
+    )
+    redis_reconnect_max_delay_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Longest wait between two reconnection attempts while Redis is unreachable.",
+    )
     notify_webhook_url: SecretStr | None = Field(
         default=None,
         description="Slack-compatible incoming-webhook URL for alerts; unset = no alerts.",

@@ -23,7 +23,7 @@ from gateway.clients.errors import PermanentUpstreamError, TransientUpstreamErro
 from gateway.clients.instrument import record_retry
 from gateway.clients.retry import RetryPolicy
 from gateway.db import make_engine, run_blocking
-from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
+from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS, is_withdrawn
 from gateway.jobs import (
     ISSUE_EVENT_JOB,
     QUEUE_NAME,
@@ -34,6 +34,9 @@ from gateway.jobs import (
 )
 from gateway.logs import log_context
 from gateway.notify import AlertKind, notify
+from gateway.runtime import presence
+from gateway.runtime.recovery import Recovery
+from gateway.runtime.unavailable import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
@@ -51,6 +54,8 @@ log = logging.getLogger("gateway.worker")
 
 INBOUND_MAX_TRIES = 8
 INBOUND_MAX_DEFER_SECONDS = 300
+UNAVAILABLE_RETRY_MAX_SECONDS = 60
+RETRIED_WHEN_UNAVAILABLE = frozenset({ISSUE_EVENT_JOB, REPLAY_JOB})
 
 
 def worker_id() -> str:
@@ -72,6 +77,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     if policy.on_retry is None:
         ctx["retry_policy"] = replace(policy, on_retry=record_retry)
     start_metrics_server(settings)
+    ctx["presence"] = presence.config_for(settings, QUEUE_NAME, WorkerSettings.job_timeout)
+    presence.join(ctx["presence"], recover=Recovery())
     await record_heartbeat(ctx)
     log.info("worker started", extra={"job_id": ctx["worker_id"]})
 
@@ -98,6 +105,9 @@ def start_metrics_server(settings: Settings) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close shared resources; withdraw presence once every job has ended or been released."""
+    if ctx.get("presence") is not None:
+        presence.leave(ctx["presence"])
     http: httpx.AsyncClient | None = ctx.get("http")
     if http is not None:
         await http.aclose()
@@ -109,6 +119,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 async def record_heartbeat(ctx: dict[str, Any]) -> float:
     """Tell readiness checks and the dashboard this worker is alive."""
     now = time.time()
+    if is_withdrawn(ctx.get("worker_id", worker_id())):
+        return now  # stopping: do not count this worker alive again
     settings: Settings | None = ctx.get("settings")
     ttl = max(HEARTBEAT_TTL_SECONDS, settings.ready_worker_max_age_seconds if settings else 0)
     await ctx["redis"].set(
@@ -155,6 +167,7 @@ def observed(function: JobFunction) -> WorkerCoroutine:
 
     @functools.wraps(function)
     async def wrapper(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        release_claim = presence.claim_job(ctx)
         metrics.JOBS_RUNNING.inc()
         started = time.perf_counter()
         outcome = "failed"
@@ -165,7 +178,17 @@ def observed(function: JobFunction) -> WorkerCoroutine:
         except Retry:
             outcome = "retry"
             raise
+        except (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE) as error:
+            # The database or Redis is restarting (or SQLite is locked): run a one-shot job
+            # again later rather than drop it (a webhook job would leave its delivery to
+            # the next sweep). Ticks and sweeps fail: the scheduler queues them again.
+            if name not in RETRIED_WHEN_UNAVAILABLE:
+                raise
+            outcome = "retry"
+            delay = min(UNAVAILABLE_RETRY_MAX_SECONDS, 2 ** int(ctx.get("job_try", 1)))
+            raise Retry(defer=delay) from error
         finally:
+            release_claim()
             metrics.JOBS_RUNNING.dec()
             metrics.JOBS.labels(function=name, outcome=outcome).inc()
             metrics.JOB_DURATION.labels(function=name).observe(time.perf_counter() - started)
@@ -319,10 +342,10 @@ FUNCTIONS: list[Function] = [
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
     """The scheduler every few seconds (one worker runs each beat) and the heartbeat."""
-    step = settings.scheduler_interval_seconds
+    beats = set(range(0, 60, settings.scheduler_interval_seconds))
     return [
-        cron(schedule_due_work, second=set(range(0, 60, step)), run_at_startup=True),
-        cron(record_heartbeat, second={0, 15, 30, 45}, unique=False),
+        cron(presence.claimed(schedule_due_work), second=beats, run_at_startup=True),
+        cron(presence.claimed(record_heartbeat), second={0, 15, 30, 45}, unique=False),
     ]
 
 

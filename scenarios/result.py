@@ -24,6 +24,9 @@ class Knobs:
     """concurrent-workers: three ``gateway worker`` processes, or three in-process workers."""
     skip_reconcile: bool = False
     """Leave out the reconcile pass the human-drift scenarios rely on."""
+    recovery: bool = True
+    """Operations scenarios: workers release a dead worker's jobs and locks (off: they wait
+    out ARQ's in-progress timeout and the locks' TTLs)."""
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,9 @@ MODULES = (
     "issue_deleted_quietly",
     "reopened_in_jira",
     "field_edited_in_jira",
+    "worker_killed_anywhere",
+    "redis_restart",
+    "database_restart",
 )
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from gateway.api import domain_webhooks, health, observability, webhooks
 from gateway.api.admin.main import install_admin
+from gateway.api.outages import install_outage_handlers, redis_watched
 from gateway.db import make_engine
 from gateway.jobs import open_pool
 from gateway.redis import resolve_redis_url
@@ -27,7 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.redis = await open_pool(resolve_redis_url(settings))
         try:
-            yield
+            async with redis_watched(app.state.redis, settings):
+                yield
         finally:
             await app.state.redis.aclose()
             app.state.engine.dispose()
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(domain_webhooks.router)
     install_admin(app, settings)
+    install_outage_handlers(app)
     # Outermost, so every log line of a request (admin and webhooks too) carries its id.
     app.add_middleware(observability.RequestIdMiddleware)
     return app

@@ -14,8 +14,10 @@ app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=
 def _migrate(direction: Literal["upgrade", "downgrade"], revision: str, failed: str) -> None:
     """Run Alembic to ``revision``; a failure is one line starting with ``failed``, exit 1."""
     from gateway.migrate import downgrade, upgrade
+    from gateway.runtime.preflight import preflight_or_exit
 
     settings = settings_or_exit()
+    preflight_or_exit(settings, redis=False)
     run = upgrade if direction == "upgrade" else downgrade
     try:
         run(settings.effective_database_url, revision)

@@ -36,7 +36,9 @@ def demo(
     """
     from gateway.demo.launch import DemoOptions
     from gateway.demo.run import run_demo
+    from gateway.runtime.preflight import preflight_or_exit
 
+    preflight_or_exit(None, folders=[(data_dir, "--data-dir")])
     options = DemoOptions(
         tasks=tasks, seed=seed, duration=duration, speed=speed, port=port, data_dir=data_dir
     )

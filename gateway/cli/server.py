@@ -20,8 +20,10 @@ def serve(
 
     from gateway.api.app import create_app
     from gateway.logs import configure_logging
+    from gateway.runtime.preflight import preflight_or_exit
 
     settings = settings_or_exit()
+    preflight_or_exit(settings)
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings)
     uvicorn.run(
@@ -46,26 +48,15 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Run queued jobs, then exit.")] = False,
 ) -> None:
     """Run an ARQ worker: polling ticks, webhook jobs, the sweeper."""
-    from arq.worker import run_worker
-
     from gateway.logs import configure_logging
-    from gateway.redis import RedisUnavailable, arq_redis_settings, resolve_redis_url
-    from gateway.worker import WorkerSettings, cron_jobs
+    from gateway.runtime.preflight import preflight_or_exit
+    from gateway.runtime.worker_loop import run_worker
 
     settings = settings_or_exit()
+    preflight_or_exit(settings)
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings)
-    try:
-        redis_settings = arq_redis_settings(resolve_redis_url(settings))
-    except RedisUnavailable as error:
-        raise fail(str(error)) from None
-    run_worker(
-        WorkerSettings,  # ty: ignore[invalid-argument-type]
-        redis_settings=redis_settings,
-        burst=burst,
-        cron_jobs=[] if burst else cron_jobs(settings),
-        ctx={"settings": settings},
-    )
+    run_worker(settings, burst=burst)
 
 
 def check() -> None:
@@ -80,12 +71,13 @@ def check() -> None:
         table.add_row(name, value)
     out.print(table)
     ok = True
-    for name, passed, detail in run_checks(settings):
+    results = run_checks(settings)
+    for name, passed, detail in results:
         mark = "[green]ok[/]" if passed else "[red]FAIL[/]"
         out.print(f"{mark} {name}: {detail}", highlight=False, soft_wrap=True)
         ok = ok and passed
     if not ok:
-        raise typer.Exit(1)
+        raise fail("; ".join(f"{name}: {detail}" for name, passed, detail in results if not passed))
 
 
 def settings_table(settings: Settings) -> list[tuple[str, str]]:

@@ -232,13 +232,21 @@ class GatewayStack:
         return self.start_process(name, gateway_command("worker"), **options)
 
     def start_process(
-        self, name: str, args: list[str], *, new_session: bool = False
+        self,
+        name: str,
+        args: list[str],
+        *,
+        new_session: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> ChildProcess:
-        """A child sharing this installation; its log is ``<folder>/<name>.log``."""
+        """A child sharing this installation; its log is ``<folder>/<name>.log``.
+
+        ``extra_env`` overrides settings for this child only (e.g. shorter timeouts).
+        """
         child = ChildProcess(
             name,
             args,
-            env=self.environment(),
+            env=self.environment() | (extra_env or {}),
             log_path=self.folder / f"{name}.log",
             cwd=self.folder,
             new_session=new_session,

@@ -1,4 +1,9 @@
-"""Redis locks shared by the forward tick, webhook jobs and the sweeper."""
+"""Redis locks shared by the forward tick, webhook jobs and the sweeper.
+
+Inside a worker process a lock's token names the process (``gateway.runtime.presence``),
+so when the process dies the other workers release its locks as soon as its presence
+expires (``gateway.runtime.recovery``), not after the lock's TTL.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
+
+from gateway.runtime.presence import lock_token, release_later
 
 TASK_LOCK_TIMEOUT_SECONDS = 120
 TASK_LOCK_WAIT_SECONDS = 30
@@ -48,7 +55,13 @@ async def redis_lock(
     the block runs, so ``timeout`` bounds how long a dead holder blocks others.
     """
     lock = redis.lock(name, timeout=timeout, blocking=wait is not None, blocking_timeout=wait)
-    if not await lock.acquire():
+    token = lock_token()
+    try:
+        acquired = await lock.acquire(token=token)
+    except BaseException:
+        release_later(name, token)  # cancelled or cut off after the SET may have landed
+        raise
+    if not acquired:
         raise LockBusy(name)
 
     async def keep_alive() -> None:
@@ -64,9 +77,12 @@ async def redis_lock(
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError, LockError, RedisError):
                 await renewer
-        # Expired while held: someone else may own it now; nothing of ours to release.
-        with contextlib.suppress(LockError):
+        try:
             await lock.release()
+        except LockError:
+            pass  # expired while held: someone else may own it now; nothing of ours
+        except RedisError:
+            release_later(name, token)  # Redis is down: release it once it is back
 
 
 def domain_job_lock(redis: Redis, name: str, timeout: float) -> AbstractAsyncContextManager[None]:

@@ -226,3 +226,26 @@ def test_concurrent_ticks_without_job_ids_or_locks_collide(
         "no task processed twice concurrently",
         knobs=Knobs(workers="inprocess"),
     )
+
+
+def test_killed_worker_without_recovery_wedges_the_domain() -> None:
+    """Workers that never release a dead worker's jobs and locks: ARQ's 610 s marker and
+    the tick lock keep the domain from ticking long past the bound."""
+    result = run_scenario("worker-killed-anywhere", seed=1, tasks=45, knobs=Knobs(recovery=False))
+    assert failed(result, "domain ticked within the bound after every kill")
+
+
+def test_redis_restart_on_arqs_own_loop_fails() -> None:
+    """Workers on ARQ's run loop exit at the first Redis error; nothing restarts Redis."""
+    result = run_scenario("redis-restart", seed=1, tasks=24, knobs=Knobs(recovery=False))
+    assert failed(result, "no worker exited")
+    assert failed(result, "the gateway restarted Redis after every kill")
+
+
+def test_database_outage_without_the_503_handlers_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API without its outage handlers answers 500 while the database is unusable."""
+    import gateway.api.app
+
+    monkeypatch.setattr(gateway.api.app, "install_outage_handlers", lambda app: None)
+    result = run_scenario("database-restart", seed=1, tasks=12)
+    assert failed(result, "admin API answered 503 during every outage")

@@ -11,6 +11,9 @@ SMALL = {
     "concurrent-workers": 8,
     "crash-mid-create": 6,
     "rate-limit-storm": 8,
+    "worker-killed-anywhere": 45,
+    "redis-restart": 24,
+    "database-restart": 18,
 }
 
 

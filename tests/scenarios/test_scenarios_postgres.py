@@ -1,4 +1,5 @@
-"""The concurrent-workers scenario on PostgreSQL: three worker processes, one database server.
+"""Scenarios on PostgreSQL: three worker processes on one database server (concurrent-workers),
+and the server cutting every connection mid-story (database-restart).
 
 Runs in the PostgreSQL pass (`make test-postgres`, GATEWAY_TEST_DATABASE_URL set);
 the SQLite pass runs the same scenario in tests/scenarios/test_scenarios_pass.py.
@@ -20,3 +21,13 @@ def test_concurrent_worker_processes_on_postgresql() -> None:
         result = run_scenario("concurrent-workers", seed=5, tasks=10, database_url=url)
     assert result.passed, [c for c in result.checks if not c.ok]
     assert set(result.issues_per_task) == {1}
+
+
+def test_database_restart_on_postgresql() -> None:
+    """Connections terminated and refused twice: ticks resume, nothing accepted is lost."""
+    server = postgres.server_url()
+    if server is None:
+        pytest.skip(f"needs a PostgreSQL server: set {postgres.TEST_DATABASE_URL_ENV}")
+    with postgres.fresh_database(server) as url:
+        result = run_scenario("database-restart", seed=5, tasks=12, database_url=url)
+    assert result.passed, (result.reasons, result.notes)
