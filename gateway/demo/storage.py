@@ -146,6 +146,9 @@ def gateway_environment(
     )
     if settings.jira_webhook_secret is not None:
         env["GATEWAY_JIRA_WEBHOOK_SECRET"] = settings.jira_webhook_secret.get_secret_value()
+    if settings.credentials_keys is not None:
+        # Without it the child falls back to the key file under the shared data folder.
+        env["GATEWAY_CREDENTIALS_KEYS"] = settings.credentials_keys.get_secret_value()
     if clock_offset_file is not None:
         env[OFFSET_FILE_ENV] = str(clock_offset_file)
     env.update(extra)
