@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from gateway.admin.base_urls import pf_base_url_warning
@@ -15,8 +16,9 @@ from gateway.runtime.preflight import (
     check_database_reachable,
     check_folder,
 )
+from gateway.runtime.unknown_settings import unknown_variables
 from gateway.security.crypto import KEYS_VARIABLE, key_file, parse_keys
-from gateway.settings import Settings, unknown_variables
+from gateway.settings import Settings
 
 CheckResult = tuple[str, bool, str]
 
@@ -110,7 +112,7 @@ def check_domain_urls(settings: Settings) -> list[CheckResult]:
         with Session(engine) as session:
             query = select(DomainConfig.name, DomainConfig.pf_base_url)
             rows = list(session.exec(query.order_by(col(DomainConfig.name))))
-    except Exception:
+    except SQLAlchemyError:
         return []
     finally:
         engine.dispose()
@@ -124,7 +126,8 @@ def check_domain_urls(settings: Settings) -> list[CheckResult]:
 
 def run_checks(settings: Settings) -> list[CheckResult]:
     results = check_database(settings)
-    results.extend(check_domain_urls(settings))
+    if all(ok for _, ok, _ in results):  # else the database lines above say why
+        results.extend(check_domain_urls(settings))
     results.append(check_redis_reachable(settings))
     results.append(check_credentials_key(settings))
     results.extend(("unknown setting", False, line) for line in unknown_variables())

@@ -35,7 +35,7 @@ app = typer.Typer(
 @app.callback()
 def warn_about_unknown_settings() -> None:
     """Before every command: name each GATEWAY_* variable no setting reads."""
-    from gateway.settings import unknown_variables
+    from gateway.runtime.unknown_settings import unknown_variables
 
     for line in unknown_variables():
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)

@@ -106,7 +106,7 @@ def test_env_file_is_read(tmp_path: Path) -> None:
 
 
 def test_an_unknown_variable_is_named_with_the_setting_it_resembles() -> None:
-    from gateway.settings import unknown_variables
+    from gateway.runtime.unknown_settings import unknown_variables
 
     environ = {
         "GATEWAY_JIRA_WEBHOOK_SECRT": "x" * 20,

@@ -21,6 +21,7 @@ from gateway.db import make_engine, session_scope
 from gateway.demo.records import domain_values, insert_domain
 from gateway.migrate import upgrade
 from gateway.redis import EmbeddedRedis
+from gateway.security.crypto import load_cipher, set_default_cipher
 from gateway.settings import Settings, load_settings
 from tests.gateway.admin.conftest import ADMIN_PASSWORD, ADMIN_USER, sign_in
 from tests.ops.support import (
@@ -51,6 +52,7 @@ def gateway_settings(tmp_path: Path, **values: object) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
         **values,
     )
+    set_default_cipher(load_cipher(settings))  # engines made here encrypt with its key
     upgrade(settings.effective_database_url)
     return settings
 
