@@ -41,6 +41,8 @@ from gateway.sync.tick_context import TickReport
 log = logging.getLogger("gateway.worker")
 
 INBOUND_MAX_TRIES = 8
+# The webhook job's result when its domain is paused (beside gateway.sync.inbound.Outcome).
+DOMAIN_PAUSED = "domain_paused"
 INBOUND_MAX_DEFER_SECONDS = 300
 
 
@@ -178,9 +180,32 @@ async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str,
     if report is None:
         metrics.TICKS.labels(domain=name, outcome="skipped").inc()
         return None
-    _count_tick(name, report, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    _count_tick(name, report, seconds)
+    _log_tick(name, report, seconds)
     await _tick_alerts(ctx, domain_id, name, report)
     return asdict(report)
+
+
+def _log_tick(name: str, report: TickReport, seconds: float) -> None:
+    """The tick's whole summary in one line (ARQ's own result line is cut at 80 characters).
+
+    INFO when the tick did or failed something, DEBUG when every task was unchanged:
+    a quiet domain costs no log line a minute. The errors themselves were logged at
+    WARNING where they happened; here they are counted.
+    """
+    quiet = report.outcome == "ok" and not report.errors and report.open_tasks == report.unchanged
+    errors = f" ({len(report.errors)} errors)" if report.errors else ""
+    log.log(
+        logging.DEBUG if quiet else logging.INFO,
+        "tick of %s %s in %.2f s: %s%s",
+        name,
+        report.outcome,
+        seconds,
+        report.summary(),
+        errors,
+        extra={"domain": name},
+    )
 
 
 def _count_tick(name: str, report: TickReport, seconds: float) -> None:
@@ -219,7 +244,18 @@ async def _tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: T
 async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id: str) -> str:
     """A webhook delivery: make the task agree with the issue; retried with back-off."""
     deps = SyncDeps.from_ctx(ctx)
-    name = await domain_label(ctx, domain_id)
+    domain = await Ledger(ctx["engine"], domain_id).domain()
+    name = domain.name if domain is not None else str(domain_id)
+    if domain is not None and not domain.is_active:
+        # Paused: nothing is written for it; the sweep after resuming reconciles the issue.
+        log.info(
+            "skipped Jira issue %s: domain %s is paused; the sweep reconciles it after resume",
+            issue_id,
+            name,
+            extra={"domain": name, "issue_id": issue_id},
+        )
+        metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=DOMAIN_PAUSED).inc()
+        return DOMAIN_PAUSED
     try:
         with log_context(domain=name, issue_id=issue_id):
             outcome = await process_issue_event(deps, domain_id, issue_id)
@@ -321,3 +357,5 @@ class WorkerSettings:
     job_timeout = 600
     keep_result = 3600
     max_tries = 5
+    # ARQ's result line is cut at 80 characters; the jobs log their own whole summaries.
+    log_results = False
