@@ -167,8 +167,15 @@ def observed(function: JobFunction) -> WorkerCoroutine:
 
 
 async def schedule_due_work(ctx: dict[str, Any]) -> list[str]:
-    """Cron: queue the ticks and sweeps that DomainConfig says are due."""
-    return await enqueue_due_work(ctx["engine"], ctx["redis"])
+    """Cron: queue the ticks and sweeps that DomainConfig says are due.
+
+    Looks one beat ahead: a tick due before the next beat is queued deferred to its
+    exact slot, so ticks start on time instead of on the next beat after their slot.
+    """
+    settings: Settings = ctx["settings"]
+    return await enqueue_due_work(
+        ctx["engine"], ctx["redis"], lookahead_seconds=settings.scheduler_interval_seconds
+    )
 
 
 async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str, Any] | None:

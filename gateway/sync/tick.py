@@ -15,7 +15,7 @@ import logging
 import time
 from contextlib import aclosing
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gateway.clients.errors import TruncatedListingError
 from gateway.clients.models import PFTask, StopReason
@@ -37,6 +37,8 @@ log = logging.getLogger("gateway.sync.tick")
 # 50 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
 MAX_OPEN_PAGES = 1000
 RULES_FINGERPRINT_KEY = "gateway:rules:fingerprint:{domain_id}"
+# How early a tick may start and still count as its slot's tick (see ``next_slot``).
+SLOT_TOLERANCE = timedelta(seconds=1)
 
 
 def rules_fingerprint(rules: list[RuleSpec], defaults: DomainDefaults) -> str:
@@ -207,14 +209,26 @@ async def run_tick(deps: SyncDeps, domain_id: int, *, force: bool = False) -> Ti
         return None
 
 
+def next_slot(domain: DomainConfig, started: datetime) -> datetime:
+    """The next tick's slot: this tick's slot plus the interval, so ticks do not drift.
+
+    This tick took its slot (``next_poll_at``) when it starts at most a second early
+    (the queue's millisecond rounding) and less than one interval late. A tick far
+    behind (workers were down) or well ahead (an operator's "run tick now") starts
+    the rhythm again from its own start, so no burst of catch-up ticks follows.
+    """
+    interval = timedelta(seconds=domain.poll_interval_seconds)
+    slot = as_utc(domain.next_poll_at)
+    if slot is not None and started - interval < slot <= started + SLOT_TOLERANCE:
+        return slot + interval
+    return started + interval
+
+
 async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -> TickReport:
     """Run the tick and record its outcome on the domain; a failed tick is a report too."""
     started = utcnow()
     # Schedule the next tick first: a failing tick waits its interval, no hot loop.
-    await ledger.update_domain(
-        last_poll_at=started,
-        next_poll_at=started + timedelta(seconds=domain.poll_interval_seconds),
-    )
+    await ledger.update_domain(last_poll_at=started, next_poll_at=next_slot(domain, started))
     clock = time.perf_counter()
     tick = TickContext(deps, domain)
     try:
