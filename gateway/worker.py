@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, replace
@@ -26,6 +24,7 @@ from gateway.db import make_engine, run_blocking
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, REPLAY_JOB, SWEEP_JOB, TICK_JOB
 from gateway.logs import log_context
+from gateway.monitoring.fleet_metrics import process_id, publish
 from gateway.notify import AlertKind, notify
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import SyncDeps
@@ -47,7 +46,7 @@ INBOUND_MAX_DEFER_SECONDS = 300
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return process_id()
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -90,7 +89,19 @@ def start_metrics_server(settings: Settings) -> None:
     log.info("worker metrics on %s:%s/metrics", settings.worker_metrics_host, port)
 
 
+async def publish_metrics(ctx: dict[str, Any], *, force: bool = True) -> None:
+    """Share this worker's counters with the API's /metrics; never fails the caller."""
+    redis = ctx.get("redis")
+    if redis is None:
+        return
+    try:
+        await publish(redis, ctx.get("worker_id") or worker_id(), force=force)
+    except Exception as error:
+        log.warning("metrics snapshot not published: %s", type(error).__name__)
+
+
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await publish_metrics(ctx)
     http: httpx.AsyncClient | None = ctx.get("http")
     if http is not None:
         await http.aclose()
@@ -115,6 +126,7 @@ async def record_heartbeat(ctx: dict[str, Any]) -> float:
             await run_blocking(ctx["engine"], refresh_database_gauges, ctx["engine"])
         except Exception as error:
             log.warning("metrics gauges not refreshed: %s", type(error).__name__)
+    await publish_metrics(ctx)
     return now
 
 
@@ -162,6 +174,7 @@ def observed(function: JobFunction) -> WorkerCoroutine:
             metrics.JOBS_RUNNING.dec()
             metrics.JOBS.labels(function=name, outcome=outcome).inc()
             metrics.JOB_DURATION.labels(function=name).observe(time.perf_counter() - started)
+            await publish_metrics(ctx, force=False)
 
     return cast("WorkerCoroutine", wrapper)
 
