@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -87,6 +88,22 @@ class RoutineJobFilter(logging.Filter):
         return self.threshold <= logging.DEBUG
 
 
+# A Telegram bot token sits in the Bot API's URL path (/bot<id>:<secret>/sendMessage),
+# which httpx logs at DEBUG; whatever logs such a URL, the token is cut out.
+_BOT_TOKEN_IN_URL = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
+
+
+class RedactFilter(logging.Filter):
+    """Replaces credentials that can appear in logged URLs before any line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _BOT_TOKEN_IN_URL.sub("/bot<redacted>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line with the context fields the gateway attaches."""
 
@@ -135,6 +152,7 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     handler.addFilter(RoutineJobFilter(root.level))
+    handler.addFilter(RedactFilter())
     # httpx logs full URLs at INFO; keep it quiet unless debugging.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     # Alembic narrates every migration step at INFO (about 20 lines at each start).

@@ -116,6 +116,25 @@ class Settings(BaseSettings):
         default=None,
         description="Second incoming-webhook URL, used when the first one fails.",
     )
+    notify_telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Telegram bot token for alerts (with the chat id); unset = no Telegram.",
+    )
+    notify_telegram_chat_id: str | None = Field(
+        default=None,
+        description="Telegram chat (or channel, e.g. @ops_alerts) the bot posts alerts to.",
+    )
+    notify_telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        pattern=r"^https?://",
+        description="Base URL of the Telegram Bot API (a self-hosted Bot API server).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The gateway's public base URL (https://gateway.example.com); alerts "
+        "link to its admin pages when set.",
+    )
     notify_min_interval_seconds: int = Field(
         default=900,
         ge=0,
@@ -182,6 +201,11 @@ class Settings(BaseSettings):
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"is too short; use at least {MIN_SECRET_LENGTH} characters")
         return value
+
+    @field_validator("notify_telegram_chat_id", "public_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("notify_webhook_url", "notify_webhook_url_fallback")
     @classmethod

@@ -136,7 +136,9 @@ async def domain_label(ctx: dict[str, Any], domain_id: int) -> str:
     return domain.name if domain is not None else str(domain_id)
 
 
-async def alert(ctx: dict[str, Any], kind: AlertKind, domain: str, text: str) -> None:
+async def alert(
+    ctx: dict[str, Any], kind: AlertKind, domain: str, text: str, domain_id: int | None = None
+) -> None:
     """Send an alert; a failing alert never fails the job that raised it."""
     try:
         await notify(
@@ -146,6 +148,7 @@ async def alert(ctx: dict[str, Any], kind: AlertKind, domain: str, text: str) ->
             kind=kind,
             domain=domain,
             text=text,
+            domain_id=domain_id,
         )
     except Exception as error:
         log.warning("alert %s failed: %s", kind, type(error).__name__)
@@ -248,6 +251,7 @@ async def _tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: T
             name,
             f"{report.dead_lettered} task(s) dead-lettered by a tick; "
             "see `gateway deadletter list` or the admin UI",
+            domain_id,
         )
     domain = await Ledger(ctx["engine"], domain_id).domain()
     threshold = ctx["settings"].notify_tick_failures_threshold
@@ -258,6 +262,7 @@ async def _tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: T
             name,
             f"{domain.consecutive_tick_failures} ticks failed in a row; last error: "
             f"{(domain.last_tick_error or 'unknown')[:300]}",
+            domain_id,
         )
 
 
@@ -295,6 +300,7 @@ async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id
             name,
             f"completing the task of Jira issue {issue_id} failed permanently; "
             "see `gateway deadletter list` or the admin UI",
+            domain_id,
         )
     return str(outcome)
 
