@@ -22,6 +22,7 @@ from gateway.clients.models import PFTask, StopReason
 from gateway.clients.peopleforce import COMPLETE_STOP_REASONS
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.monitoring.tick_status import TickProgress, record_report
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import canonical_json, state_hash
@@ -72,12 +73,18 @@ async def sync_domain(tick: TickContext) -> TickReport:
             if task.id in index and index[task.id].status == SyncStatus.PENDING_CREATE
         ]
         await tick.orphans.search(pending)
+        progress = TickProgress(tick.deps.redis, tick.domain_id)
+        await progress.begin(len(work))
 
         async def sync_one(item: tuple[PFTask, str]) -> None:
             task, digest = item
             await tick.guarded(task.id, sync_open_task, tick, task, digest)
+            await progress.step(tick.report.created)
 
-        await tick.bounded(work, sync_one)
+        try:
+            await tick.bounded(work, sync_one)
+        finally:
+            await progress.end()
     gone = [
         summary.pf_task_id
         for summary in index.values()
@@ -248,4 +255,13 @@ async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -
     )
     if report.outcome != "ok":
         await ledger.record(EventType.TICK_FAILED, report.errors[-1][:500])
+    await record_report(
+        deps.redis,
+        ledger.domain_id,
+        outcome=report.outcome,
+        summary=report.summary(),
+        errors=report.errors,
+        started_at=started,
+        seconds=elapsed_ms / 1000,
+    )
     return report

@@ -28,6 +28,7 @@ from gateway.api.admin import (
     login,
     pages,
     rule_pages,
+    status_pages,
 )
 from gateway.api.admin.deps import LoginRequired
 from gateway.api.admin.sessions import SessionCodec, load_or_create_secret_key
@@ -122,7 +123,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     app.state.session_codec = SessionCodec(load_or_create_secret_key(settings))
     app.state.jira_catalog = JiraCatalog(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (login, pages, rule_pages, jira_pages, log_pages):
+    for module in (login, pages, rule_pages, jira_pages, log_pages, status_pages):
         app.include_router(module.router)
     app.include_router(json_api.router)
     app.include_router(json_api.docs_router)
