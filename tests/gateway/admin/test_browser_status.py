@@ -11,7 +11,9 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from gateway.models import EventType
 from gateway.monitoring.tick_status import TickProgress
+from gateway.sync.ledger import Ledger
 from tests.gateway.admin.conftest import ADMIN_PASSWORD, ADMIN_USER
 from tests.gateway.admin.test_browser import (  # noqa: F401 - base_url is a fixture
     ARGS,
@@ -24,6 +26,15 @@ from tests.gateway.admin.test_browser import (  # noqa: F401 - base_url is a fix
 from tests.world import World
 
 pytestmark = pytest.mark.browser
+
+
+async def record_repeats(world: World, task_id: int, times: int) -> None:
+    """What a task whose assignee has no Jira account leaves on every write."""
+    ledger = Ledger(world.engine, world.domain_id)
+    for _ in range(times):
+        await ledger.record(
+            EventType.ASSIGNEE_UNMATCHED, "no Jira user with the email", pf_task_id=task_id
+        )
 
 
 async def publish_progress(redis_url: str, domain_id: int) -> None:
@@ -46,8 +57,7 @@ def test_run_tick_now_shows_the_report_when_the_tick_finishes(
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     domain_id = world.add_domain()
-    for n in range(3):
-        world.pf.create_task(f"Onboarding step {n}")
+    tasks = [world.pf.create_task(f"Onboarding step {n}")["id"] for n in range(3)]
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -82,4 +92,16 @@ def test_run_tick_now_shows_the_report_when_the_tick_finishes(
         expect(progress).to_contain_text("running: 120/500 tasks · 120 created")
         expect(progress).to_contain_text("tasks/s")
         page.screenshot(path=SCREENSHOTS / "dashboard-progress.png", full_page=True)
+
+        # Repeats of one kind for one task are one row with a count, which opens them all.
+        run_async(record_repeats(world, tasks[0], 43))
+        page.goto(f"{base_url}/admin/audit")
+        repeats = page.get_by_test_id(f"repeats-assignee_unmatched-{tasks[0]}")
+        expect(repeats).to_have_text("\u00d743")  # the multiplication sign
+        rows = page.locator("table tbody tr")
+        expect(rows).to_have_count(4)  # three created, one collapsed group
+        page.screenshot(path=SCREENSHOTS / "audit-collapsed.png", full_page=True)
+        repeats.click()
+        expect(rows).to_have_count(43)
+        expect(page.get_by_label("Repeats")).to_have_value("0")
         browser.close()
