@@ -10,14 +10,28 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+# ARQ logs each job's start and end at INFO; these run every few seconds and would
+# drown everything else, so their lines go out at DEBUG.
+ROUTINE_ARQ_JOBS = ("cron:schedule_due_work", "cron:record_heartbeat")
+ARQ_WORKER_LOGGER = "arq.worker"
+
 # Context fields a record may carry through ``extra=`` or ``log_context``; emitted when present.
-CONTEXT_FIELDS = ("request_id", "domain", "task_id", "issue_key", "issue_id", "job_id")
+CONTEXT_FIELDS = (
+    "request_id",
+    "domain",
+    "task_id",
+    "issue_key",
+    "issue_id",
+    "job_id",
+    "event",
+)
 
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "gateway_log_context", default=None
@@ -50,6 +64,43 @@ class ContextFilter(logging.Filter):
         for name, value in (_context.get() or {}).items():
             if getattr(record, name, None) is None:
                 setattr(record, name, value)
+        return True
+
+
+class RoutineJobFilter(logging.Filter):
+    """Demotes ARQ's start/end lines of the scheduler and heartbeat crons to DEBUG.
+
+    ARQ writes them at INFO with no setting to change it; a handler filter is the one
+    place that sees them before they are written, whichever format is chosen.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != ARQ_WORKER_LOGGER or record.levelno != logging.INFO:
+            return True
+        message = record.getMessage()
+        if not any(job in message for job in ROUTINE_ARQ_JOBS):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return self.threshold <= logging.DEBUG
+
+
+# A Telegram bot token sits in the Bot API's URL path (/bot<id>:<secret>/sendMessage),
+# which httpx logs at DEBUG; whatever logs such a URL, the token is cut out.
+_BOT_TOKEN_IN_URL = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
+
+
+class RedactFilter(logging.Filter):
+    """Replaces credentials that can appear in logged URLs before any line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _BOT_TOKEN_IN_URL.sub("/bot<redacted>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 
@@ -100,6 +151,13 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    handler.addFilter(RoutineJobFilter(root.level))
+    handler.addFilter(RedactFilter())
     # httpx logs full URLs at INFO; keep it quiet unless debugging.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # Alembic narrates every migration step at INFO (about 20 lines at each start).
+    quiet = logging.WARNING if root.level > logging.DEBUG else logging.DEBUG
+    logging.getLogger("alembic").setLevel(quiet)
+    # Python warnings (deprecations of libraries) become records in the same format.
+    logging.captureWarnings(True)
     return handler

@@ -157,6 +157,25 @@ class Settings(BaseSettings):
         default=None,
         description="Second incoming-webhook URL, used when the first one fails.",
     )
+    notify_telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Telegram bot token for alerts (with the chat id); unset = no Telegram.",
+    )
+    notify_telegram_chat_id: str | None = Field(
+        default=None,
+        description="Telegram chat (or channel, e.g. @ops_alerts) the bot posts alerts to.",
+    )
+    notify_telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        pattern=r"^https?://",
+        description="Base URL of the Telegram Bot API (a self-hosted Bot API server).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The gateway's public base URL (https://gateway.example.com); alerts "
+        "link to its admin pages when set.",
+    )
     notify_min_interval_seconds: int = Field(
         default=900,
         ge=0,
@@ -297,10 +316,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// incoming-webhook URL")
         return value
 
-    @field_validator("oidc_issuer", "oidc_redirect_url", "oidc_client_id")
+    @field_validator(
+        "oidc_issuer",
+        "oidc_redirect_url",
+        "oidc_client_id",
+        "notify_telegram_chat_id",
+        "public_url",
+        mode="before",
+    )
     @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty ``VAR=`` in ``.env`` means unset, not an empty value."""
+        return (value.strip() or None) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check_sso(self) -> Settings:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, replace
@@ -33,7 +31,16 @@ from gateway.jobs import (
     TICK_JOB,
 )
 from gateway.logs import log_context
-from gateway.notify import AlertKind, notify
+from gateway.monitoring.fleet_metrics import process_id, publish
+from gateway.monitoring.job_reports import (
+    alert,
+    count_tick,
+    domain_label,
+    log_tick,
+    sweep_alert,
+    tick_alerts,
+)
+from gateway.notify import AlertKind
 from gateway.runtime import presence
 from gateway.runtime.recovery import Recovery
 from gateway.runtime.unavailable import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
@@ -46,20 +53,21 @@ from gateway.sync.locks import LockBusy
 from gateway.sync.reconciler import run_reconcile
 from gateway.sync.replay import replay
 from gateway.sync.scheduler import enqueue_due_work
-from gateway.sync.sweeper import SweepReport, run_sweep
+from gateway.sync.sweeper import run_sweep
 from gateway.sync.tick import run_tick
-from gateway.sync.tick_context import TickReport
 
 log = logging.getLogger("gateway.worker")
 
 INBOUND_MAX_TRIES = 8
+# The webhook job's result when its domain is paused (beside gateway.sync.inbound.Outcome).
+DOMAIN_PAUSED = "domain_paused"
 INBOUND_MAX_DEFER_SECONDS = 300
 UNAVAILABLE_RETRY_MAX_SECONDS = 60
 RETRIED_WHEN_UNAVAILABLE = frozenset({ISSUE_EVENT_JOB, REPLAY_JOB})
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return process_id()
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -104,10 +112,22 @@ def start_metrics_server(settings: Settings) -> None:
     log.info("worker metrics on %s:%s/metrics", settings.worker_metrics_host, port)
 
 
+async def publish_metrics(ctx: dict[str, Any], *, force: bool = True) -> None:
+    """Share this worker's counters with the API's /metrics; never fails the caller."""
+    redis = ctx.get("redis")
+    if redis is None:
+        return
+    try:
+        await publish(redis, ctx.get("worker_id") or worker_id(), force=force)
+    except Exception as error:
+        log.warning("metrics snapshot not published: %s", type(error).__name__)
+
+
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close shared resources; withdraw presence once every job has ended or been released."""
     if ctx.get("presence") is not None:
         presence.leave(ctx["presence"])
+    await publish_metrics(ctx)
     http: httpx.AsyncClient | None = ctx.get("http")
     if http is not None:
         await http.aclose()
@@ -134,28 +154,8 @@ async def record_heartbeat(ctx: dict[str, Any]) -> float:
             await run_blocking(ctx["engine"], refresh_database_gauges, ctx["engine"])
         except Exception as error:
             log.warning("metrics gauges not refreshed: %s", type(error).__name__)
+    await publish_metrics(ctx)
     return now
-
-
-async def domain_label(ctx: dict[str, Any], domain_id: int) -> str:
-    """The domain's name for metrics and alerts (its id if it is gone)."""
-    domain = await Ledger(ctx["engine"], domain_id).domain()
-    return domain.name if domain is not None else str(domain_id)
-
-
-async def alert(ctx: dict[str, Any], kind: AlertKind, domain: str, text: str) -> None:
-    """Send an alert; a failing alert never fails the job that raised it."""
-    try:
-        await notify(
-            redis=ctx["redis"],
-            http=ctx["http"],
-            settings=ctx["settings"],
-            kind=kind,
-            domain=domain,
-            text=text,
-        )
-    except Exception as error:
-        log.warning("alert %s failed: %s", kind, type(error).__name__)
 
 
 JobFunction = Callable[..., Coroutine[Any, Any, Any]]
@@ -192,13 +192,21 @@ def observed(function: JobFunction) -> WorkerCoroutine:
             metrics.JOBS_RUNNING.dec()
             metrics.JOBS.labels(function=name, outcome=outcome).inc()
             metrics.JOB_DURATION.labels(function=name).observe(time.perf_counter() - started)
+            await publish_metrics(ctx, force=False)
 
     return cast("WorkerCoroutine", wrapper)
 
 
 async def schedule_due_work(ctx: dict[str, Any]) -> list[str]:
-    """Cron: queue the ticks and sweeps that DomainConfig says are due."""
-    return await enqueue_due_work(ctx["engine"], ctx["redis"])
+    """Cron: queue the ticks and sweeps that DomainConfig says are due.
+
+    Looks one beat ahead: a tick due before the next beat is queued deferred to its
+    exact slot, so ticks start on time instead of on the next beat after their slot.
+    """
+    settings: Settings = ctx["settings"]
+    return await enqueue_due_work(
+        ctx["engine"], ctx["redis"], lookahead_seconds=settings.scheduler_interval_seconds
+    )
 
 
 async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str, Any] | None:
@@ -210,48 +218,28 @@ async def sync_pf_to_jira_task(ctx: dict[str, Any], domain_id: int) -> dict[str,
     if report is None:
         metrics.TICKS.labels(domain=name, outcome="skipped").inc()
         return None
-    _count_tick(name, report, time.perf_counter() - started)
-    await _tick_alerts(ctx, domain_id, name, report)
+    seconds = time.perf_counter() - started
+    count_tick(name, report, seconds)
+    log_tick(name, report, seconds)
+    await tick_alerts(ctx, domain_id, name, report)
     return asdict(report)
-
-
-def _count_tick(name: str, report: TickReport, seconds: float) -> None:
-    metrics.TICKS.labels(domain=name, outcome=report.outcome).inc()
-    metrics.TICK_DURATION.labels(domain=name).observe(seconds)
-    for action in ("created", "adopted", "updated", "completed", "reopened", "dropped", "failed"):
-        count = getattr(report, action)
-        if count:
-            metrics.SYNC_ACTIONS.labels(domain=name, action=action).inc(count)
-    if report.dead_lettered:
-        metrics.DEAD_LETTERS.labels(domain=name, operation="create").inc(report.dead_lettered)
-
-
-async def _tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: TickReport) -> None:
-    """Tell the operator about dead letters and a streak of failed ticks."""
-    if report.dead_lettered:
-        await alert(
-            ctx,
-            AlertKind.DEAD_LETTER,
-            name,
-            f"{report.dead_lettered} task(s) dead-lettered by a tick; "
-            "see `gateway deadletter list` or the admin UI",
-        )
-    domain = await Ledger(ctx["engine"], domain_id).domain()
-    threshold = ctx["settings"].notify_tick_failures_threshold
-    if domain is not None and domain.consecutive_tick_failures >= threshold:
-        await alert(
-            ctx,
-            AlertKind.TICK_FAILURES,
-            name,
-            f"{domain.consecutive_tick_failures} ticks failed in a row; last error: "
-            f"{(domain.last_tick_error or 'unknown')[:300]}",
-        )
 
 
 async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id: str) -> str:
     """A webhook delivery: make the task agree with the issue; retried with back-off."""
     deps = SyncDeps.from_ctx(ctx)
-    name = await domain_label(ctx, domain_id)
+    domain = await Ledger(ctx["engine"], domain_id).domain()
+    name = domain.name if domain is not None else str(domain_id)
+    if domain is not None and not domain.is_active:
+        # Paused: nothing is written for it; the sweep after resuming reconciles the issue.
+        log.info(
+            "skipped Jira issue %s: domain %s is paused; the sweep reconciles it after resume",
+            issue_id,
+            name,
+            extra={"domain": name, "issue_id": issue_id},
+        )
+        metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=DOMAIN_PAUSED).inc()
+        return DOMAIN_PAUSED
     try:
         with log_context(domain=name, issue_id=issue_id):
             outcome = await process_issue_event(deps, domain_id, issue_id)
@@ -271,6 +259,7 @@ async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id
             name,
             f"completing the task of Jira issue {issue_id} failed permanently; "
             "see `gateway deadletter list` or the admin UI",
+            domain_id,
         )
     return str(outcome)
 
@@ -295,21 +284,8 @@ async def _sweep_domain(ctx: dict[str, Any], deps: SyncDeps, domain_id: int) -> 
         return None
     metrics.SWEEPS.labels(domain=name, outcome="ok" if report.ok else "failed").inc()
     metrics.SWEEP_REPAIRED.labels(domain=name).inc(report.repaired)
-    await _sweep_alert(ctx, name, report)
+    await sweep_alert(ctx, name, report)
     return asdict(report)
-
-
-async def _sweep_alert(ctx: dict[str, Any], name: str, report: SweepReport) -> None:
-    """Each repair is a lost webhook: many of them point at the webhook or the ingress."""
-    threshold = ctx["settings"].notify_sweep_repaired_threshold
-    if report.repaired > threshold:
-        await alert(
-            ctx,
-            AlertKind.SWEEP_REPAIRED,
-            name,
-            f"the sweep repaired {report.repaired} tasks (threshold {threshold}): "
-            "that many Jira webhooks were lost; check the webhook and the gateway's ingress",
-        )
 
 
 async def reconcile_drift_task(ctx: dict[str, Any], domain_id: int) -> dict[str, Any] | None:
@@ -362,3 +338,5 @@ class WorkerSettings:
     job_timeout = 600
     keep_result = 3600
     max_tries = 5
+    # ARQ's result line is cut at 80 characters; the jobs log their own whole summaries.
+    log_results = False

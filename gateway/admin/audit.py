@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col
+from sqlalchemy import case
+from sqlmodel import Session, col, func, select
 
-from gateway.admin.paging import newest_first
+from gateway.admin.paging import clamp_page, newest_first
 from gateway.models import EventType, SyncEvent
 
 # Event types that wrote to PeopleForce or Jira, and those that report a failure.
@@ -67,3 +68,49 @@ def list_events(
 ) -> tuple[list[SyncEvent], int]:
     """Newest first, with the total count for pagination."""
     return newest_first(session, SyncEvent, _conditions(filters), page, page_size)
+
+
+@dataclass(frozen=True)
+class EventGroup:
+    """Events of one kind for one task, shown as one row (a task-less event is a row of its own):
+    the newest of them, how many there are, and when the first happened."""
+
+    event: SyncEvent
+    count: int
+    first_at: datetime
+
+
+def list_event_groups(
+    session: Session, filters: EventFilter, page: int = 1, page_size: int = 50
+) -> tuple[list[EventGroup], int]:
+    """The audit log with repeats collapsed, newest group first, and how many groups.
+
+    A task whose assignee has no Jira account records ``assignee_unmatched`` on every
+    write: forty of them are one row with a count, not a page that hides the rest.
+    """
+    page, page_size = clamp_page(page, page_size)
+    # Only repeats about one task collapse: a task-less event (an admin change, a failed
+    # tick, a sweep) is its own group, keyed by its negated id, which no task id equals.
+    task_or_own = case(
+        (col(SyncEvent.pf_task_id).is_(None), -col(SyncEvent.id)), else_=col(SyncEvent.pf_task_id)
+    )
+    groups = (
+        select(
+            func.max(SyncEvent.id).label("newest"),
+            func.count().label("count"),
+            func.min(SyncEvent.created_at).label("first_at"),
+        )
+        .where(*_conditions(filters))
+        .group_by(col(SyncEvent.domain_id), task_or_own, col(SyncEvent.event_type))
+        .subquery()
+    )
+    total = session.exec(select(func.count()).select_from(groups)).one()
+    rows = session.exec(
+        select(groups.c.newest, groups.c["count"], groups.c.first_at)
+        .order_by(groups.c.newest.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    ids = [row[0] for row in rows]
+    events = {e.id: e for e in session.exec(select(SyncEvent).where(col(SyncEvent.id).in_(ids)))}
+    return [EventGroup(events[newest], count, first) for newest, count, first in rows], total

@@ -79,7 +79,9 @@ def metrics_allowed(settings: Settings, authorization: str | None) -> bool:
 
 @router.get(METRICS_PATH, include_in_schema=False)
 async def prometheus_metrics(request: Request) -> Response:
-    """This process's metrics plus gauges read from the database and Redis."""
+    """This process's metrics, the workers' (``gateway.monitoring.fleet_metrics``) and
+    gauges read from the database and Redis."""
+    from gateway.monitoring.fleet_metrics import fleet_registry, process_id, read_snapshots
     from gateway.observe import refresh_database_gauges, refresh_redis_gauges
 
     settings: Settings = request.app.state.settings
@@ -95,4 +97,9 @@ async def prometheus_metrics(request: Request) -> Response:
         await anyio.to_thread.run_sync(refresh_database_gauges, request.app.state.engine)
     except Exception as error:
         log.warning("metrics: database gauges not refreshed: %s", type(error).__name__)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    try:
+        snapshots = await read_snapshots(request.app.state.redis, exclude=process_id())
+    except Exception as error:
+        log.warning("metrics: workers' metrics not read: %s", type(error).__name__)
+        snapshots = {}
+    return Response(generate_latest(fleet_registry(snapshots)), media_type=CONTENT_TYPE_LATEST)

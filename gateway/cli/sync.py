@@ -20,9 +20,20 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON."
 
 
 def tick(
-    domain: Annotated[str, typer.Argument(help=DOMAIN_REF_HELP)], as_json: AsJson = False
+    domain: Annotated[str, typer.Argument(help=DOMAIN_REF_HELP)],
+    as_json: AsJson = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Show done/total, created and rate while it runs (on stderr); "
+            "default: a bar on a terminal, nothing otherwise. --progress off a terminal "
+            "prints one line per change.",
+        ),
+    ] = None,
 ) -> None:
     """Run one forward tick of DOMAIN now (even if paused), and print what it did."""
+    from gateway.cli.tick_progress import with_progress
     from gateway.sync.tick import run_tick
 
     with database() as session:
@@ -30,7 +41,15 @@ def tick(
     target_id, name = target.id or 0, target.name
     if not target.is_active:
         err.print(f"domain {name!r} is paused; ticking it once anyway")
-    report = run_like_a_worker(lambda deps: run_tick(deps, target_id, force=True))
+    show = err.is_terminal if progress is None else progress
+
+    async def ticked(deps: Any) -> Any:
+        ticking = run_tick(deps, target_id, force=True)
+        if not show:
+            return await ticking
+        return await with_progress(ticking, deps.redis, target_id, err, live=err.is_terminal)
+
+    report = run_like_a_worker(ticked)
     if report is None:
         raise fail(f"a tick of {name!r} is already running; try again shortly")
     if as_json:

@@ -226,7 +226,7 @@ class JiraClient(JiraBulkReads):
                 "jira issue %s: no direct done transition; stepping through %r",
                 id_or_key,
                 step.name,
-                extra={"issue_key": id_or_key},
+                extra={"issue_id": id_or_key},
             )
             if not await self._apply_transition(id_or_key, step):
                 return None

@@ -45,7 +45,7 @@ def log_search_stop(page_number: int, reason: StopReason, is_last: bool | None) 
         reason is StopReason.MISSING_TOKEN and is_last is None
     )
     log.log(
-        logging.INFO if normal else logging.WARNING,
+        logging.DEBUG if normal else logging.WARNING,
         "jira search: stopped after page %d (%s)",
         page_number,
         reason.value,

@@ -237,7 +237,7 @@ class PeopleForceClient:
 
     @staticmethod
     def _log_stop(which: str, page_number: int, reason: StopReason) -> None:
-        level = logging.INFO if reason in COMPLETE_STOP_REASONS else logging.WARNING
+        level = logging.DEBUG if reason in COMPLETE_STOP_REASONS else logging.WARNING
         log.log(
             level,
             "peopleforce %s tasks: stopped at page %d (%s)",

@@ -46,6 +46,7 @@ from gateway.models import (
     SyncStatus,
 )
 from gateway.sync.routing import RuleSpec
+from gateway.sync.write_log import log_events
 
 
 class StateSummary(NamedTuple):
@@ -191,6 +192,7 @@ class Ledger:
             for event in events:
                 session.add(event)
             session.commit()
+        log_events(events)
         return state
 
     @offloaded
@@ -229,9 +231,11 @@ class Ledger:
     @offloaded
     def record(self, event_type: EventType, reason: str, **about: Any) -> None:
         """Write one audit event on its own; ``about`` as for :meth:`event`."""
+        event = self.event(event_type, reason, **about)
         with self.session() as session:
-            session.add(self.event(event_type, reason, **about))
+            session.add(event)
             session.commit()
+        log_events([event])
 
     @offloaded
     def dead_letter(

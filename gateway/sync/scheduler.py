@@ -4,6 +4,11 @@ The database, not the process, decides when a domain is due, so pausing a domain
 or changing its interval takes effect on the next look, without a restart. Job
 ids are per domain, so a domain never has two ticks queued or running, whatever
 the number of workers.
+
+Ticks keep an exact rhythm: a tick's next slot is its own slot plus the interval
+(``gateway.sync.tick.next_slot``), not its start plus the interval, and each beat
+looks one beat ahead and queues a tick due before the next beat deferred to its
+slot. So a 60 s interval ticks every 60 s, not every 60 s plus up to one beat.
 """
 
 from __future__ import annotations
@@ -28,8 +33,28 @@ from gateway.sync.reconciler import reconcile_due, set_first_reconciles
 from gateway.sync.sweeper import next_sweep_after
 
 
-async def enqueue_due_work(engine: Engine, redis: ArqRedis) -> list[str]:
-    """Queue a tick for every active domain whose interval has passed, and due sweeps."""
+def tick_due_at(domain: DomainConfig) -> datetime | None:
+    """When the domain's next tick is due; None: never ticked, due now.
+
+    The slot the last tick set (``next_poll_at``), unless the interval was shortened
+    since: then the last start plus the new interval, so the change applies at once.
+    """
+    last = as_utc(domain.last_poll_at)
+    if last is None:
+        return None
+    by_interval = last + timedelta(seconds=domain.poll_interval_seconds)
+    slot = as_utc(domain.next_poll_at)
+    return by_interval if slot is None else min(slot, by_interval)
+
+
+async def enqueue_due_work(
+    engine: Engine, redis: ArqRedis, *, lookahead_seconds: float = 0.0
+) -> list[str]:
+    """Queue a tick for every active domain due within ``lookahead_seconds``, and due sweeps.
+
+    A tick due later than now but before the next beat is queued deferred to its slot
+    (relative to now, so a shifted scenario clock defers by the right amount too).
+    """
     now = utcnow()
     queued: list[str] = []
     catalog = Catalog(engine)
@@ -37,9 +62,15 @@ async def enqueue_due_work(engine: Engine, redis: ArqRedis) -> list[str]:
     first_reconciles: dict[int, datetime] = {}
     for domain in await catalog.active_domains():
         assert domain.id is not None
-        last = as_utc(domain.last_poll_at)
-        if last is None or last + timedelta(seconds=domain.poll_interval_seconds) <= now:
-            job = await redis.enqueue_job(TICK_JOB, domain.id, _job_id=tick_job_id(domain.id))
+        due = tick_due_at(domain)
+        wait = 0.0 if due is None else (due - now).total_seconds()
+        if wait <= lookahead_seconds:
+            job = await redis.enqueue_job(
+                TICK_JOB,
+                domain.id,
+                _job_id=tick_job_id(domain.id),
+                _defer_by=timedelta(seconds=wait) if wait > 0 else None,
+            )
             if job is not None:
                 queued.append(tick_job_id(domain.id))
         next_sweep = as_utc(domain.next_sweep_at)

@@ -15,13 +15,14 @@ import logging
 import time
 from contextlib import aclosing
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gateway.clients.errors import TruncatedListingError
 from gateway.clients.models import PFTask, StopReason
 from gateway.clients.peopleforce import COMPLETE_STOP_REASONS
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.monitoring.tick_status import TickProgress, record_report
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import canonical_json, state_hash
@@ -37,6 +38,8 @@ log = logging.getLogger("gateway.sync.tick")
 # 50 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
 MAX_OPEN_PAGES = 1000
 RULES_FINGERPRINT_KEY = "gateway:rules:fingerprint:{domain_id}"
+# How early a tick may start and still count as its slot's tick (see ``next_slot``).
+SLOT_TOLERANCE = timedelta(seconds=1)
 
 
 def rules_fingerprint(rules: list[RuleSpec], defaults: DomainDefaults) -> str:
@@ -70,12 +73,18 @@ async def sync_domain(tick: TickContext) -> TickReport:
             if task.id in index and index[task.id].status == SyncStatus.PENDING_CREATE
         ]
         await tick.orphans.search(pending)
+        progress = TickProgress(tick.deps.redis, tick.domain_id)
+        await progress.begin(len(work))
 
         async def sync_one(item: tuple[PFTask, str]) -> None:
             task, digest = item
             await tick.guarded(task.id, sync_open_task, tick, task, digest)
+            await progress.step(tick.report.created)
 
-        await tick.bounded(work, sync_one)
+        try:
+            await tick.bounded(work, sync_one)
+        finally:
+            await progress.end()
     gone = [
         summary.pf_task_id
         for summary in index.values()
@@ -207,14 +216,26 @@ async def run_tick(deps: SyncDeps, domain_id: int, *, force: bool = False) -> Ti
         return None
 
 
+def next_slot(domain: DomainConfig, started: datetime) -> datetime:
+    """The next tick's slot: this tick's slot plus the interval, so ticks do not drift.
+
+    This tick took its slot (``next_poll_at``) when it starts at most a second early
+    (the queue's millisecond rounding) and less than one interval late. A tick far
+    behind (workers were down) or well ahead (an operator's "run tick now") starts
+    the rhythm again from its own start, so no burst of catch-up ticks follows.
+    """
+    interval = timedelta(seconds=domain.poll_interval_seconds)
+    slot = as_utc(domain.next_poll_at)
+    if slot is not None and started - interval < slot <= started + SLOT_TOLERANCE:
+        return slot + interval
+    return started + interval
+
+
 async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -> TickReport:
     """Run the tick and record its outcome on the domain; a failed tick is a report too."""
     started = utcnow()
     # Schedule the next tick first: a failing tick waits its interval, no hot loop.
-    await ledger.update_domain(
-        last_poll_at=started,
-        next_poll_at=started + timedelta(seconds=domain.poll_interval_seconds),
-    )
+    await ledger.update_domain(last_poll_at=started, next_poll_at=next_slot(domain, started))
     clock = time.perf_counter()
     tick = TickContext(deps, domain)
     try:
@@ -234,4 +255,13 @@ async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -
     )
     if report.outcome != "ok":
         await ledger.record(EventType.TICK_FAILED, report.errors[-1][:500])
+    await record_report(
+        deps.redis,
+        ledger.domain_id,
+        outcome=report.outcome,
+        summary=report.summary(),
+        errors=report.errors,
+        started_at=started,
+        seconds=elapsed_ms / 1000,
+    )
     return report

@@ -47,6 +47,20 @@ def value(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def from_workers(samples: dict, name: str, **labels: str) -> float:
+    """The sum over the workers' series of ``name`` that have ``labels``.
+
+    Only series with a ``worker`` label: the API's own counters (this test process's,
+    which other tests' in-process workers may have counted) are left out.
+    """
+    wanted = set(labels.items())
+    return sum(
+        v
+        for (n, series), v in samples.items()
+        if n == name and wanted <= series and "worker" in dict(series)
+    )
+
+
 async def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -98,6 +112,11 @@ async def test_counters_after_a_story(world: World) -> None:
         )
 
         worker_metrics = scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+        # One endpoint for everything: the API serves the worker's counters too.
+        await eventually(
+            lambda: from_workers(scrape(f"{api.url}/metrics"), "gateway_sweep_repaired_total") == 1,
+            "the worker's counters on the API's /metrics",
+        )
         api_metrics = scrape(f"{api.url}/metrics")
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -119,3 +138,15 @@ async def test_counters_after_a_story(world: World) -> None:
     )
     assert value(worker_metrics, "gateway_sweep_repaired_total", domain="acme") == 1
     assert value(api_metrics, "gateway_webhooks_accepted_total") == accepted_before + 1
+    # Each worker's series carries its id, so a worker that stops ends its series
+    # instead of lowering a sum (which Prometheus would read as a counter reset).
+    workers = {
+        dict(series)["worker"]
+        for name, series in api_metrics
+        if name == "gateway_ticks_total" and "worker" in dict(series)
+    }
+    assert len(workers) == 1  # the one worker process of this story
+    assert from_workers(api_metrics, "gateway_ticks_total", domain="acme", outcome="ok") >= 1
+    actions = {"domain": "acme", "action": "created"}
+    assert from_workers(api_metrics, "gateway_sync_actions_total", **actions) == 3
+    assert from_workers(api_metrics, "gateway_upstream_requests_total", **create) == 3

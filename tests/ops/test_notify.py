@@ -171,3 +171,128 @@ async def test_worker_alerts_when_ticks_keep_failing(
     # Failure 2 alerted; failure 3 fell inside the minimum interval.
     assert len(primary.posts) == 1
     assert "2 ticks failed in a row" in primary.posts[0]["text"]
+
+
+BOT_TOKEN = "123456789:AAF-secret_bot_token_value"
+
+
+class TelegramReceiver:
+    """A local Bot API server: ``POST /bot<token>/sendMessage``, as api.telegram.org."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+        self.status = 200
+        app = FastAPI()
+
+        @app.post("/bot{token}/sendMessage")
+        async def send_message(token: str, request: Request) -> Response:
+            self.messages.append((token, await request.json()))
+            body = '{"ok": true, "result": {"message_id": 1}}'
+            return Response(body, status_code=self.status, media_type="application/json")
+
+        self.server = FakeServer(app)
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramReceiver]:
+    receiver = TelegramReceiver()
+    receiver.server.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.stop()
+
+
+def with_telegram(settings: Settings, receiver: TelegramReceiver) -> Settings:
+    return settings.model_copy(
+        update={
+            "notify_telegram_bot_token": SecretStr(BOT_TOKEN),
+            "notify_telegram_chat_id": "-1001234567890",
+            "notify_telegram_api_url": receiver.server.url,
+            "public_url": "https://gateway.example.com/",
+            "notify_min_interval_seconds": 600,
+        }
+    )
+
+
+async def test_telegram_alone_gets_the_alert_once_per_interval_with_its_admin_link(
+    settings: Settings, redis_url: str, telegram: TelegramReceiver
+) -> None:
+    chosen = with_telegram(settings, telegram)
+    assert await send(chosen, redis_url, AlertKind.DEAD_LETTER, "acme") == Delivery.SENT
+    assert await send(chosen, redis_url, AlertKind.DEAD_LETTER, "acme") == Delivery.SUPPRESSED
+    [(token, body)] = telegram.messages
+    assert token == BOT_TOKEN and body["chat_id"] == "-1001234567890"
+    assert "domain acme: 3 ticks failed in a row" in body["text"]
+    assert body["text"].endswith("Details: https://gateway.example.com/admin/dead-letters")
+
+
+async def test_both_channels_say_the_same_and_one_working_channel_is_enough(
+    settings: Settings,
+    redis_url: str,
+    telegram: TelegramReceiver,
+    receivers: tuple[Receiver, Receiver],
+) -> None:
+    primary, _ = receivers
+    chosen = with_telegram(configured(settings, primary.url), telegram)
+    chosen = chosen.model_copy(update={"notify_min_interval_seconds": 600})
+    assert await send(chosen, redis_url, AlertKind.SWEEP_REPAIRED, "acme") == Delivery.SENT
+    [(_, body)] = telegram.messages
+    assert primary.posts == [{"text": body["text"]}]
+    assert "/admin/audit?event_type=repaired_by_sweeper" in body["text"]
+    # Slack down, Telegram up: still sent.
+    primary.status = 500
+    assert await send(chosen, redis_url, AlertKind.TICK_FAILURES, "acme") == Delivery.SENT
+    # Both down: failed, and the claim is released for the next occurrence.
+    telegram.status = 502
+    assert await send(chosen, redis_url, AlertKind.DEAD_LETTER, "acme") == Delivery.FAILED
+    telegram.status = 200
+    assert await send(chosen, redis_url, AlertKind.DEAD_LETTER, "acme") == Delivery.SENT
+
+
+async def test_tick_failure_alerts_link_to_the_domain_page(
+    settings: Settings, redis_url: str, telegram: TelegramReceiver
+) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        async with httpx.AsyncClient() as http:
+            await notify(
+                redis=redis,
+                http=http,
+                settings=with_telegram(settings, telegram),
+                kind=AlertKind.TICK_FAILURES,
+                domain="acme",
+                text="3 ticks failed in a row",
+                domain_id=7,
+            )
+    finally:
+        await redis.aclose()
+    [(_, body)] = telegram.messages
+    assert body["text"].endswith("Details: https://gateway.example.com/admin/domains/7")
+
+
+async def test_the_bot_token_never_reaches_the_log(
+    settings: Settings, redis_url: str, telegram: TelegramReceiver
+) -> None:
+    import logging
+    from io import StringIO
+
+    from gateway.logs import configure_logging
+
+    root, httpx_log = logging.getLogger(), logging.getLogger("httpx")
+    saved = (list(root.handlers), root.level, httpx_log.level)
+    stream = StringIO()
+    configure_logging("DEBUG", "json", stream=stream)
+    httpx_log.setLevel(logging.DEBUG)  # the request line names the URL, token and all
+    try:
+        chosen = with_telegram(settings, telegram)
+        assert await send(chosen, redis_url, AlertKind.DEAD_LETTER, "acme") == Delivery.SENT
+        telegram.status = 401
+        assert await send(chosen, redis_url, AlertKind.TICK_FAILURES, "acme") == Delivery.FAILED
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        httpx_log.setLevel(saved[2])
+    text = stream.getvalue()
+    assert "/bot<redacted>/sendMessage" in text and "Telegram answered 401" in text
+    assert BOT_TOKEN not in text and BOT_TOKEN.split(":")[1] not in text

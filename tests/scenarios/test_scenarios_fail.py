@@ -206,7 +206,7 @@ def test_concurrent_ticks_without_job_ids_or_locks_collide(
     async def no_lock(*_args: Any, **_kwargs: Any) -> Any:
         yield
 
-    async def eager(engine: Any, redis: Any) -> list[str]:
+    async def eager(engine: Any, redis: Any, **_options: Any) -> list[str]:
         with Session(engine) as session:
             domains = [d.id for d in session.exec(select(DomainConfig)) if d.is_active]
         queued = []

@@ -102,13 +102,19 @@ def audit_page(request: Request, principal: PageUser, db: SessionDep) -> HTMLRes
     errors: list[str] = []
     filters = _event_filter(request, errors)
     page = _int(request.query_params.get("page")) or 1
-    events, total = audit.list_events(db, filters, page, PAGE_SIZE)
+    collapse = request.query_params.get("collapse", "1") != "0"
+    if collapse:
+        rows, total = audit.list_event_groups(db, filters, page, PAGE_SIZE)
+    else:
+        events, total = audit.list_events(db, filters, page, PAGE_SIZE)
+        rows = [audit.EventGroup(e, 1, e.created_at) for e in events]
     known = domains.list_domains(db)
     return render(
         request,
         "audit.html",
         {
-            "events": events,
+            "rows": rows,
+            "collapse": collapse,
             "filters": filters,
             "raw": {
                 "since": request.query_params.get("since", ""),

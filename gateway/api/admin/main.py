@@ -28,6 +28,7 @@ from gateway.api.admin import (
     login,
     pages,
     rule_pages,
+    status_pages,
     webhook_secret_routes,
 )
 from gateway.api.admin.deps import LoginRequired
@@ -130,7 +131,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     install_sso(app, settings, secret_key)
     app.state.jira_catalog = JiraCatalog(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (login, pages, rule_pages, jira_pages, log_pages):
+    for module in (login, pages, rule_pages, jira_pages, log_pages, status_pages):
         app.include_router(module.router)
     app.include_router(json_api.router)
     app.include_router(webhook_secret_routes.page_router)

@@ -110,3 +110,28 @@ async def test_backfill_releases_historical_tasks(world: World) -> None:
     await world.tick()
     assert world.issues_by_task() == {newer["id"]: 1}
     assert world.states()[old["id"]].status == SyncStatus.HISTORICAL
+
+
+async def test_tick_shows_the_progress_of_an_initial_sync(world: World) -> None:
+    import re
+
+    world.add_domain()
+    for n in range(40):
+        world.pf.create_task(f"Onboarding step {n}")
+    world.jira_faults.set_latency(0.2)  # 40 creates, 4 at a time: a few seconds
+    ticked = gateway(world, "tick", "acme", "--progress")
+    world.jira_faults.clear()
+    assert ticked.returncode == 0, ticked.stderr
+    assert "acme: ok; 40 open, 40 created" in ticked.stdout
+    lines = [line for line in ticked.stderr.splitlines() if line.startswith("progress: ")]
+    assert lines[0] == "progress: 0/40 tasks, 0 created", ticked.stderr
+    moving = [
+        re.fullmatch(r"progress: (\d+)/40 tasks, (\d+) created, [\d.]+ tasks/s", line)
+        for line in lines[1:]
+    ]
+    assert moving and all(moving), lines
+    # Done and created only grow (created may run ahead of done: four tasks at a time).
+    done = [int(m.group(1)) for m in moving if m]
+    created = [int(m.group(2)) for m in moving if m]
+    assert done == sorted(done) and done[0] > 0 and done[-1] <= 40
+    assert created == sorted(created) and 0 < created[-1] <= 40

@@ -1,0 +1,1 @@
+"""What the operator watches from outside: the workers' metrics gathered for the API."""
