@@ -214,6 +214,11 @@ class SyncState(_Stamped, table=True):
     pf_created_at: datetime | None = None
     intent_at: datetime | None = None
     completed_at: datetime | None = None
+    # Poison-task handling: the operation a dead letter holds back (no request until the
+    # task changes or the letter is replayed), and the back-off of transient failures.
+    parked_operation: str | None = Field(default=None, max_length=30)
+    transient_failures: int = 0
+    retry_not_before: datetime | None = None
 
 
 class SyncEvent(_Row, table=True):

@@ -79,6 +79,22 @@ class Settings(BaseSettings):
         description="How old a create of unknown outcome must be before the orphan search "
         "may conclude it did not happen (Jira's search is eventually consistent).",
     )
+    # --- poison tasks: back-off and dead letters --------------------------------------------
+    task_backoff_base_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="First wait before a task whose upstream call failed transiently is "
+        "tried again; doubles with each failure.",
+    )
+    task_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest wait between tries of one failing task."
+    )
+    task_transient_dead_letter_after: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Transient failures of one task in a row before it is dead-lettered.",
+    )
     scheduler_interval_seconds: int = Field(
         default=5, ge=1, le=60, description="How often workers look for due ticks and sweeps."
     )

@@ -46,6 +46,7 @@ MODULES = (
     "concurrent_workers",
     "issue_deleted_in_jira",
     "schema_drift",
+    "poison_task",
 )
 
 

@@ -20,7 +20,9 @@ from gateway.clients.peopleforce import COMPLETE_STOP_REASONS, PeopleForceClient
 from gateway.clock import utcnow
 from gateway.models import DeletionPolicy, EventType, SyncState, SyncStatus
 from gateway.sync.issue_writes import update_issue
+from gateway.sync.ledger import PARKED_COMPLETE, settled
 from gateway.sync.orphans import adopt_orphan
+from gateway.sync.tick_context import TaskWork
 
 if TYPE_CHECKING:
     from gateway.sync.tick_context import TickContext
@@ -73,7 +75,8 @@ async def _close_issues(tick: TickContext, synced: dict[int, SyncState]) -> None
         item: tuple[SyncState, Callable[[TickContext, SyncState], Awaitable[None]]],
     ) -> None:
         state, handler = item
-        await tick.guarded(state.pf_task_id, handler, tick, state)
+        work = TaskWork(state.pf_task_id, PARKED_COMPLETE, payload={"pf_task_id": state.pf_task_id})
+        await tick.guarded(work, handler, tick, state)
 
     await tick.bounded(closing, close_one)
 
@@ -111,6 +114,7 @@ async def complete_issue(tick: TickContext, state: SyncState) -> None:
     fresh.is_completed = True
     fresh.completed_at = utcnow()
     fresh.last_sync_hash = None
+    settled(fresh)
     await tick.ledger.save(fresh)
     if transition is None:
         reason = "task completed in PeopleForce; issue was already done"
@@ -128,6 +132,7 @@ async def task_deleted(tick: TickContext, state: SyncState) -> None:
         with contextlib.suppress(NotFoundError):
             await tick.jira.transition_to_done(fresh.jira_issue_id)
     fresh.status = SyncStatus.DELETED
+    settled(fresh)
     await tick.ledger.save(fresh)
     await tick.ledger.record(
         EventType.TASK_DELETED, f"task deleted in PeopleForce; policy {policy}", state=fresh

@@ -16,6 +16,7 @@ from gateway.clients.models import PFTask
 from gateway.clock import as_utc, utcnow
 from gateway.models import EventType, SyncEvent, SyncState, SyncStatus
 from gateway.sync.assignees import fields_with_assignee
+from gateway.sync.ledger import settled
 from gateway.sync.lineage import lineage
 from gateway.sync.mappings import diff_fields
 from gateway.sync.routing import RouteAction, RouteDecision
@@ -109,6 +110,7 @@ async def update_issue(tick: TickContext, task: PFTask, digest: str, state: Sync
     decision = route_task(task.raw, tick.rules, tick.defaults)
     if decision.action != RouteAction.SYNC or state.jira_issue_id is None:
         state.last_sync_hash = digest
+        settled(state)
         await tick.ledger.save(state)
         return
     fields = await fields_with_assignee(tick, decision, task)
@@ -125,4 +127,5 @@ async def update_issue(tick: TickContext, task: PFTask, digest: str, state: Sync
         tick.report.updated += 1
     state.last_sync_hash = digest
     state.last_synced_fields = fields
+    settled(state)
     await tick.ledger.save(state, *events)

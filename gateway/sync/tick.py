@@ -26,16 +26,18 @@ from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import canonical_json, state_hash
 from gateway.sync.issue_writes import parse_pf_time, route_and_create, update_issue
-from gateway.sync.ledger import Ledger, StateSummary
+from gateway.sync.ledger import PARKED_UPDATE, Ledger, StateSummary
 from gateway.sync.locks import TICK_LOCK_TIMEOUT_SECONDS, LockBusy, domain_job_lock, tick_lock_name
 from gateway.sync.orphans import adopt_orphan
 from gateway.sync.routing import DomainDefaults, RuleSpec
-from gateway.sync.tick_context import TickContext, TickReport
+from gateway.sync.tick_context import TaskWork, TickContext, TickReport
 
 log = logging.getLogger("gateway.sync.tick")
 
 # 50 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
 MAX_OPEN_PAGES = 1000
+PARTIAL = "partial"
+"""A tick that ran to the end, but the work of some tasks failed."""
 RULES_FINGERPRINT_KEY = "gateway:rules:fingerprint:{domain_id}"
 
 
@@ -73,15 +75,18 @@ async def sync_domain(tick: TickContext) -> TickReport:
 
         async def sync_one(item: tuple[PFTask, str]) -> None:
             task, digest = item
-            await tick.guarded(task.id, sync_open_task, tick, task, digest)
+            work = TaskWork(task.id, PARKED_UPDATE, digest, {"task": task.raw})
+            await tick.guarded(work, sync_open_task, tick, task, digest)
 
         await tick.bounded(work, sync_one)
+    now = utcnow()
     gone = [
         summary.pf_task_id
         for summary in index.values()
         if summary.pf_task_id not in open_ids
         and not summary.is_completed
         and summary.status != SyncStatus.DELETED
+        and not summary.waiting(now)
     ]
     if gone:
         await handle_gone(tick, await tick.ledger.states_for(gone))
@@ -100,6 +105,7 @@ async def _changed_open_tasks(
     work: list[tuple[PFTask, str]] = []
     stop_reason: StopReason | None = None
     pages = 0
+    now = utcnow()
     async with aclosing(tick.pf.iter_task_pages(False, max_pages=MAX_OPEN_PAGES)) as listing:
         async for page in listing:
             pages += 1
@@ -112,6 +118,8 @@ async def _changed_open_tasks(
                 summary = index.get(task.id)
                 if summary is not None and unchanged(summary, digest):
                     tick.report.unchanged += 1
+                elif summary is not None and summary.waiting(now):
+                    tick.report.backing_off += 1
                 else:
                     work.append((task, digest))
     if stop_reason not in COMPLETE_STOP_REASONS:
@@ -224,14 +232,25 @@ async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -
         report.outcome = "failed"
         report.errors.append(f"{type(error).__name__}: {error}")
         log.warning("tick of domain %s failed: %s", domain.name, error)
+    if report.outcome == "ok" and report.failed:
+        report.outcome = PARTIAL
     elapsed_ms = int((time.perf_counter() - clock) * 1000)
-    failures = 0 if report.outcome == "ok" else domain.consecutive_tick_failures + 1
+    failures = 0 if report.outcome in ("ok", PARTIAL) else domain.consecutive_tick_failures + 1
     await ledger.update_domain(
         last_tick_duration_ms=elapsed_ms,
-        last_tick_outcome=report.outcome if report.outcome != "ok" else report.summary(),
+        last_tick_outcome=_outcome_line(report),
         last_tick_error=report.errors[0][:500] if report.errors else None,
         consecutive_tick_failures=failures,
     )
-    if report.outcome != "ok":
+    if report.outcome not in ("ok", PARTIAL):
         await ledger.record(EventType.TICK_FAILED, report.errors[-1][:500])
     return report
+
+
+def _outcome_line(report: TickReport) -> str:
+    """What the dashboard shows: the counts, flagged when tasks failed or were parked."""
+    if report.outcome == "ok":
+        return report.summary()
+    if report.outcome == PARTIAL:
+        return f"{PARTIAL}: {report.summary()}"
+    return report.outcome

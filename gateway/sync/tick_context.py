@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from gateway.clients.errors import UpstreamError
+from gateway.clients.errors import TransientUpstreamError, UpstreamError
 from gateway.clients.jira import JiraClient
 from gateway.clients.models import CreatedIssue, JiraIssue, PFTask
 from gateway.clients.peopleforce import PeopleForceClient
@@ -48,6 +48,7 @@ class TickReport:
     deleted: int = 0
     recreated: int = 0
     deferred: int = 0
+    backing_off: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -59,6 +60,21 @@ class TickReport:
             if isinstance(value, int) and name != "domain_id" and value
         ]
         return ", ".join(counts).replace("open tasks", "open") or "no open tasks"
+
+
+@dataclass(frozen=True)
+class TaskWork:
+    """One task's work in a tick, named so a failure of it can be dead-lettered and replayed.
+
+    ``operation`` is a ``PARKED_*`` value; ``digest`` the task's hash for an update
+    (remembered when parked, so an unchanged task costs nothing); ``payload`` what a
+    replay needs.
+    """
+
+    pf_task_id: int
+    operation: str
+    digest: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 class TickContext:
@@ -101,26 +117,63 @@ class TickContext:
 
     async def guarded(
         self,
-        pf_task_id: int,
+        work: TaskWork,
         handler: Callable[P, Awaitable[None]],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> None:
-        """Run per-task work under the task lock; one task's failure never stops the tick."""
+        """Run per-task work under the task lock; one task's failure never stops the tick.
+
+        A permanent failure dead-letters the work at once; a transient one backs the
+        task off and dead-letters it once it failed too many times in a row. Either
+        way the same request is not sent again on every tick.
+        """
         try:
-            async with task_lock(self.deps.redis, self.domain_id, pf_task_id):
+            async with task_lock(self.deps.redis, self.domain_id, work.pf_task_id):
                 await handler(*args, **kwargs)
         except LockBusy:
             self.report.deferred += 1
         except UpstreamError as error:
             self.report.failed += 1
-            self.report.errors.append(f"task {pf_task_id}: {error}")
+            self.report.errors.append(f"task {work.pf_task_id}: {error}")
             await self.ledger.record(
                 EventType.FAILED,
                 f"{type(error).__name__}: {error}",
-                pf_task_id=pf_task_id,
+                pf_task_id=work.pf_task_id,
                 details={"status": error.status, "service": error.service},
             )
+            await self._after_failure(work, error)
+
+    async def _after_failure(self, work: TaskWork, error: UpstreamError) -> None:
+        """Back off a transient failure; park a permanent one (or too many transient ones)."""
+        if isinstance(error, TransientUpstreamError) or error.status == 401:
+            # 401 is the credential, not the task: back off, the breaker handles the rest.
+            settings = self.deps.settings
+            failures = await self.ledger.back_off(
+                work.pf_task_id,
+                base_seconds=settings.task_backoff_base_seconds,
+                max_seconds=settings.task_backoff_max_seconds,
+            )
+            if failures < settings.task_transient_dead_letter_after:
+                return
+        await self.park(work, error)
+
+    async def park(self, work: TaskWork, error: UpstreamError) -> None:
+        """Dead-letter the work and hold it back until the task changes or is replayed."""
+        await self.ledger.park(work.pf_task_id, work.operation, work.digest)
+        await self.ledger.dead_letter(
+            operation=work.operation,
+            pf_task_id=work.pf_task_id,
+            payload=work.payload,
+            error_status=error.status,
+            error_message=str(error),
+        )
+        await self.ledger.record(
+            EventType.DEAD_LETTERED,
+            f"{work.operation} held back until the task changes or is replayed: {error}"[:500],
+            pf_task_id=work.pf_task_id,
+        )
+        self.report.dead_lettered += 1
 
     async def mark_synced(
         self,

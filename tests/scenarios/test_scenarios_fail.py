@@ -226,3 +226,19 @@ def test_concurrent_ticks_without_job_ids_or_locks_collide(
         "no task processed twice concurrently",
         knobs=Knobs(workers="inprocess"),
     )
+
+
+def test_poison_task_without_parking_repeats_the_edit_every_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused edit is recorded as failed but not dead-lettered: it goes out every tick."""
+
+    async def no_park(self: TickContext, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(TickContext, "park", no_park)
+    run_failing(
+        "poison-task",
+        "the poison task is dead-lettered once",
+        "zero Jira requests for the poison task over 10 ticks",
+    )

@@ -1,0 +1,33 @@
+"""Poison tasks: a parked operation and a transient back-off per task.
+
+Revision ID: 0003_drift
+Revises: 0002
+Create Date: 2026-11-30 21:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
+
+revision = "0003_drift"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sync_state", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("parked_operation", AutoString(length=30), nullable=True))
+        batch_op.add_column(
+            sa.Column("transient_failures", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(sa.Column("retry_not_before", UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sync_state", schema=None) as batch_op:
+        batch_op.drop_column("retry_not_before")
+        batch_op.drop_column("transient_failures")
+        batch_op.drop_column("parked_operation")
