@@ -228,6 +228,10 @@ class Refusal:
     status: int
     message: str = ""
     retry_after: float | None = None
+    limit: int | None = None
+    """Answer only the first ``limit`` matching requests (None: all of them)."""
+    after: bool = False
+    """Let the app act first and only replace its answer (a lost response)."""
     answered: int = 0
 
 
@@ -373,13 +377,21 @@ class FaultPlane:
         message: str = "",
         *,
         retry_after: float | None = None,
+        limit: int | None = None,
+        after: bool = False,
     ) -> Refusal:
         """Answer every ``method`` request on ``path`` (a concrete path or a route template
         such as ``/rest/api/3/issue/{issue}``) with ``status`` until ``clear``."""
         if not 400 <= status <= 599:
             raise ValueError(f"refusal status must be 4xx or 5xx, got {status}")
         refusal = Refusal(
-            method.upper(), _template_pattern(path), status, message, retry_after=retry_after
+            method.upper(),
+            _template_pattern(path),
+            status,
+            message,
+            retry_after=retry_after,
+            limit=limit,
+            after=after,
         )
         with self._lock:
             self._refusals.append(refusal)
@@ -390,7 +402,13 @@ class FaultPlane:
         with self._lock:
             refusals = list(self._refusals)
         return next(
-            (r for r in refusals if r.method == method.upper() and r.pattern.fullmatch(path)),
+            (
+                r
+                for r in refusals
+                if r.method == method.upper()
+                and r.pattern.fullmatch(path)
+                and (r.limit is None or r.answered < r.limit)
+            ),
             None,
         )
 
@@ -637,6 +655,8 @@ class FaultMiddleware:
         refusal = plane.refusal_for(scope["method"], scope["path"])
         if refusal is not None:
             refusal.answered += 1
+            if refusal.after:
+                await self._run_app(scope, receive, _discard)
             box["fault"] = "refused"
             body, headers = plane.refusal_response(refusal)
             await _answer(send, refusal.status, body, b"application/json", headers)

@@ -75,6 +75,8 @@ class EventType(StrEnum):
     SWEEP = "sweep"
     TICK_FAILED = "tick_failed"
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
+    BREAKER_OPENED = "breaker_opened"
+    BREAKER_CLOSED = "breaker_closed"
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,13 @@ class DomainConfig(_Stamped, table=True):
     last_tick_outcome: str | None = None
     last_tick_error: str | None = None
     consecutive_tick_failures: int = 0
+
+    # The circuit breaker (gateway.sync.breaker): open while the upstream keeps refusing
+    # the credentials; ticks then write nothing and only probe, every few minutes.
+    breaker_opened_at: datetime | None = None
+    breaker_reason: str | None = None
+    breaker_next_probe_at: datetime | None = None
+    breaker_strikes: int = 0
 
 
 class RoutingRule(_Stamped, table=True):

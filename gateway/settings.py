@@ -93,7 +93,33 @@ class Settings(BaseSettings):
         default=8,
         ge=1,
         le=100,
-        description="Transient failures of one task in a row before it is dead-lettered.",
+        description="Transient failures of one task in a row before it is dead-lettered "
+        "(only while other tasks of its domain sync: an outage is waited out).",
+    )
+    breaker_threshold: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Authentication failures (401/403) in a row that open a domain's "
+        "circuit breaker: its ticks stop writing until a probe succeeds.",
+    )
+    breaker_probe_seconds: float = Field(
+        default=300.0, gt=0, description="How often an open circuit breaker probes the upstream."
+    )
+    sweep_page_size: int = Field(
+        default=100, ge=1, le=100, description="Issues per page of the sweep's JQL search."
+    )
+    sweep_max_pages: int = Field(
+        default=1000,
+        ge=1,
+        description="Hard cap of the sweep's search pages; a sweep that hits it keeps its "
+        "window, counts gateway_sweep_capped_total and alerts (raise it, do not ignore it).",
+    )
+    completed_scan_max_pages: int = Field(
+        default=2000,
+        ge=1,
+        description="Hard cap of the pages of PeopleForce's completed list read to confirm "
+        "that tasks which left the open list were completed (50 tasks a page).",
     )
     scheduler_interval_seconds: int = Field(
         default=5, ge=1, le=60, description="How often workers look for due ticks and sweeps."

@@ -47,6 +47,9 @@ MODULES = (
     "issue_deleted_in_jira",
     "schema_drift",
     "poison_task",
+    "credentials_revoked",
+    "sweep_overflow",
+    "late_completion",
 )
 
 

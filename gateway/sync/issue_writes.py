@@ -16,6 +16,7 @@ from gateway.clients.models import PFTask
 from gateway.clock import as_utc, utcnow
 from gateway.models import EventType, SyncEvent, SyncState, SyncStatus
 from gateway.sync.assignees import fields_with_assignee
+from gateway.sync.breaker import refused_credentials
 from gateway.sync.ledger import settled
 from gateway.sync.lineage import lineage
 from gateway.sync.mappings import diff_fields
@@ -83,6 +84,8 @@ async def create_issue(
         )
         return
     except PermanentUpstreamError as error:
+        if refused_credentials(error):
+            raise  # the breaker's business; the create is tried again once it closes
         await tick.dead_letter(
             task,
             digest,

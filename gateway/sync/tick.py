@@ -22,6 +22,7 @@ from gateway.clients.models import PFTask, StopReason
 from gateway.clients.peopleforce import COMPLETE_STOP_REASONS
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.sync.breaker import refused_credentials
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import canonical_json, state_hash
@@ -38,6 +39,8 @@ log = logging.getLogger("gateway.sync.tick")
 MAX_OPEN_PAGES = 1000
 PARTIAL = "partial"
 """A tick that ran to the end, but the work of some tasks failed."""
+DEGRADED = "degraded"
+"""The domain's circuit breaker is open: the tick wrote nothing (``gateway.sync.breaker``)."""
 RULES_FINGERPRINT_KEY = "gateway:rules:fingerprint:{domain_id}"
 
 
@@ -90,6 +93,7 @@ async def sync_domain(tick: TickContext) -> TickReport:
     ]
     if gone:
         await handle_gone(tick, await tick.ledger.states_for(gone))
+    await tick.park_exhausted()
     return tick.report
 
 
@@ -225,25 +229,43 @@ async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -
     )
     clock = time.perf_counter()
     tick = TickContext(deps, domain)
-    try:
-        report = await sync_domain(tick)
-    except Exception as error:
-        report = tick.report
-        report.outcome = "failed"
-        report.errors.append(f"{type(error).__name__}: {error}")
-        log.warning("tick of domain %s failed: %s", domain.name, error)
-    if report.outcome == "ok" and report.failed:
-        report.outcome = PARTIAL
+    report = await _breaker_guarded_tick(tick)
     elapsed_ms = int((time.perf_counter() - clock) * 1000)
-    failures = 0 if report.outcome in ("ok", PARTIAL) else domain.consecutive_tick_failures + 1
+    failures = domain.consecutive_tick_failures + 1
+    if report.outcome in ("ok", PARTIAL):
+        failures = 0
+    elif report.outcome == DEGRADED:
+        failures = domain.consecutive_tick_failures
     await ledger.update_domain(
         last_tick_duration_ms=elapsed_ms,
         last_tick_outcome=_outcome_line(report),
         last_tick_error=report.errors[0][:500] if report.errors else None,
         consecutive_tick_failures=failures,
     )
-    if report.outcome not in ("ok", PARTIAL):
+    if report.outcome not in ("ok", PARTIAL, DEGRADED):
         await ledger.record(EventType.TICK_FAILED, report.errors[-1][:500])
+    return report
+
+
+async def _breaker_guarded_tick(tick: TickContext) -> TickReport:
+    """The tick, unless the domain's breaker is open and its probe still fails."""
+    report = tick.report
+    try:
+        if tick.breaker.is_open and not await tick.breaker.probe(tick.domain, tick.pf, tick.jira):
+            report.outcome = DEGRADED
+            report.errors.append(f"circuit breaker open: {tick.domain.breaker_reason}")
+            return report
+        await sync_domain(tick)
+    except Exception as error:
+        report.outcome = "failed"
+        report.errors.append(f"{type(error).__name__}: {error}")
+        log.warning("tick of domain %s failed: %s", tick.domain.name, error)
+        if refused_credentials(error):
+            await tick.breaker.failed(error)
+            report.breaker_opened = int(tick.breaker.opened_now)
+    if report.outcome == "ok" and report.failed:
+        report.outcome = PARTIAL
+    await tick.breaker.save_strikes()
     return report
 
 
@@ -253,4 +275,6 @@ def _outcome_line(report: TickReport) -> str:
         return report.summary()
     if report.outcome == PARTIAL:
         return f"{PARTIAL}: {report.summary()}"
+    if report.outcome == DEGRADED:
+        return f"{DEGRADED}: circuit breaker open"
     return report.outcome

@@ -19,6 +19,7 @@ from gateway.clients.jira import JiraClient
 from gateway.clients.models import CreatedIssue, JiraIssue, PFTask
 from gateway.clients.peopleforce import PeopleForceClient
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.sync.breaker import CREDENTIAL_STATUSES, Breaker, refused_credentials
 from gateway.sync.deps import SyncDeps
 from gateway.sync.ledger import Ledger
 from gateway.sync.locks import LockBusy, task_lock
@@ -49,6 +50,8 @@ class TickReport:
     recreated: int = 0
     deferred: int = 0
     backing_off: int = 0
+    held_by_breaker: int = 0
+    breaker_opened: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -92,6 +95,10 @@ class TickContext:
         self.defaults = DomainDefaults.from_model(domain)
         self.rules: list[RuleSpec] = []
         self.report = TickReport(domain_id=domain.id)
+        self.breaker = Breaker.of(self.ledger, domain, deps.settings)
+        self.succeeded = 0
+        self._exhausted: list[tuple[TaskWork, UpstreamError]] = []
+        self._one_at_a_time = asyncio.Lock()
         self.orphans = OrphanSearch(
             self.jira,
             domain,
@@ -105,13 +112,22 @@ class TickContext:
 
         A fixed set of runners pulls items from one iterator, so an initial sync of
         50 000 tasks holds ``max_concurrency`` coroutines at a time, not 50 000 tasks
-        created in one event-loop step.
+        created in one event-loop step. The first item runs alone, and items run one
+        at a time while the breaker suspects the credential: a revoked token costs
+        ``breaker_threshold`` failed requests, not ``max_concurrency`` at once.
         """
         pending = iter(items)
+        for first in pending:
+            await job(first)
+            break
 
         async def runner() -> None:
             for item in pending:
-                await job(item)
+                if self.breaker.suspect:
+                    async with self._one_at_a_time:
+                        await job(item)
+                else:
+                    await job(item)
 
         await asyncio.gather(*(runner() for _ in range(max(1, self.domain.max_concurrency))))
 
@@ -128,9 +144,14 @@ class TickContext:
         task off and dead-letters it once it failed too many times in a row. Either
         way the same request is not sent again on every tick.
         """
+        if self.breaker.is_open:
+            self.report.held_by_breaker += 1
+            return
         try:
             async with task_lock(self.deps.redis, self.domain_id, work.pf_task_id):
                 await handler(*args, **kwargs)
+            self.breaker.succeeded()
+            self.succeeded += 1
         except LockBusy:
             self.report.deferred += 1
         except UpstreamError as error:
@@ -142,21 +163,37 @@ class TickContext:
                 pf_task_id=work.pf_task_id,
                 details={"status": error.status, "service": error.service},
             )
+            if refused_credentials(error):
+                await self.breaker.failed(error)
+                self.report.breaker_opened = int(self.breaker.opened_now)
+                if error.status == 401:
+                    return  # the credential, not the task: nothing to hold against the task
             await self._after_failure(work, error)
 
     async def _after_failure(self, work: TaskWork, error: UpstreamError) -> None:
         """Back off a transient failure; park a permanent one (or too many transient ones)."""
-        if isinstance(error, TransientUpstreamError) or error.status == 401:
-            # 401 is the credential, not the task: back off, the breaker handles the rest.
+        if isinstance(error, TransientUpstreamError) or error.status in CREDENTIAL_STATUSES:
+            # A 403 may be the credential or this one issue: back off, do not give up at once.
             settings = self.deps.settings
             failures = await self.ledger.back_off(
                 work.pf_task_id,
                 base_seconds=settings.task_backoff_base_seconds,
                 max_seconds=settings.task_backoff_max_seconds,
             )
-            if failures < settings.task_transient_dead_letter_after:
-                return
+            if failures >= settings.task_transient_dead_letter_after:
+                self._exhausted.append((work, error))
+            return
         await self.park(work, error)
+
+    async def park_exhausted(self) -> None:
+        """At the end of the tick: dead-letter the tasks out of transient retries, if other
+        work went through. Only a task failing while others succeed is the task's problem;
+        an outage that fails every task is waited out, never dead-lettered task by task."""
+        exhausted, self._exhausted = self._exhausted, []
+        if not self.succeeded:
+            return
+        for work, error in exhausted:
+            await self.park(work, error)
 
     async def park(self, work: TaskWork, error: UpstreamError) -> None:
         """Dead-letter the work and hold it back until the task changes or is replayed."""

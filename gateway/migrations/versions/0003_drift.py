@@ -1,4 +1,4 @@
-"""Poison tasks: a parked operation and a transient back-off per task.
+"""Poison tasks (a parked operation and a back-off per task) and the circuit breaker.
 
 Revision ID: 0003_drift
 Revises: 0002
@@ -24,9 +24,21 @@ def upgrade() -> None:
             sa.Column("transient_failures", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.add_column(sa.Column("retry_not_before", UTCDateTime(), nullable=True))
+    with op.batch_alter_table("domain_config", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("breaker_opened_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("breaker_reason", AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("breaker_next_probe_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("breaker_strikes", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("domain_config", schema=None) as batch_op:
+        batch_op.drop_column("breaker_strikes")
+        batch_op.drop_column("breaker_next_probe_at")
+        batch_op.drop_column("breaker_reason")
+        batch_op.drop_column("breaker_opened_at")
     with op.batch_alter_table("sync_state", schema=None) as batch_op:
         batch_op.drop_column("retry_not_before")
         batch_op.drop_column("transient_failures")

@@ -102,8 +102,10 @@ async def test_transient_failures_back_off_then_dead_letter(world: World) -> Non
             "task_transient_dead_letter_after": 3,
         }
     )
-    task_id, _issue = await synced_task(world)
-    world.jira_faults.refuse("PUT", EDIT, 503, "maintenance", retry_after=0)
+    task_id, issue = await synced_task(world)
+    healthy = world.pf.create_task("Welcome lunch")["id"]
+    await world.tick()
+    world.jira_faults.refuse("PUT", f"/rest/api/3/issue/{issue['id']}", 503, "busy", retry_after=0)
     world.pf.edit_task(task_id, title="Order laptop (15 inch)")
 
     await world.tick()  # failure 1: held back for 60 s
@@ -121,7 +123,8 @@ async def test_transient_failures_back_off_then_dead_letter(world: World) -> Non
     await world.tick()
     assert world.jira_requests() == 0
     world.advance(11)
-    await world.tick()  # failure 3: dead-lettered
+    world.pf.edit_task(healthy, title="Welcome lunch (Friday)")
+    await world.tick()  # failure 3 while another task syncs: dead-lettered
     [letter] = open_letters(world)
     assert (letter.operation, letter.error_status) == (PARKED_UPDATE, 503)
     world.advance(3600)
@@ -129,6 +132,25 @@ async def test_transient_failures_back_off_then_dead_letter(world: World) -> Non
     await world.tick()
     assert world.jira_requests() == 0
     assert [e.pf_task_id for e in world.events(EventType.DEAD_LETTERED)] == [task_id]
+
+
+async def test_an_outage_failing_every_task_is_waited_out_not_dead_lettered(world: World) -> None:
+    world.settings = world.settings.model_copy(
+        update={"task_backoff_base_seconds": 1.0, "task_transient_dead_letter_after": 2}
+    )
+    task_id, _issue = await synced_task(world)
+    world.jira_faults.refuse("PUT", EDIT, 503, "maintenance", retry_after=0)
+    world.pf.edit_task(task_id, title="Order laptop (15 inch)")
+    for _ in range(4):
+        world.advance(10)
+        await world.tick()
+    assert world.states()[task_id].transient_failures == 4
+    assert open_letters(world) == []
+
+    world.jira_faults.clear()
+    world.advance(60)
+    await world.tick()
+    assert world.issues()[0]["summary"] == "Order laptop (15 inch)"
 
 
 async def test_a_success_after_a_transient_failure_clears_the_back_off(world: World) -> None:
