@@ -130,5 +130,8 @@ async def update_issue(tick: TickContext, task: PFTask, digest: str, state: Sync
         tick.report.updated += 1
     state.last_sync_hash = digest
     state.last_synced_fields = fields
+    parked = state.parked_operation
     settled(state)
     await tick.ledger.save(state, *events)
+    if parked:
+        await tick.resolve_parked(state, parked)

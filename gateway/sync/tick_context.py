@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy import update
+from sqlmodel import Session, col
+
 from gateway.clients.errors import TransientUpstreamError, UpstreamError
 from gateway.clients.jira import JiraClient
 from gateway.clients.models import CreatedIssue, JiraIssue, PFTask
 from gateway.clients.peopleforce import PeopleForceClient
-from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.clock import utcnow
+from gateway.db import in_session
+from gateway.models import DeadLetter, DomainConfig, EventType, SyncState, SyncStatus
 from gateway.sync.breaker import CREDENTIAL_STATUSES, Breaker, refused_credentials
 from gateway.sync.deps import SyncDeps
 from gateway.sync.ledger import Ledger
@@ -259,6 +264,31 @@ class TickContext:
         )
         await self.ledger.record(EventType.DEAD_LETTERED, message, state=state)
         self.report.dead_lettered += 1
+
+    async def resolve_parked(self, state: SyncState, operation: str) -> None:
+        """Parked work went through after all (the task changed and Jira took it): close
+        its open dead letters, so the admin is not left to replay what already worked."""
+
+        def close(session: Session) -> int:
+            result = session.exec(
+                update(DeadLetter)
+                .where(
+                    col(DeadLetter.domain_id) == self.domain_id,
+                    col(DeadLetter.pf_task_id) == state.pf_task_id,
+                    col(DeadLetter.operation) == operation,
+                    col(DeadLetter.replayed_at).is_(None),
+                    col(DeadLetter.discarded_at).is_(None),
+                )
+                .values(replayed_at=utcnow())
+            )
+            return result.rowcount or 0
+
+        if await in_session(self.deps.engine, close):
+            await self.ledger.record(
+                EventType.REPLAYED,
+                f"{operation} went through on the task's next change; dead letter closed",
+                state=state,
+            )
 
     async def forget_deleted_issue(self, state: SyncState) -> None:
         """The mapped issue is gone from Jira: forget it, so the next tick recreates it."""

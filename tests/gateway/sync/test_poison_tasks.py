@@ -166,3 +166,22 @@ async def test_a_success_after_a_transient_failure_clears_the_back_off(world: Wo
     assert (state.transient_failures, state.retry_not_before) == (0, None)
     assert world.issues()[0]["summary"] == "Order laptop (15 inch)"
     assert open_letters(world) == []
+
+
+async def test_a_parked_edit_that_goes_through_on_the_next_change_closes_its_letter(
+    world: World,
+) -> None:
+    task_id, issue = await synced_task(world)
+    world.jira_faults.refuse("PUT", f"/rest/api/3/issue/{issue['id']}", 400, "summary: no")
+    world.pf.edit_task(task_id, title="Order laptop (15 inch)")
+    await world.tick()
+    assert len(open_letters(world)) == 1
+
+    world.jira_faults.clear()  # the admin fixed the screen in Jira
+    world.pf.edit_task(task_id, title="Order laptop (16 inch)")
+    await world.tick()
+
+    assert world.issues()[0]["summary"] == "Order laptop (16 inch)"
+    assert open_letters(world) == []
+    assert world.states()[task_id].parked_operation is None
+    assert len(world.events(EventType.REPLAYED)) == 1
