@@ -100,8 +100,9 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         le=100,
-        description="Authentication failures (401/403) in a row that open a domain's "
-        "circuit breaker: its ticks stop writing until a probe succeeds.",
+        description="Authentication failures (401/403) in a row, or creates refused with "
+        "400 in one tick with none accepted, that open a domain's circuit breaker: its "
+        "ticks stop writing until a probe succeeds.",
     )
     breaker_probe_seconds: float = Field(
         default=300.0, gt=0, description="How often an open circuit breaker probes the upstream."

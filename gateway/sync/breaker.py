@@ -103,6 +103,21 @@ class Breaker:
                 f"row (HTTP {error.status}): {error.message}"[:500]
             )
 
+    async def after_creates(self, *, refused: int, created: int) -> None:
+        """Schema failures: K different creates refused with 400 in a tick, none accepted.
+
+        Each refused create is already dead-lettered (no loop); the breaker stops the
+        domain from sending every new task into the same refusal until a probe, and
+        says so once. A tick in which some creates succeed is a rule problem of some
+        tasks, not of the domain.
+        """
+        if self.is_open or created or refused < self.threshold:
+            return
+        await self.open(
+            f"jira refused {refused} different creates with HTTP 400 and accepted none: "
+            "a required field or a changed schema? Fix the rules, then replay the dead letters"
+        )
+
     async def open(self, reason: str) -> None:
         now = utcnow()
         self.opened_at = now

@@ -86,6 +86,8 @@ async def create_issue(
     except PermanentUpstreamError as error:
         if refused_credentials(error):
             raise  # the breaker's business; the create is tried again once it closes
+        if error.status == 400:
+            tick.creates_refused += 1
         await tick.dead_letter(
             task,
             digest,

@@ -94,6 +94,10 @@ async def sync_domain(tick: TickContext) -> TickReport:
     if gone:
         await handle_gone(tick, await tick.ledger.states_for(gone))
     await tick.park_exhausted()
+    await tick.breaker.after_creates(
+        refused=tick.creates_refused, created=tick.report.created + tick.report.adopted
+    )
+    tick.report.breaker_opened = int(tick.breaker.opened_now)
     return tick.report
 
 

@@ -102,6 +102,8 @@ class TickContext:
         self.report = TickReport(domain_id=domain.id)
         self.breaker = Breaker.of(self.ledger, domain, deps.settings)
         self.succeeded = 0
+        self.creates_refused = 0
+        """Creates Jira answered 400 in this tick (the breaker's schema check)."""
         self._exhausted: list[tuple[TaskWork, UpstreamError]] = []
         self._one_at_a_time = asyncio.Lock()
         self.orphans = OrphanSearch(

@@ -146,3 +146,44 @@ async def test_readyz_and_the_dashboard_show_an_open_breaker(world: World) -> No
     assert answer.json()["degraded_domains"] == {"acme": "jira refused: 401"}
     out = DomainOut.of(world.domain())
     assert out.breaker_reason == "jira refused: 401" and out.breaker_opened_at is not None
+
+
+async def test_k_creates_refused_with_400_and_none_accepted_open_the_breaker(world: World) -> None:
+    world.settings = world.settings.model_copy(update={"breaker_threshold": K})
+    world.add_domain()
+    world.jira.require_field("HR", "Task", "priority")
+    for n in range(K):
+        world.pf.create_task(f"Task {n}")
+
+    await world.tick()
+
+    assert len([d for d in world.dead_letters() if d.error_status == 400]) == K
+    domain = world.domain()
+    assert domain.breaker_opened_at is not None and "400" in (domain.breaker_reason or "")
+    world.pf.create_task("One more")
+    world.reset_request_logs()
+    await world.tick()
+    assert world.jira_requests() == 0, "no create is sent into the same refusal"
+
+
+async def test_refused_creates_beside_an_accepted_one_leave_the_breaker_closed(
+    world: World,
+) -> None:
+    world.settings = world.settings.model_copy(update={"breaker_threshold": K})
+    world.add_domain()
+    world.add_rule(
+        "laptops to IT",
+        [{"path": "title", "op": "regex", "value": "laptop"}],
+        project="IT",
+        issue_type="Task",
+        priority=10,
+    )
+    world.jira.require_field("HR", "Task", "priority")
+    for n in range(K + 1):
+        world.pf.create_task(f"Task {n}")
+    world.pf.create_task("Order laptop")
+
+    await world.tick()
+
+    assert len(world.dead_letters()) == K + 1
+    assert world.domain().breaker_opened_at is None
