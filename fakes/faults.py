@@ -214,6 +214,27 @@ class AnswerHold:
             self._passed += 1
 
 
+@dataclass
+class Refusal:
+    """Every request of ``method`` on a path matching ``pattern`` answered with ``status``.
+
+    Unlike the error rate this picks its requests: "Jira rejects every edit of this one
+    issue with 400" (a poison task), or "this endpoint answers 503 with Retry-After".
+    The body has the service's error shape (``FaultPlane.json_error_body``) plus ``message``.
+    """
+
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    message: str = ""
+    retry_after: float | None = None
+    limit: int | None = None
+    """Answer only the first ``limit`` matching requests (None: all of them)."""
+    after: bool = False
+    """Let the app act first and only replace its answer (a lost response)."""
+    answered: int = 0
+
+
 class FaultPlane:
     """The switchboard of faults for one fake service, plus its request log.
 
@@ -246,6 +267,7 @@ class FaultPlane:
         self.storm_retry_after = 1.0
         self.storm_html = False
         self._holds: list[AnswerHold] = []
+        self._refusals: list[Refusal] = []
 
     # -- partitions --------------------------------------------------------------------
 
@@ -347,6 +369,59 @@ class FaultPlane:
             self._holds.append(hold)
         return hold
 
+    def refuse(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        message: str = "",
+        *,
+        retry_after: float | None = None,
+        limit: int | None = None,
+        after: bool = False,
+    ) -> Refusal:
+        """Answer every ``method`` request on ``path`` (a concrete path or a route template
+        such as ``/rest/api/3/issue/{issue}``) with ``status`` until ``clear``."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"refusal status must be 4xx or 5xx, got {status}")
+        refusal = Refusal(
+            method.upper(),
+            _template_pattern(path),
+            status,
+            message,
+            retry_after=retry_after,
+            limit=limit,
+            after=after,
+        )
+        with self._lock:
+            self._refusals.append(refusal)
+        return refusal
+
+    def refusal_for(self, method: str, path: str) -> Refusal | None:
+        """The refusal that answers this request, if any."""
+        with self._lock:
+            refusals = list(self._refusals)
+        return next(
+            (
+                r
+                for r in refusals
+                if r.method == method.upper()
+                and r.pattern.fullmatch(path)
+                and (r.limit is None or r.answered < r.limit)
+            ),
+            None,
+        )
+
+    def refusal_response(self, refusal: Refusal) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        """JSON body in the service's error shape, and the Retry-After header if set."""
+        body = self.json_error_body(refusal.status)
+        if refusal.message:
+            body = {**body, "message": refusal.message, "errorMessages": [refusal.message]}
+        headers: list[tuple[bytes, bytes]] = []
+        if refusal.retry_after is not None:
+            headers.append((b"retry-after", format_retry_after(refusal.retry_after).encode()))
+        return json.dumps(body).encode(), headers
+
     def release_holds(self) -> None:
         """Let every held request through and forget the holds."""
         with self._lock:
@@ -368,6 +443,8 @@ class FaultPlane:
         self.latency = 0.0
         self.storm_rate = 0.0
         self.release_holds()
+        with self._lock:
+            self._refusals = []
 
     def draw_storm(self) -> bool:
         """Whether this request is caught by the storm (draws only while one blows)."""
@@ -575,6 +652,15 @@ class FaultMiddleware:
             body, ctype = plane.error_response(status, html)
             await _answer(send, status, body, ctype, [])
             return status
+        refusal = plane.refusal_for(scope["method"], scope["path"])
+        if refusal is not None:
+            refusal.answered += 1
+            if refusal.after:
+                await self._run_app(scope, receive, _discard)
+            box["fault"] = "refused"
+            body, headers = plane.refusal_response(refusal)
+            await _answer(send, refusal.status, body, b"application/json", headers)
+            return refusal.status
         hold = plane.hold_for(scope["method"], scope["path"])
         if hold is not None:
             return await self._run_held(scope, receive, send, hold)

@@ -53,6 +53,11 @@ SYNC_ACTIONS = Counter(
 SWEEPS = Counter(
     "gateway_sweeps", "Zombie sweeps run, by domain and outcome.", ["domain", "outcome"]
 )
+SWEEP_CAPPED = Counter(
+    "gateway_sweep_capped",
+    "Sweeps that stopped at their page cap (their window did not advance), by domain.",
+    ["domain"],
+)
 SWEEP_REPAIRED = Counter(
     "gateway_sweep_repaired",
     "Tasks the sweeper completed because their webhook was lost, by domain.",
@@ -135,6 +140,11 @@ LAST_TICK_AGE_SECONDS = Gauge(
 )
 CONSECUTIVE_TICK_FAILURES = Gauge(
     "gateway_consecutive_tick_failures", "Ticks failed in a row, by domain.", ["domain"]
+)
+BREAKER_OPEN = Gauge(
+    "gateway_breaker_open",
+    "1 while the domain's circuit breaker is open (credentials refused; no writes).",
+    ["domain"],
 )
 WORKERS_ALIVE = Gauge(
     "gateway_workers_alive", "Workers whose heartbeat is in Redis (seen within its TTL)."

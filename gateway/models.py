@@ -98,6 +98,8 @@ class EventType(StrEnum):
     WEBHOOK_UNKNOWN_SITE = "webhook_unknown_site"
     ADMIN_CHANGE = "admin_change"
     DOMAIN_DELETED = "domain_deleted"
+    BREAKER_OPENED = "breaker_opened"
+    BREAKER_CLOSED = "breaker_closed"
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,12 @@ class DomainConfig(_Stamped, table=True):
     )
     webhook_secret: str | None = Field(default=None, sa_type=WEBHOOK_SECRET_TYPE)
     webhook_secret_previous: str | None = Field(default=None, sa_type=WEBHOOK_SECRET_TYPE)
+    # The circuit breaker (gateway.sync.breaker): open while the upstream keeps refusing
+    # the credentials; ticks then write nothing and only probe, every few minutes.
+    breaker_opened_at: datetime | None = None
+    breaker_reason: str | None = None
+    breaker_next_probe_at: datetime | None = None
+    breaker_strikes: int = 0
 
 
 class RoutingRule(_Stamped, table=True):
@@ -277,6 +285,11 @@ class SyncState(_Stamped, table=True):
     # Drift a person made in Jira that the reconciler already audited and left alone
     # (field -> digest of Jira's value), so it is audited once, not on every pass.
     acknowledged_drift: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Poison-task handling: the operation a dead letter holds back (no request until the
+    # task changes or the letter is replayed), and the back-off of transient failures.
+    parked_operation: str | None = Field(default=None, max_length=30)
+    transient_failures: int = 0
+    retry_not_before: datetime | None = None
 
 
 class SyncEvent(_Row, table=True):

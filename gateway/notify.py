@@ -35,6 +35,8 @@ class AlertKind(StrEnum):
     DEAD_LETTER = "dead_letter"
     SWEEP_REPAIRED = "sweep_repaired"
     TICK_FAILURES = "tick_failures"
+    BREAKER_OPEN = "breaker_open"
+    SWEEP_CAPPED = "sweep_capped"
 
 
 class Delivery(StrEnum):

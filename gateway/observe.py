@@ -59,6 +59,7 @@ def refresh_database_gauges(engine: Engine) -> None:
         metrics.SYNC_LAG_SECONDS,
         metrics.CONSECUTIVE_TICK_FAILURES,
         metrics.LAST_TICK_AGE_SECONDS,
+        metrics.BREAKER_OPEN,
     ):
         gauge.clear()
     for domain in domains:
@@ -68,6 +69,7 @@ def refresh_database_gauges(engine: Engine) -> None:
             sync_lag_seconds(domain, oldest.get(domain.id), now) if domain.is_active else 0.0
         )
         metrics.CONSECUTIVE_TICK_FAILURES.labels(domain=name).set(domain.consecutive_tick_failures)
+        metrics.BREAKER_OPEN.labels(domain=name).set(int(domain.breaker_opened_at is not None))
         last = as_utc(domain.last_poll_at)
         if last is not None:
             metrics.LAST_TICK_AGE_SECONDS.labels(domain=name).set((now - last).total_seconds())

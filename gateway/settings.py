@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from gateway.sync.tuning import SyncTuning
+
 ENV_PREFIX = "GATEWAY_"
 MIN_SECRET_LENGTH = 16
 MIN_DEDUPE_TTL_SECONDS = 72 * 3600
@@ -23,7 +25,7 @@ SUPPORTED_DATABASE_BACKENDS = ("sqlite", "postgresql")
 SUPPORTED_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, SyncTuning):
     """Effective configuration; see the README's configuration table."""
 
     model_config = SettingsConfigDict(

@@ -20,7 +20,7 @@ import os
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -65,6 +65,11 @@ JIRA_READ_ENDPOINT_SUFFIXES = (
 # The scheduled reconcile pass is kept out of the way (a week), like the daily sweep:
 # a scenario that relies on it asks for a pass explicitly (``Harness.reconcile``).
 SCENARIO_RECONCILE_MINUTES = 7 * 24 * 60
+COMPRESSED_TASK_BACKOFF: dict[str, Any] = {
+    "task_backoff_base_seconds": 1.0,
+    "task_backoff_max_seconds": 5.0,
+}
+"""A failing task waits minutes between tries; here less than one round (10 s)."""
 SCHEDULE_JOB = "schedule_due_work"
 BACKOFF_HORIZON_SECONDS = 3600.0
 IN_PROCESS_MAX_JOBS = 20
@@ -99,6 +104,8 @@ class HarnessConfig:
     database_url: str | None = None
     """An empty database (e.g. PostgreSQL) instead of a SQLite file in the temp folder."""
     max_settle_rounds: int = 12
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Further gateway ``Settings`` fields (e.g. a small page cap for an overflow scenario)."""
     """Settling normally takes two to four rounds; a loop never settles."""
 
 
@@ -143,6 +150,7 @@ class Harness(PeopleStack):
             orphan_grace_seconds=self.config.orphan_grace_seconds,
             scheduler_interval_seconds=1,
             log_format="json",
+            **(COMPRESSED_TASK_BACKOFF | self.config.settings),
         )
         storage.remove_folder = not self.config.keep_folder
         offset_file = storage.folder / "clock-offset"

@@ -54,6 +54,10 @@ MODULES = (
     "worker_killed_anywhere",
     "redis_restart",
     "database_restart",
+    "poison_task",
+    "credentials_revoked",
+    "sweep_overflow",
+    "late_completion",
 )
 
 

@@ -6,10 +6,12 @@ migrated SQLite) and applies a random sequence of rules: HR creates, edits,
 completes and reopens tasks; people close and reopen issues, and drift them the
 way people do in Jira (strip the tracking label, move an issue to the other
 project, delete it, edit its summary); webhook delivery faults (drop, duplicate,
-reorder) apply to the deliveries that follow; partitions start and stop; ticks,
-deliveries, webhook jobs, sweeps and reconcile passes run; a tick "crashes"
-(every Jira request is processed and its answer lost). At teardown every fault
-heals, the system settles, one reconcile pass and one sweep run, and the
+reorder) apply to the deliveries that follow; partitions start and stop; the
+Jira token or the PeopleForce key is revoked and restored (the domain's circuit
+breaker opens and closes); ticks, deliveries, webhook jobs, sweeps and reconcile
+passes run; a tick "crashes" (every Jira request is processed and its answer
+lost). At teardown every fault heals, every credential is restored, the system
+settles, one reconcile pass and one sweep run, and the
 guarantees are asserted: one issue per open task and never two, completion
 agrees for every pair, zero writes at rest.
 
@@ -52,6 +54,7 @@ from hypothesis.stateful import (
 )
 
 from gateway.clients.retry import RetryPolicy
+from gateway.demo.records import JIRA_TOKEN, PF_KEY
 from gateway.redis import EmbeddedRedis
 from scenarios.checks import (
     check_at_rest,
@@ -68,6 +71,7 @@ CI_EXAMPLES = 6
 CI_STEPS = 15
 MAX_TASKS = 8
 FINISHES = ("complete", "delete", "complete-and-reopen")
+BREAKER_PROBE_SECONDS = 300
 SETTINGS = settings(
     max_examples=SOAK_EXAMPLES or CI_EXAMPLES,
     stateful_step_count=SOAK_STEPS if SOAK_EXAMPLES else CI_STEPS,
@@ -157,6 +161,8 @@ class GatewayMachine(RuleBasedStateMachine):
     async def _converge_and_check(self) -> None:
         h = self.harness
         h.heal_all()
+        h.jira.api_token, h.pf.api_key = JIRA_TOKEN, PF_KEY
+        h.advance(BREAKER_PROBE_SECONDS)  # an open breaker's probe is due
         await h.settle()
         await h.reconcile()  # what people did in Jira that no webhook or sweep reports
         await h.settle()
@@ -278,6 +284,15 @@ class GatewayMachine(RuleBasedStateMachine):
             plane.partition("refuse")
         else:
             plane.heal()
+
+    @rule(service=st.sampled_from(["peopleforce", "jira"]), revoke=st.booleans())
+    def a_credential_is_revoked_or_restored(self, service: str, revoke: bool) -> None:
+        """An admin revokes the gateway's Jira token or PeopleForce key (or restores it)."""
+        h = self.harness
+        if service == "jira":
+            h.jira.api_token = "revoked-token" if revoke else JIRA_TOKEN
+        else:
+            h.pf.api_key = "revoked-key" if revoke else PF_KEY
 
     @rule()
     def a_tick_crashes_after_jira_acted(self) -> None:

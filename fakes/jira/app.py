@@ -102,7 +102,6 @@ def create_jira_app(
 
     app = FastAPI(title="Fake Jira Cloud", lifespan=lifespan)
     app.state.jira = jira
-    expected = f"{email}:{api_token}"
 
     def guard(request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -111,7 +110,8 @@ def create_jira_app(
             given = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             given = ""
-        if scheme.lower() != "basic" or given != expected:
+        # Read on every request, so a test can revoke the token (``jira.api_token = ...``).
+        if scheme.lower() != "basic" or given != f"{email}:{jira.api_token}":
             raise _Unauthorized
 
     @app.exception_handler(_Unauthorized)

@@ -9,6 +9,7 @@ fixed by the server, the request says ``name`` where the response says
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import date
@@ -172,6 +173,11 @@ def api_router(pf: PeopleForceAccount) -> APIRouter:
     @router.put("/tasks/{task_id}/complete")
     def complete(task_id: str) -> Response:
         """Mark a task completed: an empty 200 (HTML 404 for an unknown id)."""
+        refusal = pf.repeat_complete_status
+        if refusal is not None:
+            with contextlib.suppress(KeyError):
+                if pf.get_task(_numeric_id(task_id))["completed"]:
+                    raise PeopleForceError(refusal, error_body("Task is already completed"))
         return mark(task_id, pf.complete_task)
 
     @router.put("/tasks/{task_id}/incomplete")

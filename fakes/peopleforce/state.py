@@ -57,6 +57,9 @@ class PeopleForceAccount:
             raise ValueError("rate_limit must be at least 1 request per second")
         self.api_key = api_key
         self.forbidden_keys: set[str] = set(forbidden_keys or ())
+        self.repeat_complete_status: int | None = None
+        """When set (a 4xx), completing an already completed task over the API answers it:
+        PeopleForce does not document that case, so the gateway must cope with either."""
         self.page_size = page_size
         self.clock = clock if clock is not None else FakeClock()
         self.rng = rng if rng is not None else random.Random(0)

@@ -223,6 +223,8 @@ class DomainOut(BaseModel):
     last_tick_outcome: str | None
     last_tick_error: str | None
     consecutive_tick_failures: int
+    breaker_opened_at: datetime | None = None
+    breaker_reason: str | None = None
     created_at: datetime
     updated_at: datetime
     # The domain's own webhook URL path and whether its secrets are set (never the secrets).

@@ -9,6 +9,7 @@ from gateway.db import ping
 from gateway.heartbeat import read_heartbeats
 from gateway.migrate import SchemaOutOfDate, ensure_schema_current
 from gateway.settings import Settings
+from gateway.sync.breaker import degraded_domains
 
 router = APIRouter(tags=["health"])
 
@@ -55,6 +56,11 @@ async def readyz(request: Request) -> JSONResponse:
     body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
     if workers:
         body["workers"] = workers
+    if checks.get("schema") == "ok":
+        # Degraded, not unready: the API still accepts webhooks; the breaker is per domain.
+        degraded = degraded_domains(engine)
+        if degraded:
+            body["degraded_domains"] = degraded
     if failing:
         body["failing"] = failing
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -86,9 +86,11 @@ def settings_table(settings: Settings) -> list[tuple[str, str]]:
 
     from gateway.redis import redact_url
     from gateway.settings import ENV_PREFIX
+    from gateway.sync.tuning import SyncTuning
 
     rows = []
-    for name in Settings.model_fields:
+    tuning = list(SyncTuning.model_fields)  # the sync core's tuning last, after the basics
+    for name in [*(n for n in Settings.model_fields if n not in tuning), *tuning]:
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             shown = "********** (set)"

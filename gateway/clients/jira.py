@@ -69,6 +69,7 @@ CREATEMETA_ISSUE_TYPES_PATH = "/rest/api/3/issue/createmeta/{project}/issuetypes
 CREATEMETA_FIELDS_PATH = "/rest/api/3/issue/createmeta/{project}/issuetypes/{issue_type}"
 PROJECT_SEARCH_PATH = "/rest/api/3/project/search"
 USER_SEARCH_PATH = "/rest/api/3/user/search"
+MYSELF_PATH = "/rest/api/3/myself"
 
 MAX_PROPERTY_BYTES = 32_768
 MAX_PROPERTY_KEY_CHARS = 255
@@ -354,6 +355,13 @@ class JiraClient(JiraBulkReads):
             self._transport, PROJECT_SEARCH_PATH, ("values",), "project search"
         )
         return [self._parse_item(JiraProject, item, PROJECT_SEARCH_PATH) for item in items]
+
+    async def check_access(self) -> None:
+        """One cheap authenticated read (``GET /myself``): raises if the credential is refused.
+
+        The circuit breaker's probe: it answers whether the site accepts the token again.
+        """
+        await self._transport.request("GET", MYSELF_PATH, idempotent=True)
 
     async def find_account_id(self, email: str) -> str | None:
         """The account for a PeopleForce assignee's email; None when not exactly one fits.

@@ -88,6 +88,15 @@ async def tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: Ti
             domain_id,
         )
     domain = await Ledger(ctx["engine"], domain_id).domain()
+    if report.breaker_opened and domain is not None:
+        await alert(
+            ctx,
+            AlertKind.BREAKER_OPEN,
+            name,
+            f"circuit breaker open, the domain writes nothing until a probe succeeds: "
+            f"{(domain.breaker_reason or 'credentials refused')[:300]}",
+            domain_id,
+        )
     threshold = ctx["settings"].notify_tick_failures_threshold
     if domain is not None and domain.consecutive_tick_failures >= threshold:
         await alert(
@@ -101,7 +110,17 @@ async def tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: Ti
 
 
 async def sweep_alert(ctx: dict[str, Any], name: str, report: SweepReport) -> None:
-    """Each repair is a lost webhook: many of them point at the webhook or the ingress."""
+    """Each repair is a lost webhook: many of them point at the webhook or the ingress.
+    A sweep stopped at its page cap is said too: its window does not advance."""
+    if report.capped:
+        metrics.SWEEP_CAPPED.labels(domain=name).inc()
+        await alert(
+            ctx,
+            AlertKind.SWEEP_CAPPED,
+            name,
+            f"the sweep stopped at its page cap after {report.scanned} issues; its window "
+            "does not advance until a sweep completes (raise GATEWAY_SWEEP_MAX_PAGES)",
+        )
     threshold = ctx["settings"].notify_sweep_repaired_threshold
     if report.repaired > threshold:
         await alert(

@@ -20,13 +20,14 @@ from gateway.clients.peopleforce import COMPLETE_STOP_REASONS, PeopleForceClient
 from gateway.clock import utcnow
 from gateway.models import DeletionPolicy, EventType, SyncState, SyncStatus
 from gateway.sync.issue_writes import update_issue
+from gateway.sync.ledger import PARKED_COMPLETE, settled
 from gateway.sync.orphans import adopt_orphan
+from gateway.sync.tick_context import TaskWork
 
 if TYPE_CHECKING:
     from gateway.sync.tick_context import TickContext
 
 DONE_CATEGORY = "done"
-COMPLETED_SCAN_MAX_PAGES = 100
 
 
 async def handle_gone(tick: TickContext, gone: list[SyncState]) -> None:
@@ -53,16 +54,12 @@ async def handle_gone(tick: TickContext, gone: list[SyncState]) -> None:
 
 
 async def _close_issues(tick: TickContext, synced: dict[int, SyncState]) -> None:
-    completed, exhaustive = await confirm_completed(tick.pf, set(synced))
+    max_pages = completed_scan_pages(tick)
+    completed, exhaustive = await confirm_completed(tick.pf, set(synced), max_pages)
     if not exhaustive:
         for task_id, state in synced.items():
             if task_id not in completed:
-                await tick.ledger.record(
-                    EventType.FAILED,
-                    "task left the open list but was not found in the first "
-                    f"{COMPLETED_SCAN_MAX_PAGES} pages of completed tasks; retried next tick",
-                    state=state,
-                )
+                await hold_unconfirmed(tick, state, max_pages)
     closing = [
         (state, complete_issue if task_id in completed else task_deleted)
         for task_id, state in synced.items()
@@ -73,22 +70,56 @@ async def _close_issues(tick: TickContext, synced: dict[int, SyncState]) -> None
         item: tuple[SyncState, Callable[[TickContext, SyncState], Awaitable[None]]],
     ) -> None:
         state, handler = item
-        await tick.guarded(state.pf_task_id, handler, tick, state)
+        work = TaskWork(state.pf_task_id, PARKED_COMPLETE, payload={"pf_task_id": state.pf_task_id})
+        await tick.guarded(work, handler, tick, state)
 
     await tick.bounded(closing, close_one)
 
 
-async def confirm_completed(pf: PeopleForceClient, wanted: set[int]) -> tuple[set[int], bool]:
-    """Which wanted ids are on the completed list, and whether the whole list was read."""
+def completed_scan_pages(tick: TickContext) -> int:
+    """The hard cap of completed-list pages one confirmation may read (a setting)."""
+    return tick.deps.settings.completed_scan_max_pages
+
+
+async def confirm_completed(
+    pf: PeopleForceClient, wanted: set[int], max_pages: int
+) -> tuple[set[int], bool]:
+    """Which wanted ids are on the completed list, and whether the whole list was read.
+
+    The list is read until every wanted id was seen, or to its end: PeopleForce has
+    no read by id and no documented order, so a task completed long after it was
+    created may sit behind thousands of others. The cost is at most
+    ``ceil(completed tasks / 50)`` requests, paid once: a task found is completed,
+    one missing from a list read to its end was deleted, and either way it is not
+    looked for again. Only a list cut short leaves tasks unconfirmed, and those
+    back off (``hold_unconfirmed``) instead of costing a full read every tick.
+    """
     found: set[int] = set()
     exhaustive = False
-    async for page in pf.iter_task_pages(True, max_pages=COMPLETED_SCAN_MAX_PAGES):
+    async for page in pf.iter_task_pages(True, max_pages=max_pages):
         found.update(task.id for task in page.tasks if task.id in wanted)
         if page.stop_reason is not None:
             exhaustive = page.stop_reason in COMPLETE_STOP_REASONS
         if found == wanted:
             break
     return found, exhaustive
+
+
+async def hold_unconfirmed(tick: TickContext, state: SyncState, max_pages: int) -> None:
+    """Neither found nor proven deleted: say so, and back the task off exponentially."""
+    tick.report.failed += 1
+    await tick.ledger.record(
+        EventType.FAILED,
+        "task left the open list but was not found in the first "
+        f"{max_pages} pages of completed tasks; retried after a back-off",
+        state=state,
+    )
+    settings = tick.deps.settings
+    await tick.ledger.back_off(
+        state.pf_task_id,
+        base_seconds=settings.task_backoff_base_seconds,
+        max_seconds=settings.task_backoff_max_seconds,
+    )
 
 
 async def complete_issue(tick: TickContext, state: SyncState) -> None:
@@ -111,6 +142,7 @@ async def complete_issue(tick: TickContext, state: SyncState) -> None:
     fresh.is_completed = True
     fresh.completed_at = utcnow()
     fresh.last_sync_hash = None
+    settled(fresh)
     await tick.ledger.save(fresh)
     if transition is None:
         reason = "task completed in PeopleForce; issue was already done"
@@ -128,6 +160,7 @@ async def task_deleted(tick: TickContext, state: SyncState) -> None:
         with contextlib.suppress(NotFoundError):
             await tick.jira.transition_to_done(fresh.jira_issue_id)
     fresh.status = SyncStatus.DELETED
+    settled(fresh)
     await tick.ledger.save(fresh)
     await tick.ledger.record(
         EventType.TASK_DELETED, f"task deleted in PeopleForce; policy {policy}", state=fresh

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
-from gateway.clients.errors import NotFoundError
+from gateway.clients.errors import NotFoundError, PermanentUpstreamError
 from gateway.clients.models import JiraIssue
 from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clock import utcnow
@@ -25,6 +25,8 @@ from gateway.sync.locks import task_lock
 log = logging.getLogger("gateway.sync.inbound")
 
 ISSUE_FIELDS = ["status", "labels", "project"]
+COMPLETED_CONFIRM_MAX_PAGES = 2000
+"""Pages of the completed list read to confirm an "already completed" refusal."""
 
 
 class Source(StrEnum):
@@ -148,11 +150,29 @@ async def _reconcile(
     return Outcome.ALREADY_AGREES
 
 
+async def complete_in_peopleforce(pf: PeopleForceClient, task_id: int, max_pages: int) -> None:
+    """Complete the task; a refusal because it is already completed counts as done.
+
+    PeopleForce does not document a second ``complete`` (a retry after a lost answer,
+    or someone completing it meanwhile): it may answer 200 or a 4xx. A 4xx is taken
+    as success only once the completed list shows the task; otherwise it stands.
+    """
+    try:
+        await pf.complete_task(task_id)
+    except PermanentUpstreamError as error:
+        if isinstance(error, NotFoundError) or error.status in (401, 403):
+            raise
+        found = await pf.find_completed([task_id], max_pages=max_pages)
+        if task_id not in found:
+            raise
+        log.info("task %s was already completed (PeopleForce answered %s)", task_id, error.status)
+
+
 async def _complete_task(
     pf: PeopleForceClient, ledger: Ledger, issue: JiraIssue, state: SyncState, source: Source
 ) -> Outcome:
     try:
-        await pf.complete_task(state.pf_task_id)
+        await complete_in_peopleforce(pf, state.pf_task_id, COMPLETED_CONFIRM_MAX_PAGES)
     except NotFoundError:
         state.status = SyncStatus.DELETED
         await ledger.save(state)

@@ -16,6 +16,8 @@ from gateway.clients.models import PFTask
 from gateway.clock import as_utc, utcnow
 from gateway.models import EventType, SyncEvent, SyncState, SyncStatus
 from gateway.sync.assignees import fields_with_assignee
+from gateway.sync.breaker import refused_credentials
+from gateway.sync.ledger import settled
 from gateway.sync.lineage import lineage
 from gateway.sync.mappings import diff_fields
 from gateway.sync.routing import RouteAction, RouteDecision
@@ -82,6 +84,10 @@ async def create_issue(
         )
         return
     except PermanentUpstreamError as error:
+        if refused_credentials(error):
+            raise  # the breaker's business; the create is tried again once it closes
+        if error.status == 400:
+            tick.creates_refused += 1
         await tick.dead_letter(
             task,
             digest,
@@ -109,6 +115,7 @@ async def update_issue(tick: TickContext, task: PFTask, digest: str, state: Sync
     decision = route_task(task.raw, tick.rules, tick.defaults)
     if decision.action != RouteAction.SYNC or state.jira_issue_id is None:
         state.last_sync_hash = digest
+        settled(state)
         await tick.ledger.save(state)
         return
     fields = await fields_with_assignee(tick, decision, task)
@@ -125,4 +132,8 @@ async def update_issue(tick: TickContext, task: PFTask, digest: str, state: Sync
         tick.report.updated += 1
     state.last_sync_hash = digest
     state.last_synced_fields = fields
+    parked = state.parked_operation
+    settled(state)
     await tick.ledger.save(state, *events)
+    if parked:
+        await tick.resolve_parked(state, parked)

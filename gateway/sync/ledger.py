@@ -26,14 +26,14 @@ request already sent upstream.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.db import offloaded
 from gateway.models import (
     DeadLetter,
@@ -57,6 +57,27 @@ class StateSummary(NamedTuple):
     status: str
     is_completed: bool
     intent_at: datetime | None
+    parked_operation: str | None = None
+    retry_not_before: datetime | None = None
+
+    def waiting(self, now: datetime) -> bool:
+        """Whether the task is held back: parked by a dead letter or backing off."""
+        if self.parked_operation == PARKED_COMPLETE:
+            return True
+        until = as_utc(self.retry_not_before)
+        return until is not None and until > now
+
+
+PARKED_UPDATE = "update"
+PARKED_COMPLETE = "complete"
+"""Operations a dead letter can hold back for one task (``SyncState.parked_operation``)."""
+
+
+def settled(state: SyncState) -> None:
+    """Clear a task's back-off and parked operation: its work just went through."""
+    state.parked_operation = None
+    state.transient_failures = 0
+    state.retry_not_before = None
 
 
 class Ledger:
@@ -116,6 +137,8 @@ class Ledger:
             col(SyncState.status),
             col(SyncState.is_completed),
             col(SyncState.intent_at),
+            col(SyncState.parked_operation),
+            col(SyncState.retry_not_before),
         ).where(col(SyncState.domain_id) == self.domain_id)
         with self.session() as session:
             rows = session.connection().execute(columns)
@@ -178,6 +201,50 @@ class Ledger:
             )
             session.commit()
             return result.rowcount or 0
+
+    @offloaded
+    def back_off(self, pf_task_id: int, *, base_seconds: float, max_seconds: float) -> int:
+        """Count a transient failure of the task and hold it back, exponentially longer
+        each time (capped); returns the failures in a row (0: no row to hold back)."""
+        with self.session() as session:
+            state = session.exec(
+                select(SyncState).where(
+                    SyncState.domain_id == self.domain_id, SyncState.pf_task_id == pf_task_id
+                )
+            ).first()
+            if state is None:
+                return 0
+            state.transient_failures += 1
+            delay = min(max_seconds, base_seconds * 2 ** min(state.transient_failures - 1, 30))
+            state.retry_not_before = utcnow() + timedelta(seconds=delay)
+            session.add(state)
+            session.commit()
+            return state.transient_failures
+
+    @offloaded
+    def park(self, pf_task_id: int, operation: str, digest: str | None) -> None:
+        """Hold the task's ``operation`` back until it changes or is replayed.
+
+        For an update the task's current hash is remembered, so the next tick sees no
+        change and sends nothing; a completion is skipped while parked.
+        """
+        values: dict[str, Any] = {
+            "parked_operation": operation,
+            "transient_failures": 0,
+            "retry_not_before": None,
+        }
+        if digest is not None:
+            values["last_sync_hash"] = digest
+        with self.session() as session:
+            session.connection().execute(
+                update(SyncState)
+                .where(
+                    col(SyncState.domain_id) == self.domain_id,
+                    col(SyncState.pf_task_id) == pf_task_id,
+                )
+                .values(**values)
+            )
+            session.commit()
 
     @offloaded
     def save(self, state: SyncState, *events: SyncEvent) -> SyncState:

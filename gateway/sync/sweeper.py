@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from gateway.clients.errors import UpstreamError
+from gateway.clients.models import StopReason
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState
+from gateway.sync.breaker import allows_writes
 from gateway.sync.deps import SyncDeps
 from gateway.sync.inbound import Outcome, Source, process_issue_event
 from gateway.sync.ledger import Ledger
@@ -39,6 +42,7 @@ class SweepReport:
     scanned: int = 0
     candidates: int = 0
     repaired: int = 0
+    capped: bool = False
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -90,6 +94,13 @@ async def _sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
     domain = await ledger.domain()
     if domain is None:
         return None
+    if not allows_writes(domain):
+        # The credentials are refused: the sweep waits for the breaker to close and its
+        # window does not move, so the next sweep covers this one's time too.
+        await ledger.update_domain(
+            next_sweep_at=utcnow() + timedelta(seconds=deps.settings.breaker_probe_seconds)
+        )
+        return None
     started = utcnow()
     window = sweep_window(domain, started)
     report = SweepReport(
@@ -98,20 +109,47 @@ async def _sweep(deps: SyncDeps, domain_id: int) -> SweepReport | None:
         window_minutes=math.ceil(window.total_seconds() / 60),
         jql=sweep_jql(domain, window),
     )
-    jira = deps.jira(domain)
-    done_ids: list[str] = []
-    try:
-        async for issue in jira.search_jql(report.jql, fields=["status"]):
-            report.scanned += 1
-            done_ids.append(issue.id)
-    except UpstreamError as error:
-        report.errors.append(f"search failed: {error}")
+    done_ids = await _done_issue_ids(deps, domain, report)
     candidates = await ledger.open_states_for_issues(done_ids)
     report.candidates = len(candidates)
     await _repair(deps, report, candidates)
     report.finished_at = utcnow()
     await _record_sweep(ledger, domain, report)
     return report
+
+
+async def _done_issue_ids(deps: SyncDeps, domain: DomainConfig, report: SweepReport) -> list[str]:
+    """Every issue the sweep's search lists, paged to the end or to the hard cap.
+
+    A cap that is hit is an error of the sweep, so its window stays where it was.
+    """
+    settings = deps.settings
+    pages = deps.jira(domain).iter_search_pages(
+        report.jql,
+        fields=["status"],
+        max_results=settings.sweep_page_size,
+        max_pages=settings.sweep_max_pages,
+    )
+    done_ids: list[str] = []
+    try:
+        async with aclosing(pages):
+            async for page in pages:
+                report.scanned += len(page.issues)
+                done_ids.extend(issue.id for issue in page.issues)
+                if page.stop_reason == StopReason.CAP:
+                    note_cap(report, settings.sweep_max_pages)
+    except UpstreamError as error:
+        report.errors.append(f"search failed: {error}")
+    return done_ids
+
+
+def note_cap(report: SweepReport, max_pages: int) -> None:
+    """The search stopped at its page cap: say so, and keep the window where it was."""
+    report.capped = True
+    report.errors.append(
+        f"search stopped at the cap of {max_pages} pages ({report.scanned} issues); the "
+        "window does not advance: raise GATEWAY_SWEEP_MAX_PAGES"
+    )
 
 
 async def _repair(deps: SyncDeps, report: SweepReport, candidates: list[SyncState]) -> None:
@@ -150,6 +188,7 @@ async def _record_sweep(ledger: Ledger, domain: DomainConfig, report: SweepRepor
             "scanned": report.scanned,
             "candidates": report.candidates,
             "repaired": report.repaired,
+            "capped": report.capped,
             "errors": report.errors[:20],
         },
     )

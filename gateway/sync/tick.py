@@ -23,20 +23,25 @@ from gateway.clients.peopleforce import COMPLETE_STOP_REASONS
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
 from gateway.monitoring.tick_status import TickProgress, record_report
+from gateway.sync.breaker import refused_credentials
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
 from gateway.sync.hashing import canonical_json, state_hash
 from gateway.sync.issue_writes import parse_pf_time, route_and_create, update_issue
-from gateway.sync.ledger import Ledger, StateSummary
+from gateway.sync.ledger import PARKED_UPDATE, Ledger, StateSummary
 from gateway.sync.locks import TICK_LOCK_TIMEOUT_SECONDS, LockBusy, domain_job_lock, tick_lock_name
 from gateway.sync.orphans import adopt_orphan
 from gateway.sync.routing import DomainDefaults, RuleSpec
-from gateway.sync.tick_context import TickContext, TickReport
+from gateway.sync.tick_context import TaskWork, TickContext, TickReport
 
 log = logging.getLogger("gateway.sync.tick")
 
 # 50 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
 MAX_OPEN_PAGES = 1000
+PARTIAL = "partial"
+"""A tick that ran to the end, but the work of some tasks failed."""
+DEGRADED = "degraded"
+"""The domain's circuit breaker is open: the tick wrote nothing (``gateway.sync.breaker``)."""
 RULES_FINGERPRINT_KEY = "gateway:rules:fingerprint:{domain_id}"
 # How early a tick may start and still count as its slot's tick (see ``next_slot``).
 SLOT_TOLERANCE = timedelta(seconds=1)
@@ -78,22 +83,30 @@ async def sync_domain(tick: TickContext) -> TickReport:
 
         async def sync_one(item: tuple[PFTask, str]) -> None:
             task, digest = item
-            await tick.guarded(task.id, sync_open_task, tick, task, digest)
+            work = TaskWork(task.id, PARKED_UPDATE, digest, {"task": task.raw})
+            await tick.guarded(work, sync_open_task, tick, task, digest)
             await progress.step(tick.report.created)
 
         try:
             await tick.bounded(work, sync_one)
         finally:
             await progress.end()
+    now = utcnow()
     gone = [
         summary.pf_task_id
         for summary in index.values()
         if summary.pf_task_id not in open_ids
         and not summary.is_completed
         and summary.status != SyncStatus.DELETED
+        and not summary.waiting(now)
     ]
     if gone:
         await handle_gone(tick, await tick.ledger.states_for(gone))
+    await tick.park_exhausted()
+    await tick.breaker.after_creates(
+        refused=tick.creates_refused, created=tick.report.created + tick.report.adopted
+    )
+    tick.report.breaker_opened = int(tick.breaker.opened_now)
     return tick.report
 
 
@@ -109,6 +122,7 @@ async def _changed_open_tasks(
     work: list[tuple[PFTask, str]] = []
     stop_reason: StopReason | None = None
     pages = 0
+    now = utcnow()
     async with aclosing(tick.pf.iter_task_pages(False, max_pages=MAX_OPEN_PAGES)) as listing:
         async for page in listing:
             pages += 1
@@ -121,6 +135,8 @@ async def _changed_open_tasks(
                 summary = index.get(task.id)
                 if summary is not None and unchanged(summary, digest):
                     tick.report.unchanged += 1
+                elif summary is not None and summary.waiting(now):
+                    tick.report.backing_off += 1
                 else:
                     work.append((task, digest))
     if stop_reason not in COMPLETE_STOP_REASONS:
@@ -238,22 +254,20 @@ async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -
     await ledger.update_domain(last_poll_at=started, next_poll_at=next_slot(domain, started))
     clock = time.perf_counter()
     tick = TickContext(deps, domain)
-    try:
-        report = await sync_domain(tick)
-    except Exception as error:
-        report = tick.report
-        report.outcome = "failed"
-        report.errors.append(f"{type(error).__name__}: {error}")
-        log.warning("tick of domain %s failed: %s", domain.name, error)
+    report = await _breaker_guarded_tick(tick)
     elapsed_ms = int((time.perf_counter() - clock) * 1000)
-    failures = 0 if report.outcome == "ok" else domain.consecutive_tick_failures + 1
+    failures = domain.consecutive_tick_failures + 1
+    if report.outcome in ("ok", PARTIAL):
+        failures = 0
+    elif report.outcome == DEGRADED:
+        failures = domain.consecutive_tick_failures
     await ledger.update_domain(
         last_tick_duration_ms=elapsed_ms,
-        last_tick_outcome=report.outcome if report.outcome != "ok" else report.summary(),
+        last_tick_outcome=_outcome_line(report),
         last_tick_error=report.errors[0][:500] if report.errors else None,
         consecutive_tick_failures=failures,
     )
-    if report.outcome != "ok":
+    if report.outcome not in ("ok", PARTIAL, DEGRADED):
         await ledger.record(EventType.TICK_FAILED, report.errors[-1][:500])
     await record_report(
         deps.redis,
@@ -265,3 +279,36 @@ async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -
         seconds=elapsed_ms / 1000,
     )
     return report
+
+
+async def _breaker_guarded_tick(tick: TickContext) -> TickReport:
+    """The tick, unless the domain's breaker is open and its probe still fails."""
+    report = tick.report
+    try:
+        if tick.breaker.is_open and not await tick.breaker.probe(tick.domain, tick.pf, tick.jira):
+            report.outcome = DEGRADED
+            report.errors.append(f"circuit breaker open: {tick.domain.breaker_reason}")
+            return report
+        await sync_domain(tick)
+    except Exception as error:
+        report.outcome = "failed"
+        report.errors.append(f"{type(error).__name__}: {error}")
+        log.warning("tick of domain %s failed: %s", tick.domain.name, error)
+        if refused_credentials(error):
+            await tick.breaker.failed(error)
+            report.breaker_opened = int(tick.breaker.opened_now)
+    if report.outcome == "ok" and report.failed:
+        report.outcome = PARTIAL
+    await tick.breaker.save_strikes()
+    return report
+
+
+def _outcome_line(report: TickReport) -> str:
+    """What the dashboard shows: the counts, flagged when tasks failed or were parked."""
+    if report.outcome == "ok":
+        return report.summary()
+    if report.outcome == PARTIAL:
+        return f"{PARTIAL}: {report.summary()}"
+    if report.outcome == DEGRADED:
+        return f"{DEGRADED}: circuit breaker open"
+    return report.outcome

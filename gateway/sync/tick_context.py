@@ -14,11 +14,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from gateway.clients.errors import UpstreamError
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from gateway.clients.errors import TransientUpstreamError, UpstreamError
 from gateway.clients.jira import JiraClient
 from gateway.clients.models import CreatedIssue, JiraIssue, PFTask
 from gateway.clients.peopleforce import PeopleForceClient
-from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
+from gateway.clock import utcnow
+from gateway.db import in_session
+from gateway.models import DeadLetter, DomainConfig, EventType, SyncState, SyncStatus
+from gateway.sync.breaker import CREDENTIAL_STATUSES, Breaker, refused_credentials
 from gateway.sync.deps import SyncDeps
 from gateway.sync.ledger import Ledger
 from gateway.sync.locks import LockBusy, task_lock
@@ -48,6 +54,9 @@ class TickReport:
     deleted: int = 0
     recreated: int = 0
     deferred: int = 0
+    backing_off: int = 0
+    held_by_breaker: int = 0
+    breaker_opened: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -59,6 +68,21 @@ class TickReport:
             if isinstance(value, int) and name != "domain_id" and value
         ]
         return ", ".join(counts).replace("open tasks", "open") or "no open tasks"
+
+
+@dataclass(frozen=True)
+class TaskWork:
+    """One task's work in a tick, named so a failure of it can be dead-lettered and replayed.
+
+    ``operation`` is a ``PARKED_*`` value; ``digest`` the task's hash for an update
+    (remembered when parked, so an unchanged task costs nothing); ``payload`` what a
+    replay needs.
+    """
+
+    pf_task_id: int
+    operation: str
+    digest: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 class TickContext:
@@ -76,6 +100,12 @@ class TickContext:
         self.defaults = DomainDefaults.from_model(domain)
         self.rules: list[RuleSpec] = []
         self.report = TickReport(domain_id=domain.id)
+        self.breaker = Breaker.of(self.ledger, domain, deps.settings)
+        self.succeeded = 0
+        self.creates_refused = 0
+        """Creates Jira answered 400 in this tick (the breaker's schema check)."""
+        self._exhausted: list[tuple[TaskWork, UpstreamError]] = []
+        self._one_at_a_time = asyncio.Lock()
         self.orphans = OrphanSearch(
             self.jira,
             domain,
@@ -89,38 +119,105 @@ class TickContext:
 
         A fixed set of runners pulls items from one iterator, so an initial sync of
         50 000 tasks holds ``max_concurrency`` coroutines at a time, not 50 000 tasks
-        created in one event-loop step.
+        created in one event-loop step. The first item runs alone, and items run one
+        at a time while the breaker suspects the credential: a revoked token costs
+        ``breaker_threshold`` failed requests, not ``max_concurrency`` at once.
         """
         pending = iter(items)
+        for first in pending:
+            await job(first)
+            break
 
         async def runner() -> None:
             for item in pending:
-                await job(item)
+                if self.breaker.suspect:
+                    async with self._one_at_a_time:
+                        await job(item)
+                else:
+                    await job(item)
 
         await asyncio.gather(*(runner() for _ in range(max(1, self.domain.max_concurrency))))
 
     async def guarded(
         self,
-        pf_task_id: int,
+        work: TaskWork,
         handler: Callable[P, Awaitable[None]],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> None:
-        """Run per-task work under the task lock; one task's failure never stops the tick."""
+        """Run per-task work under the task lock; one task's failure never stops the tick.
+
+        A permanent failure dead-letters the work at once; a transient one backs the
+        task off and dead-letters it once it failed too many times in a row. Either
+        way the same request is not sent again on every tick.
+        """
+        if self.breaker.is_open:
+            self.report.held_by_breaker += 1
+            return
         try:
-            async with task_lock(self.deps.redis, self.domain_id, pf_task_id):
+            async with task_lock(self.deps.redis, self.domain_id, work.pf_task_id):
                 await handler(*args, **kwargs)
+            self.breaker.succeeded()
+            self.succeeded += 1
         except LockBusy:
             self.report.deferred += 1
         except UpstreamError as error:
             self.report.failed += 1
-            self.report.errors.append(f"task {pf_task_id}: {error}")
+            self.report.errors.append(f"task {work.pf_task_id}: {error}")
             await self.ledger.record(
                 EventType.FAILED,
                 f"{type(error).__name__}: {error}",
-                pf_task_id=pf_task_id,
+                pf_task_id=work.pf_task_id,
                 details={"status": error.status, "service": error.service},
             )
+            if refused_credentials(error):
+                await self.breaker.failed(error)
+                self.report.breaker_opened = int(self.breaker.opened_now)
+                if error.status == 401:
+                    return  # the credential, not the task: nothing to hold against the task
+            await self._after_failure(work, error)
+
+    async def _after_failure(self, work: TaskWork, error: UpstreamError) -> None:
+        """Back off a transient failure; park a permanent one (or too many transient ones)."""
+        if isinstance(error, TransientUpstreamError) or error.status in CREDENTIAL_STATUSES:
+            # A 403 may be the credential or this one issue: back off, do not give up at once.
+            settings = self.deps.settings
+            failures = await self.ledger.back_off(
+                work.pf_task_id,
+                base_seconds=settings.task_backoff_base_seconds,
+                max_seconds=settings.task_backoff_max_seconds,
+            )
+            if failures >= settings.task_transient_dead_letter_after:
+                self._exhausted.append((work, error))
+            return
+        await self.park(work, error)
+
+    async def park_exhausted(self) -> None:
+        """At the end of the tick: dead-letter the tasks out of transient retries, if other
+        work went through. Only a task failing while others succeed is the task's problem;
+        an outage that fails every task is waited out, never dead-lettered task by task."""
+        exhausted, self._exhausted = self._exhausted, []
+        if not self.succeeded:
+            return
+        for work, error in exhausted:
+            await self.park(work, error)
+
+    async def park(self, work: TaskWork, error: UpstreamError) -> None:
+        """Dead-letter the work and hold it back until the task changes or is replayed."""
+        await self.ledger.park(work.pf_task_id, work.operation, work.digest)
+        await self.ledger.dead_letter(
+            operation=work.operation,
+            pf_task_id=work.pf_task_id,
+            payload=work.payload,
+            error_status=error.status,
+            error_message=str(error),
+        )
+        await self.ledger.record(
+            EventType.DEAD_LETTERED,
+            f"{work.operation} held back until the task changes or is replayed: {error}"[:500],
+            pf_task_id=work.pf_task_id,
+        )
+        self.report.dead_lettered += 1
 
     async def mark_synced(
         self,
@@ -169,6 +266,31 @@ class TickContext:
         )
         await self.ledger.record(EventType.DEAD_LETTERED, message, state=state)
         self.report.dead_lettered += 1
+
+    async def resolve_parked(self, state: SyncState, operation: str) -> None:
+        """Parked work went through after all (the task changed and Jira took it): close
+        its open dead letters, so the admin is not left to replay what already worked."""
+
+        def close(session: Session) -> int:
+            result = session.exec(
+                update(DeadLetter)
+                .where(
+                    col(DeadLetter.domain_id) == self.domain_id,
+                    col(DeadLetter.pf_task_id) == state.pf_task_id,
+                    col(DeadLetter.operation) == operation,
+                    col(DeadLetter.replayed_at).is_(None),
+                    col(DeadLetter.discarded_at).is_(None),
+                )
+                .values(replayed_at=utcnow())
+            )
+            return result.rowcount or 0
+
+        if await in_session(self.deps.engine, close):
+            await self.ledger.record(
+                EventType.REPLAYED,
+                f"{operation} went through on the task's next change; dead letter closed",
+                state=state,
+            )
 
     async def forget_deleted_issue(self, state: SyncState) -> None:
         """The mapped issue is gone from Jira: forget it, so the next tick recreates it."""

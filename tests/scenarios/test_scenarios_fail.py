@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+import gateway.sync.completion as completion
 import gateway.sync.inbound as inbound
 import gateway.sync.issue_writes as issue_writes
+import gateway.sync.sweeper as sweeper
 import gateway.sync.tick as tick
 import gateway.sync.tick_context as tick_context
 import gateway.worker as worker
@@ -20,10 +22,11 @@ from gateway.clients.models import StopReason, TaskPage
 from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clients.retry import RetryPolicy
 from gateway.models import EventType
+from gateway.sync.breaker import Breaker
 from gateway.sync.mappings import TARGET_FIELDS
 from gateway.sync.orphans import OrphanSearch
 from gateway.sync.tick_context import TickContext
-from scenarios import Knobs, ScenarioResult, run_scenario
+from scenarios import Knobs, ScenarioResult, late_completion, run_scenario
 
 
 def failed(result: ScenarioResult, check: str) -> bool:
@@ -249,3 +252,66 @@ def test_database_outage_without_the_503_handlers_fails(monkeypatch: pytest.Monk
     monkeypatch.setattr(gateway.api.app, "install_outage_handlers", lambda app: None)
     result = run_scenario("database-restart", seed=1, tasks=12)
     assert failed(result, "admin API answered 503 during every outage")
+
+
+def test_poison_task_without_parking_repeats_the_edit_every_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused edit is recorded as failed but not dead-lettered: it goes out every tick."""
+
+    async def no_park(self: TickContext, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(TickContext, "park", no_park)
+    run_failing(
+        "poison-task",
+        "the poison task is dead-lettered once",
+        "zero Jira requests for the poison task over 10 ticks",
+    )
+
+
+def test_credentials_revoked_without_the_breaker_keeps_hammering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The breaker never opens: every tick sends its writes again and each one is refused."""
+
+    async def never_open(self: Breaker, reason: str) -> None:
+        return None
+
+    monkeypatch.setattr(Breaker, "open", never_open)
+    run_failing(
+        "credentials-revoked",
+        "the breaker opens within 3 ticks (Jira)",
+        "at most 3 failed writes to Jira",
+        "no request to jira while open",
+    )
+
+
+def test_sweep_overflow_with_a_silent_cap_moves_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cap is hit but not noted: the sweep looks complete and its window moves on."""
+    monkeypatch.setattr(sweeper, "note_cap", lambda report, max_pages: None)
+    run_failing(
+        "sweep-overflow",
+        "the capped sweep says so",
+        "the window does not advance",
+        "a metric counts it",
+        tasks=16,
+    )
+
+
+def test_late_completion_with_a_fixed_page_cap_is_never_confirmed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The old behaviour: 100 completed pages at most, and the same scan again every tick."""
+
+    async def every_tick(tick: Any, state: Any, max_pages: int) -> None:
+        await tick.ledger.record(EventType.FAILED, "not found; retried next tick", state=state)
+
+    monkeypatch.setattr(completion, "completed_scan_pages", lambda tick: 100)
+    monkeypatch.setattr(completion, "hold_unconfirmed", every_tick)
+    run_failing(
+        "late-completion",
+        "the old task's issue is done after one tick",
+        f"no completed page read in the next {late_completion.QUIET_TICKS} ticks",
+        tasks=4,
+    )

@@ -25,7 +25,7 @@ from gateway.observe import sync_lag_seconds
 router = APIRouter(include_in_schema=False)
 
 # Circuit-breaker fields a domain may carry; shown when present, nothing otherwise.
-BREAKER_FIELDS = ("breaker_state", "breaker_open_until", "breaker_reason")
+BREAKER_FIELDS = ("breaker_opened_at", "breaker_reason", "breaker_next_probe_at")
 
 
 def _oldest_pending_create(session: Session, domain_id: int) -> datetime | None:

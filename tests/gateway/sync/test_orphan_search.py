@@ -15,7 +15,6 @@ import pytest
 from sqlmodel import Session, select
 
 from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncState, SyncStatus
-from gateway.sync import completion
 from gateway.sync.lineage import jql_string, lineage_matches
 from tests.gateway.sync.test_orphan_adoption import (
     answer_502_after_the_create,
@@ -313,14 +312,15 @@ async def test_a_failed_transition_of_a_gone_task_is_recorded_for_that_task(
 
 
 async def test_completions_beyond_the_scanned_pages_are_retried_not_guessed(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World,
 ) -> None:
     world.add_domain()
     ids = [world.pf.create_task(f"Task {n}")["id"] for n in range(7)]
     await world.tick()
     for task_id in ids:
         world.pf.complete_task(task_id)
-    monkeypatch.setattr(completion, "COMPLETED_SCAN_MAX_PAGES", 1)  # five completed tasks a page
+    # Five completed tasks a page.
+    world.settings = world.settings.model_copy(update={"completed_scan_max_pages": 1})
 
     await world.tick()
 
@@ -329,7 +329,7 @@ async def test_completions_beyond_the_scanned_pages_are_retried_not_guessed(
     for event in failed:
         assert event.reason == (
             "task left the open list but was not found in the first "
-            "1 pages of completed tasks; retried next tick"
+            "1 pages of completed tasks; retried after a back-off"
         )
         task_id = event.pf_task_id
         assert task_id is not None and task_id in ids

@@ -53,6 +53,7 @@ async def test_a_sweep_records_everything_it_did(world: World) -> None:
         "scanned",
         "candidates",
         "repaired",
+        "capped",
         "errors",
     }
     assert (details["scanned"], details["candidates"], details["repaired"]) == (2, 2, 2)
