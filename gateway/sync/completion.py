@@ -56,14 +56,16 @@ async def handle_gone(tick: TickContext, gone: list[SyncState]) -> None:
 async def _close_issues(tick: TickContext, synced: dict[int, SyncState]) -> None:
     max_pages = completed_scan_pages(tick)
     completed, exhaustive = await confirm_completed(tick.pf, set(synced), max_pages)
-    if not exhaustive:
-        for task_id, state in synced.items():
-            if task_id not in completed:
-                await hold_unconfirmed(tick, state, max_pages)
+    deleted: set[int] = set()
+    if exhaustive:
+        deleted = await confirm_deleted(tick.pf, set(synced) - completed, max_pages)
+    for task_id, state in synced.items():
+        if task_id not in completed and task_id not in deleted and not exhaustive:
+            await hold_unconfirmed(tick, state, max_pages)
     closing = [
         (state, complete_issue if task_id in completed else task_deleted)
         for task_id, state in synced.items()
-        if task_id in completed or exhaustive
+        if task_id in completed or task_id in deleted
     ]
 
     async def close_one(
@@ -81,6 +83,22 @@ def completed_scan_pages(tick: TickContext) -> int:
     return tick.deps.settings.completed_scan_max_pages
 
 
+async def confirm_deleted(pf: PeopleForceClient, suspects: set[int], max_pages: int) -> set[int]:
+    """The suspects that are on no list: neither completed nor, read again, open.
+
+    PeopleForce pages by page number, so a task completed between two page reads of
+    the open list moves every later task back one place, and one open task is on no
+    page of that listing. It is on neither list, yet it was not deleted: the open
+    list is read once more (only when a deletion is suspected, which is rare) and a
+    task found on it is left for the next tick. A second read cut short proves
+    nothing, so nothing is concluded from it.
+    """
+    if not suspects:
+        return set()
+    still_open, exhaustive = await _find_listed(pf, suspects, max_pages, completed=False)
+    return suspects - still_open if exhaustive else set()
+
+
 async def confirm_completed(
     pf: PeopleForceClient, wanted: set[int], max_pages: int
 ) -> tuple[set[int], bool]:
@@ -94,9 +112,17 @@ async def confirm_completed(
     looked for again. Only a list cut short leaves tasks unconfirmed, and those
     back off (``hold_unconfirmed``) instead of costing a full read every tick.
     """
+    return await _find_listed(pf, wanted, max_pages, completed=True)
+
+
+async def _find_listed(
+    pf: PeopleForceClient, wanted: set[int], max_pages: int, *, completed: bool
+) -> tuple[set[int], bool]:
+    """Which wanted ids one list holds, read until all are seen or to its end; and
+    whether the list was read to its end."""
     found: set[int] = set()
     exhaustive = False
-    async for page in pf.iter_task_pages(True, max_pages=max_pages):
+    async for page in pf.iter_task_pages(completed, max_pages=max_pages):
         found.update(task.id for task in page.tasks if task.id in wanted)
         if page.stop_reason is not None:
             exhaustive = page.stop_reason in COMPLETE_STOP_REASONS

@@ -356,3 +356,31 @@ async def test_a_task_deleted_in_peopleforce_follows_the_deletion_policy(world: 
     assert by_summary["Order laptop"]["status_category"] == "done"
     assert by_summary["Welcome lunch"]["status_category"] == "new"
     assert len(world.events(EventType.TASK_DELETED)) == 2
+
+
+async def test_an_open_task_skipped_by_a_shifting_page_is_not_taken_for_deleted(
+    world: World,
+) -> None:
+    """PeopleForce pages by number: a task completed between two page reads moves the
+    rest of the list back one place, so one open task is on no page of that listing.
+    It is on neither list, yet it was not deleted: the gateway looks for it on the open
+    list again before it applies the deletion policy."""
+    world.add_domain()
+    tasks = [world.pf.create_task(f"Task {n}") for n in range(PAGE_SIZE + 2)]
+    await world.tick()
+    assert {s.status for s in world.states().values()} == {SyncStatus.SYNCED}
+    newest, shifted = tasks[-1], tasks[1]  # newest first: page 1 ends where page 2 begins
+    first_page = world.pf_faults.hold("GET", "/tasks", stage="after", limit=1)
+    ticking = asyncio.create_task(world.tick())
+    assert await first_page.wait_held(1)
+    world.pf.complete_task(newest["id"])  # after page 1 was read, before page 2 is
+    first_page.release()
+    await ticking
+
+    states = world.states()
+    assert states[shifted["id"]].status == SyncStatus.SYNCED
+    assert world.events(EventType.TASK_DELETED) == []
+    await world.tick()  # the next listing is whole: the newest task's completion is seen
+    assert world.events(EventType.TASK_DELETED) == []
+    assert world.states()[newest["id"]].is_completed
+    assert world.issues_by_task() == {t["id"]: 1 for t in tasks}
