@@ -2,8 +2,9 @@
 
 The database, not the process, decides when a domain is due, so pausing a domain
 or changing its interval takes effect on the next look, without a restart. Job
-ids are per domain, so a domain never has two ticks queued or running, whatever
-the number of workers.
+ids are per domain, so a domain never has two ticks queued at once; two never run
+at once because of the renewed tick lock (``gateway.sync.locks``), not the job id,
+which a killed worker may leave behind until recovery hands it back.
 
 Ticks keep an exact rhythm: a tick's next slot is its own slot plus the interval
 (``gateway.sync.tick.next_slot``), not its start plus the interval, and each beat
