@@ -250,14 +250,21 @@ async def test_completed_mappings_are_read_only_within_the_reopen_window(world: 
     assert len(world.events(EventType.REOPENED_FROM_JIRA)) == 1
 
 
+def just_ticked(world: World) -> None:
+    """The domain as a tick leaves it: started now, next slot one interval later."""
+    now = world.now()
+    interval = timedelta(seconds=world.domain().poll_interval_seconds)
+    world.update_domain(last_poll_at=now, next_poll_at=now + interval)
+
+
 async def test_the_scheduler_queues_a_pass_each_interval(world: World) -> None:
     await synced(world)
-    world.update_domain(last_poll_at=world.now())
+    just_ticked(world)
     assert await enqueue_due_work(world.engine, world.pool) == []
     first = world.domain().next_reconcile_at
     assert first is not None
     world.advance(61 * 60)
-    world.update_domain(last_poll_at=world.now())
+    just_ticked(world)
     queued = await enqueue_due_work(world.engine, world.pool)
     assert queued == [reconcile_job_id(world.domain_id)]
     await world.run_worker()
