@@ -27,6 +27,7 @@ import os
 import signal
 
 from gateway.redis import EmbeddedRedis
+from gateway.security.crypto import KEYS_VARIABLE, key_file
 from scenarios.harness import Harness
 from scenarios.operations import (
     GATEWAY_WORKER,
@@ -60,10 +61,12 @@ async def run(h: Harness, ctx: RunContext) -> None:
         f"Redis is {h.redis_url}: not the gateway's to supervise",
     ):
         return
-    # No Redis URL: the workers find the embedded server through their data folder.
+    # No Redis URL: the workers find the embedded server through their data folder. That
+    # folder is not the harness's, so the harness's credentials key goes along explicitly.
     extra = compressed_environment() | {
         "GATEWAY_DATA_DIR": str(embedded.data_dir),
         "GATEWAY_REDIS_URL": "",
+        KEYS_VARIABLE: key_file(h.settings).read_text().strip(),
     }
     command = GATEWAY_WORKER if ctx.knobs.recovery else ARQ_LOOP
     workers = [
