@@ -8,14 +8,18 @@ test gets ``CREATE DATABASE test_<random>`` on that server and it is dropped
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Generator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
 TEST_DATABASE_URL_ENV = "GATEWAY_TEST_DATABASE_URL"
+DROP_ATTEMPTS = 20
+DROP_RETRY_SECONDS = 0.5
 
 
 def server_url() -> str | None:
@@ -35,7 +39,24 @@ def fresh_database(url: str) -> Generator[str]:
         try:
             yield base.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _drop(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """Drop the database, forcing its connections closed.
+
+    An autovacuum worker may be busy in it: PostgreSQL before 18 lets only a superuser
+    terminate one (InsufficientPrivilege), and it ends on its own within moments, so
+    the drop is tried again for a few seconds before the error stands.
+    """
+    for attempt in range(DROP_ATTEMPTS):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError as error:
+            if attempt + 1 == DROP_ATTEMPTS or "pg_signal_backend" not in str(error):
+                raise
+            time.sleep(DROP_RETRY_SECONDS)
