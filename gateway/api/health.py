@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 
-from gateway.db import ping
+from gateway.db import ping, run_blocking
 from gateway.heartbeat import read_heartbeats
 from gateway.migrate import SchemaOutOfDate, ensure_schema_current
 from gateway.settings import Settings
@@ -27,19 +28,8 @@ async def readyz(request: Request) -> JSONResponse:
     Workers are reported always; they make readiness fail only when
     GATEWAY_READY_WORKER_MAX_AGE_SECONDS is set and no heartbeat is that recent.
     """
-    checks: dict[str, str] = {}
     engine = request.app.state.engine
-    try:
-        ping(engine)
-        checks["database"] = "ok"
-    except Exception as error:
-        checks["database"] = f"unreachable: {type(error).__name__}"
-    if checks["database"] == "ok":
-        try:
-            ensure_schema_current(engine)
-            checks["schema"] = "ok"
-        except SchemaOutOfDate as error:
-            checks["schema"] = str(error)
+    checks, degraded = await run_blocking(engine, _database_checks, engine)
     try:
         await request.app.state.redis.ping()
         checks["redis"] = "ok"
@@ -56,14 +46,31 @@ async def readyz(request: Request) -> JSONResponse:
     body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
     if workers:
         body["workers"] = workers
-    if checks.get("schema") == "ok":
-        # Degraded, not unready: the API still accepts webhooks; the breaker is per domain.
-        degraded = degraded_domains(engine)
-        if degraded:
-            body["degraded_domains"] = degraded
+    if degraded:
+        body["degraded_domains"] = degraded
     if failing:
         body["failing"] = failing
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _database_checks(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
+    """The database's checks and the degraded domains, on a database thread: a database
+    that hangs must not hang the event loop that serves the webhooks."""
+    checks: dict[str, str] = {}
+    try:
+        ping(engine)
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"unreachable: {type(error).__name__}"
+        return checks, {}
+    try:
+        ensure_schema_current(engine)
+        checks["schema"] = "ok"
+    except SchemaOutOfDate as error:
+        checks["schema"] = str(error)
+        return checks, {}
+    # Degraded, not unready: the API still accepts webhooks; the breaker is per domain.
+    return checks, degraded_domains(engine)
 
 
 async def _workers(request: Request, max_age: int) -> tuple[dict[str, object], str | None]:

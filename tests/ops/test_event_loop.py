@@ -42,6 +42,7 @@ TASKS = 200
 WARM_UP_TASKS = 5
 CLOSED_IN_JIRA = 50
 LOGINS = 20
+READY_PROBES = 10
 SLOW_CALLBACK_SECONDS = 0.05
 GATEWAY_CODE = str(Path(gateway.__file__).resolve().parent)
 
@@ -171,6 +172,11 @@ async def wrong_logins(http: httpx.AsyncClient) -> list[int]:
     return [answer.status_code for answer in answers]
 
 
+async def readiness_probes(http: httpx.AsyncClient) -> list[int]:
+    """What a load balancer does all day: /readyz reads the database and Redis."""
+    return [(await http.get("/readyz")).status_code for _ in range(READY_PROBES)]
+
+
 async def run_tick(world: World) -> None:
     await world.pool.enqueue_job(TICK_JOB, world.domain_id, _job_id=tick_job_id(world.domain_id))
     await world.run_worker()
@@ -202,7 +208,9 @@ async def test_api_and_worker_leave_the_loop_free(
             statements_by_thread() as statements,
             argon2_threads(monkeypatch) as verifications,
         ):
-            _, statuses = await asyncio.gather(run_tick(world), wrong_logins(http))
+            _, statuses, ready = await asyncio.gather(
+                run_tick(world), wrong_logins(http), readiness_probes(http)
+            )
             closed = [issue["key"] for issue in world.issues()[:CLOSED_IN_JIRA]]
             for key in closed:
                 world.jira.transition(key, to_category="done")
@@ -210,6 +218,7 @@ async def test_api_and_worker_leave_the_loop_free(
             await world.run_worker()
 
     assert statuses == [401] * LOGINS
+    assert ready == [200] * READY_PROBES
     assert len(world.issues()) == TASKS
     assert sum(1 for task in world.pf.tasks.values() if task["completed"]) == CLOSED_IN_JIRA
     loop_thread = threading.get_ident()
