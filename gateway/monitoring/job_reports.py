@@ -72,8 +72,8 @@ def count_tick(name: str, report: TickReport, seconds: float) -> None:
         count = getattr(report, action)
         if count:
             metrics.SYNC_ACTIONS.labels(domain=name, action=action).inc(count)
-    if report.dead_lettered:
-        metrics.DEAD_LETTERS.labels(domain=name, operation="create").inc(report.dead_lettered)
+    for operation, count in report.dead_letters_by_operation.items():
+        metrics.DEAD_LETTERS.labels(domain=name, operation=operation).inc(count)
 
 
 async def tick_alerts(ctx: dict[str, Any], domain_id: int, name: str, report: TickReport) -> None:

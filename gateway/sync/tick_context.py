@@ -59,6 +59,13 @@ class TickReport:
     breaker_opened: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    dead_letters_by_operation: dict[str, int] = field(default_factory=dict)
+    """``dead_lettered`` by operation (create, update, complete, ...), for the metric."""
+
+    def count_dead_letter(self, operation: str) -> None:
+        self.dead_lettered += 1
+        by = self.dead_letters_by_operation
+        by[operation] = by.get(operation, 0) + 1
 
     def summary(self) -> str:
         """One line for the dashboard and the CLI, e.g. ``12 open, 2 created, 1 dropped``."""
@@ -217,7 +224,7 @@ class TickContext:
             f"{work.operation} held back until the task changes or is replayed: {error}"[:500],
             pf_task_id=work.pf_task_id,
         )
-        self.report.dead_lettered += 1
+        self.report.count_dead_letter(work.operation)
 
     async def mark_synced(
         self,
@@ -265,7 +272,7 @@ class TickContext:
             error_message=message,
         )
         await self.ledger.record(EventType.DEAD_LETTERED, message, state=state)
-        self.report.dead_lettered += 1
+        self.report.count_dead_letter(operation)
 
     async def resolve_parked(self, state: SyncState, operation: str) -> None:
         """Parked work went through after all (the task changed and Jira took it): close

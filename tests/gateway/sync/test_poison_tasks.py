@@ -8,6 +8,7 @@ configured number of failures in a row.
 
 from __future__ import annotations
 
+from gateway import metrics
 from gateway.jobs import REPLAY_JOB
 from gateway.models import EventType, SyncStatus
 from gateway.sync.ledger import PARKED_COMPLETE, PARKED_UPDATE
@@ -38,6 +39,8 @@ async def test_a_refused_edit_is_dead_lettered_once_and_not_sent_again(world: Wo
     task_id, issue = await synced_task(world)
     world.jira_faults.refuse("PUT", f"/rest/api/3/issue/{issue['id']}", 400, "summary: no")
     world.pf.edit_task(task_id, title="Order laptop (15 inch)")
+    counted = metrics.DEAD_LETTERS.labels(domain=world.domain().name, operation=PARKED_UPDATE)
+    before = counted._value.get()
 
     await world.tick()
 
@@ -47,6 +50,7 @@ async def test_a_refused_edit_is_dead_lettered_once_and_not_sent_again(world: Wo
         400,
         task_id,
     )
+    assert counted._value.get() == before + 1  # the metric names the operation too
     assert (world.domain().last_tick_outcome or "").startswith("partial")
     assert world.states()[task_id].parked_operation == PARKED_UPDATE
     world.reset_request_logs()
