@@ -370,17 +370,23 @@ class Catalog:
                 session.exec(select(DomainConfig).where(DomainConfig.is_active == True))  # noqa: E712
             )
 
-    @offloaded
-    def set_first_sweeps(self, due: dict[int, datetime]) -> None:
+    async def set_first_sweeps(self, due: dict[int, datetime]) -> None:
         """Give domains that never had one their first sweep time (a set one is kept)."""
+        await self.set_first_times("next_sweep_at", due)
+
+    async def set_first_reconciles(self, due: dict[int, datetime]) -> None:
+        """Give domains that never had one their first reconcile time (a set one is kept)."""
+        await self.set_first_times("next_reconcile_at", due)
+
+    @offloaded
+    def set_first_times(self, column: str, due: dict[int, datetime]) -> None:
+        """Set ``column`` of each domain in ``due`` where it is still unset."""
+        field = getattr(DomainConfig, column)
         with Session(self.engine) as session:
             for domain_id, at in due.items():
                 session.connection().execute(
                     update(DomainConfig)
-                    .where(
-                        col(DomainConfig.id) == domain_id,
-                        col(DomainConfig.next_sweep_at).is_(None),
-                    )
-                    .values(next_sweep_at=at)
+                    .where(col(DomainConfig.id) == domain_id, col(field).is_(None))
+                    .values({column: at})
                 )
             session.commit()

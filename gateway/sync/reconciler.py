@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -43,7 +43,6 @@ __all__ = [
     "reconcile_due",
     "reconcile_pass",
     "run_reconcile",
-    "set_first_reconciles",
 ]
 
 
@@ -185,27 +184,3 @@ def reconcile_due(domain: DomainConfig, now: datetime) -> bool | None:
     interval = timedelta(minutes=domain.reconcile_interval_minutes)
     # A shortened interval counts from the last pass, not from the old schedule.
     return next_at <= now or (last is not None and last + interval <= now)
-
-
-async def set_first_reconciles(engine: Engine, due: dict[int, datetime]) -> None:
-    """Give domains that never had one their first pass time (a set one is kept)."""
-    await _FirstReconciles(engine).set(due)
-
-
-class _FirstReconciles:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @offloaded
-    def set(self, due: dict[int, datetime]) -> None:
-        with Session(self.engine) as session:
-            for domain_id, at in due.items():
-                session.connection().execute(
-                    update(DomainConfig)
-                    .where(
-                        col(DomainConfig.id) == domain_id,
-                        col(DomainConfig.next_reconcile_at).is_(None),
-                    )
-                    .values(next_reconcile_at=at)
-                )
-            session.commit()

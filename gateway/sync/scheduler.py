@@ -30,7 +30,7 @@ from gateway.jobs import (
 )
 from gateway.models import DomainConfig
 from gateway.sync.ledger import Catalog
-from gateway.sync.reconciler import reconcile_due, set_first_reconciles
+from gateway.sync.reconciler import reconcile_due
 from gateway.sync.sweeper import next_sweep_after
 
 
@@ -86,7 +86,7 @@ async def enqueue_due_work(
     if first_sweeps:
         await catalog.set_first_sweeps(first_sweeps)
     if first_reconciles:
-        await set_first_reconciles(engine, first_reconciles)
+        await catalog.set_first_reconciles(first_reconciles)
     return queued
 
 
