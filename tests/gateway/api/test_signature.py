@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.api.signature import SignatureCheck, SignatureFailure, sign, verify_signature
+from gateway.api.signature import (
+    SignatureCheck,
+    SignatureFailure,
+    header_failure,
+    sign,
+    verify_signature,
+)
 
 VECTOR_SECRET = "It's a Secret to Everybody"
 VECTOR_BODY = b"Hello World!"
@@ -131,3 +137,24 @@ def test_any_altered_byte_is_a_mismatch(body: bytes, data: st.DataObject) -> Non
     altered[index] ^= flip
     check = verify_signature(body=bytes(altered), header=header, secrets=[SECRET])
     assert check.failure is SignatureFailure.MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("header", "failure"),
+    [
+        (None, SignatureFailure.MISSING),
+        ("  ", SignatureFailure.MISSING),
+        ("sha256=zz", SignatureFailure.MALFORMED),
+        ("sha1=0beec7b5ea3f0fdbc95d0dd47f3c5bc275da8a33", SignatureFailure.UNSUPPORTED_METHOD),
+    ],
+    ids=["absent", "blank", "malformed", "sha1"],
+)
+def test_header_failure_names_a_header_no_secret_can_match(
+    header: str | None, failure: SignatureFailure
+) -> None:
+    assert header_failure(header) is failure
+
+
+def test_header_failure_passes_a_well_formed_header_whatever_its_digest() -> None:
+    assert header_failure(sign(body=BODY, secret=SECRET)) is None
+    assert header_failure("sha256=" + "0" * 64) is None
