@@ -73,6 +73,13 @@ def check_redis_reachable(settings: Settings) -> CheckResult:
         return ("redis", False, f"embedded Redis: {error}")
     embedded = EmbeddedRedis(settings.data_dir)
     was_running = embedded.is_running()
+    if not was_running and embedded.stopped_on_purpose:
+        return (
+            "redis",
+            False,
+            f"embedded Redis at {embedded.url} was stopped with `gateway redis stop`: "
+            "`gateway redis start` starts it again",
+        )
     try:
         url = embedded.ensure_running()
         check_redis(url)

@@ -51,12 +51,13 @@ def admin_link(settings: Settings, kind: AlertKind, domain_id: int | None) -> st
     if not settings.public_url:
         return None
     audit = f"/admin/audit?domain_id={domain_id}&" if domain_id else "/admin/audit?"
-    paths = {
+    domain_page = f"/admin/domains/{domain_id}" if domain_id else None
+    paths: dict[AlertKind, str] = {
         AlertKind.DEAD_LETTER: "/admin/dead-letters",
         AlertKind.SWEEP_REPAIRED: f"{audit}event_type=repaired_by_sweeper",
-        AlertKind.TICK_FAILURES: (
-            f"/admin/domains/{domain_id}" if domain_id else f"{audit}event_type=tick_failed"
-        ),
+        AlertKind.TICK_FAILURES: domain_page or f"{audit}event_type=tick_failed",
+        AlertKind.BREAKER_OPEN: domain_page or f"{audit}event_type=breaker_opened",
+        AlertKind.SWEEP_CAPPED: f"{audit}event_type=sweep",
     }
     return settings.public_url.rstrip("/") + paths[kind]
 

@@ -31,6 +31,7 @@ from gateway.models import (
     SyncState,
     SyncStatus,
 )
+from gateway.sync.breaker import probe_at_next_tick
 
 # How every surface names a domain, for ``--help`` texts and API docs.
 DOMAIN_REF_HELP = "Domain id (all digits) or name."
@@ -121,6 +122,13 @@ def check_credentials_follow(domain: DomainConfig, data: DomainUpdate) -> None:
             )
 
 
+def _credentials_touched(data: DomainUpdate) -> bool:
+    """Whether the update gives a credential or names where credentials go."""
+    destinations = {name for names in CREDENTIAL_DESTINATIONS.values() for name in names}
+    given = {name for name in SECRET_FIELDS if getattr(data, name) is not None}
+    return bool(given or destinations & data.model_fields_set)
+
+
 def update_domain(session: Session, domain: DomainConfig, data: DomainUpdate) -> DomainConfig:
     """Apply the fields the caller sent; a secret is replaced only when one is given.
 
@@ -138,6 +146,8 @@ def update_domain(session: Session, domain: DomainConfig, data: DomainUpdate) ->
         secret = getattr(data, name)
         if secret is not None:
             setattr(domain, name, secret.get_secret_value())
+    if _credentials_touched(data):
+        probe_at_next_tick(domain)
     domain.updated_at = utcnow()
     session.add(domain)
     session.flush()
@@ -147,6 +157,8 @@ def update_domain(session: Session, domain: DomainConfig, data: DomainUpdate) ->
 def set_domain_active(session: Session, domain: DomainConfig, active: bool) -> DomainConfig:
     """Pause or resume; the scheduler reads ``is_active`` on its next pass, no restart."""
     domain.is_active = active
+    if active:
+        probe_at_next_tick(domain)
     domain.updated_at = utcnow()
     session.add(domain)
     session.flush()

@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from gateway.admin.base_urls import pf_base_url_warning
+from gateway.admin.base_urls import check_base_url, pf_base_url_warning
 from gateway.admin.dead_letters import dead_letter_state
 from gateway.admin.webhook_secrets import WEBHOOK_SECRET_FIELDS, domain_webhook_path
 from gateway.models import (
@@ -44,7 +44,6 @@ from gateway.sync.routing import Op
 
 T = TypeVar("T")
 
-_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _LABEL = re.compile(r"^\S+$")
 _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
@@ -56,13 +55,6 @@ def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value.strip() if isinstance(value, str) else value
-
-
-def _check_url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if not _URL.match(value):
-        raise ValueError("must be an http:// or https:// URL such as https://acme.atlassian.net")
-    return value
 
 
 def _check_domain_name(value: str) -> str:
@@ -101,7 +93,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 DomainName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_check_domain_name)]
-Url = Annotated[str, Field(max_length=500), AfterValidator(_check_url)]
+Url = Annotated[str, Field(max_length=500), AfterValidator(check_base_url)]
 Label = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_label)]
 PropertyKey = Annotated[
     str, Field(min_length=1, max_length=255), AfterValidator(_check_property_key)

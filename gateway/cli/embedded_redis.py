@@ -1,10 +1,16 @@
-"""``gateway redis status|stop``: the embedded Redis used when GATEWAY_REDIS_URL is unset."""
+"""``gateway redis status|start|stop``: the embedded Redis used when GATEWAY_REDIS_URL is unset.
+
+A server stopped with ``stop`` stays stopped (running serve and worker processes wait
+for it, answering 503) until ``start`` or a newly started gateway process starts it.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from gateway.cli._common import fail, out, settings_or_exit
+
+START_HINT = "`gateway redis start` starts it again"
 
 app = typer.Typer(
     help="The embedded Redis server (when GATEWAY_REDIS_URL is unset).", no_args_is_help=True
@@ -23,8 +29,28 @@ def redis_status() -> None:
     embedded = EmbeddedRedis(settings.data_dir)
     if embedded.is_running():
         out.print(f"running (pid {embedded.pid()}) at {embedded.url}")
+    elif embedded.stopped_on_purpose:
+        out.print(f"stopped with `gateway redis stop`; {START_HINT}")
     else:
         out.print("not running (it starts with the first `gateway serve` or `gateway worker`)")
+
+
+@app.command("start")
+def redis_start() -> None:
+    """Start the embedded Redis again (after `gateway redis stop`); running processes resume."""
+    from gateway.redis import EmbeddedRedis
+
+    settings = settings_or_exit()
+    if not settings.uses_embedded_redis:
+        raise fail("GATEWAY_REDIS_URL is set: there is no embedded Redis to start")
+    embedded = EmbeddedRedis(settings.data_dir)
+    was_running = embedded.is_running()
+    try:
+        url = embedded.ensure_running()
+    except OSError as error:
+        raise fail(f"embedded Redis did not start: {error}") from None
+    state = "already running" if was_running else "started"
+    out.print(f"{state} (pid {embedded.pid()}) at {url}")
 
 
 @app.command("stop")

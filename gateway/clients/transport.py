@@ -13,7 +13,6 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from gateway.clients.errors import (
     Service,
     UpstreamProtocolError,
-    body_text,
     redact,
     safe_url,
 )
@@ -116,11 +115,15 @@ class Transport:
         try:
             return json.loads(response.content)
         except ValueError:
-            snippet = body_text(response)[:120].replace("\n", " ")
+            # Only the kind and size of what answered: a success page is not an error
+            # message, and quoting it would let whoever sets a base URL read any page
+            # the gateway can reach (an internal one) through test-connection or a tick.
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
             raise protocol_error(
                 self.service,
                 response,
-                f"expected a JSON body, got {snippet!r}",
+                f"expected a JSON body, got {kind} ({len(response.content)} bytes): "
+                "is the base URL the API's?",
                 self.secrets,
             ) from None
 

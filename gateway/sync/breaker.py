@@ -49,6 +49,14 @@ def refused_credentials(error: BaseException) -> TypeGuard[UpstreamError]:
     return isinstance(error, UpstreamError) and error.status in CREDENTIAL_STATUSES
 
 
+def probe_at_next_tick(domain: DomainConfig) -> None:
+    """An operator changed what the breaker tripped on (a credential, a base URL, or
+    resumed the domain): an open breaker probes at the next tick instead of waiting
+    out ``breaker_probe_seconds``. It stays open until the probe succeeds."""
+    if domain.breaker_opened_at is not None:
+        domain.breaker_next_probe_at = utcnow()
+
+
 def degraded_domains(engine: Engine) -> dict[str, str]:
     """Domains whose breaker is open, with the reason (``/readyz`` reports them)."""
     query = select(DomainConfig.name, DomainConfig.breaker_reason).where(
@@ -136,6 +144,12 @@ class Breaker:
         if not self.is_open and self.strikes != self.saved_strikes:
             await self.ledger.update_domain(breaker_strikes=self.strikes)
             self.saved_strikes = self.strikes
+
+    def waiting_line(self, domain: DomainConfig) -> str:
+        """What a tick skipped by the open breaker says instead of a task count."""
+        due = as_utc(domain.breaker_next_probe_at)
+        when = f"; next probe at {due:%Y-%m-%d %H:%M:%S} UTC" if due is not None else ""
+        return f"circuit breaker open{when}"
 
     async def probe(self, domain: DomainConfig, pf: PeopleForceClient, jira: JiraClient) -> bool:
         """While open: probe when due; True once both upstreams answer (the breaker closes)."""

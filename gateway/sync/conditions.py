@@ -3,16 +3,21 @@
 A condition is admin input evaluated on every tick, so matching never raises: a bad
 regex, an unknown operator or a value of the wrong shape simply does not match, and
 ``validate_condition`` reports the same problems when the rule is saved.
+
+Regular expressions run on RE2, whose matching time is linear in the text: with
+Python's backtracking ``re``, one pattern such as ``^(a+)+$`` and one task title
+that HR controls held the GIL for minutes, stalling the API and every worker.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
+
+import re2
 
 from gateway.sync.templates import VALID_PATH, get_path, stringify
 
@@ -79,10 +84,11 @@ def values_equal(actual: Any, expected: Any) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str] | None:
+def _compile(pattern: str) -> Any:
+    """The RE2 program for ``pattern``, or None when RE2 cannot compile it."""
     try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
+        return re2.compile(pattern)
+    except (re2.error, ValueError, TypeError):
         return None
 
 
@@ -141,9 +147,11 @@ def validate_condition(condition: Condition) -> list[str]:
             problems.append(f"{where}: regex must be a string")
         else:
             try:
-                re.compile(condition.value)
-            except re.error as exc:
-                problems.append(f"{where}: invalid regex: {exc}")
+                re2.compile(condition.value)
+            except (re2.error, ValueError, TypeError) as exc:
+                problems.append(
+                    f"{where}: invalid regex (RE2 syntax: no backreferences or lookaround): {exc}"
+                )
     return problems
 
 
@@ -156,9 +164,10 @@ OP_SEMANTICS: dict[Op, str] = {
     Op.NOT_EQUALS: "the opposite of equals (a missing field matches)",
     Op.CONTAINS: "text: VALUE is a substring, case-insensitive; a list: one item equals VALUE; "
     "an object or a missing field never matches",
-    Op.REGEX: "a Python regular expression found anywhere in the text (re.search), "
-    "case-sensitive unless the pattern starts with (?i); a list matches when one item does; "
-    "an invalid pattern never matches",
+    Op.REGEX: "a regular expression found anywhere in the text, in RE2 syntax (Python's, "
+    "without backreferences or lookaround; matching time is linear, so no pattern can "
+    "stall the gateway), case-sensitive unless the pattern starts with (?i); a list "
+    "matches when one item does; an invalid pattern never matches",
     Op.IN: 'VALUE is a JSON list such as ["IT","HR"]; the field equals one of them (as equals)',
     Op.IS_EMPTY: "no VALUE; the field is missing, null, blank text or an empty list or object",
     Op.IS_NOT_EMPTY: "no VALUE; the opposite of is_empty",

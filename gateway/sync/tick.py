@@ -23,6 +23,7 @@ from gateway.clients.peopleforce import COMPLETE_STOP_REASONS
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
 from gateway.monitoring.tick_status import TickProgress, record_report
+from gateway.runtime.preflight import first_line
 from gateway.sync.breaker import refused_credentials
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
@@ -288,12 +289,14 @@ async def _breaker_guarded_tick(tick: TickContext) -> TickReport:
         if tick.breaker.is_open and not await tick.breaker.probe(tick.domain, tick.pf, tick.jira):
             report.outcome = DEGRADED
             report.errors.append(f"circuit breaker open: {tick.domain.breaker_reason}")
+            report.listing_skipped = tick.breaker.waiting_line(tick.domain)
             return report
         await sync_domain(tick)
     except Exception as error:
         report.outcome = "failed"
-        report.errors.append(f"{type(error).__name__}: {error}")
-        log.warning("tick of domain %s failed: %s", tick.domain.name, error)
+        cause = first_line(error)  # SQLAlchemy's text spans lines: SQL, parameters, link
+        report.errors.append(cause)
+        log.warning("tick of domain %s failed: %s", tick.domain.name, cause)
         if refused_credentials(error):
             await tick.breaker.failed(error)
             report.breaker_opened = int(tick.breaker.opened_now)

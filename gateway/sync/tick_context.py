@@ -61,6 +61,8 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
     dead_letters_by_operation: dict[str, int] = field(default_factory=dict)
     """``dead_lettered`` by operation (create, update, complete, ...), for the metric."""
+    listing_skipped: str | None = None
+    """Why the tick did not read the task list (so "no open tasks" is not claimed)."""
 
     def count_dead_letter(self, operation: str) -> None:
         self.dead_lettered += 1
@@ -74,7 +76,9 @@ class TickReport:
             for name, value in vars(self).items()
             if isinstance(value, int) and name != "domain_id" and value
         ]
-        return ", ".join(counts).replace("open tasks", "open") or "no open tasks"
+        if counts or self.listing_skipped is None:
+            return ", ".join(counts).replace("open tasks", "open") or "no open tasks"
+        return f"nothing listed: {self.listing_skipped}"
 
 
 @dataclass(frozen=True)

@@ -296,3 +296,18 @@ async def test_the_bot_token_never_reaches_the_log(
     text = stream.getvalue()
     assert "/bot<redacted>/sendMessage" in text and "Telegram answered 401" in text
     assert BOT_TOKEN not in text and BOT_TOKEN.split(":")[1] not in text
+
+
+@pytest.mark.parametrize("kind", list(AlertKind))
+async def test_every_alert_kind_is_sent_with_a_link_when_a_public_url_is_set(
+    settings: Settings, redis_url: str, receivers: tuple[Receiver, Receiver], kind: AlertKind
+) -> None:
+    """A kind without an admin page must not make the alert fail to build (it did, for the
+    breaker and the sweep cap: a KeyError, reduced to one warning, and no alert sent)."""
+    primary, _ = receivers
+    chosen = configured(settings, primary.url).model_copy(
+        update={"public_url": "https://gateway.example.com"}
+    )
+    assert await send(chosen, redis_url, kind, "acme") == Delivery.SENT
+    [post] = primary.posts
+    assert "Details: https://gateway.example.com/admin/" in post["text"]

@@ -205,3 +205,28 @@ def test_an_embedded_redis_stopped_on_purpose_stays_stopped(tmp_path: Path) -> N
             assert client.get("/readyz").status_code == 503
     finally:
         server.stop()
+
+
+def test_redis_stopped_on_purpose_is_reported_and_started_again_from_the_cli(
+    tmp_path: Path,
+) -> None:
+    """`gateway redis stop` has its `start`; `check` does not call a stopped server ok."""
+    from tests.gateway.test_settings import run_cli
+
+    env = {"GATEWAY_DATA_DIR": str(tmp_path / "data")}
+    server = EmbeddedRedis(tmp_path / "data")
+    try:
+        assert run_cli("redis", "start", cwd=tmp_path, env=env).stdout.startswith("started")
+        assert run_cli("redis", "stop", cwd=tmp_path, env=env).stdout.strip() == "stopped"
+        status = run_cli("redis", "status", cwd=tmp_path, env=env).stdout
+        assert "gateway redis start" in status
+        check = run_cli("check", cwd=tmp_path, env=env)
+        assert check.returncode != 0 and "`gateway redis start`" in check.stdout + check.stderr
+        assert not server.is_running(), "check must not start a server stopped on purpose"
+
+        started = run_cli("redis", "start", cwd=tmp_path, env=env)
+        assert started.returncode == 0 and started.stdout.startswith("started (pid ")
+        assert server.is_running() and not server.stopped_on_purpose
+        assert run_cli("redis", "start", cwd=tmp_path, env=env).stdout.startswith("already")
+    finally:
+        server.stop()

@@ -310,8 +310,13 @@ def openapi_schema(request: Request, _: Reader) -> JSONResponse:
         version=app.version,
         description="Authenticate with `Authorization: Bearer <token>` "
         "(create one with `gateway admin create-token NAME`).",
-        routes=router.routes,
+        routes=app.routes,
     )
+    # Every admin API route the app serves, not only this module's: routers elsewhere
+    # (webhook secrets, ...) share the prefix. The webhook ingress is not admin API.
+    schema["paths"] = {
+        path: item for path, item in schema.get("paths", {}).items() if path.startswith(PREFIX)
+    }
     return JSONResponse(schema)
 
 

@@ -29,11 +29,12 @@ class WebhookSecretRequest(BaseModel):
 
 @api_router.post("/domains/{domain}/webhook-secret", response_model=IssuedWebhookSecret)
 def issue_secret(
-    _: Writer, domain: DomainDep, body: WebhookSecretRequest, db: SessionDep
+    _: Writer, domain: DomainDep, db: SessionDep, body: WebhookSecretRequest | None = None
 ) -> JSONResponse:
     """Generate the domain's webhook secret and return it, this once (409 when one is set
-    and ``rotate`` is false). Prefix ``webhook_path`` with the gateway's https origin."""
-    issued = issue_webhook_secret(db, domain, rotate=body.rotate)
+    and ``rotate`` is false; no body means ``{"rotate": false}``). Prefix ``webhook_path``
+    with the gateway's https origin."""
+    issued = issue_webhook_secret(db, domain, rotate=body is not None and body.rotate)
     return JSONResponse(issued.model_dump(), headers={"Cache-Control": "no-store"})
 
 

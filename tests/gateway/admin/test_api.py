@@ -174,4 +174,6 @@ def test_openapi_schema_and_docs_need_authentication(client: TestClient, bearer:
     assert client.get(f"{API}/openapi.json").status_code == 401
     schema = client.get(f"{API}/openapi.json", headers=bearer).json()
     assert f"{API}/domains" in schema["paths"]
+    # Routes of other admin modules are documented too, not only json_api's.
+    assert f"{API}/domains/{{domain}}/webhook-secret" in schema["paths"]
     assert client.get(f"{API}/docs", follow_redirects=False).status_code == 303

@@ -43,7 +43,7 @@ def test_api_issues_once_rotates_and_never_returns_it_again(
     assert created["webhook_path"] == f"/api/v1/webhooks/jira/{created['public_id']}"
     url = f"{API}/domains/acme/webhook-secret"
 
-    issued = client.post(url, json={}, headers=bearer)
+    issued = client.post(url, headers=bearer)  # no body: issue, do not rotate
     assert issued.status_code == 200
     assert issued.headers["cache-control"] == "no-store"
     first = issued.json()

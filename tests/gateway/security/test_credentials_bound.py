@@ -26,13 +26,15 @@ class Listener:
 
     def __init__(self) -> None:
         self.headers: list[dict[str, str]] = []
+        self.status = 500
         recorded = self.headers
+        listener = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 recorded.append({k.lower(): v for k, v in self.headers.items()})
                 body = ("\x1b[31m<script>alert(1)</script>\r\nForged: line " + INTERNAL).encode()
-                self.send_response(500)
+                self.send_response(listener.status)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -164,3 +166,40 @@ def test_a_stored_tick_error_is_shown_bounded(
     assert "END-OF-INTERNAL" not in shown and "\x1b" not in shown and len(shown) <= 300
     page = admin.client.get("/admin")
     assert "END-OF-INTERNAL" not in page.text and "\x1b" not in page.text
+
+
+def test_a_success_page_at_the_base_url_is_described_not_quoted(
+    admin: Admin, domain: str, listener: Listener
+):
+    """An internal page answering 200 is not an error message: only its kind and size."""
+    listener.status = 200
+    moved = admin.client.patch(
+        domain,
+        json={"pf_base_url": listener.url, "pf_api_key": "typed-again-for-the-new-url"},
+        headers=admin.headers(),
+    )
+    assert moved.status_code == 200, moved.text
+    message = _test_connection(admin, domain)["details"]["peopleforce"]["message"]
+    assert "expected a JSON body, got text/plain" in message, message
+    assert "INTERNAL-ONLY" not in message and "Forged" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        ("http://user:pw@127.0.0.1:9", "user:password@"),
+        ("https://bot@acme.atlassian.net", "user:password@"),
+        ("http://169.254.169.254/latest", "link-local"),
+        ("http://[fe80::1]:8080", "link-local"),
+        ("http://0.0.0.0:8080", "link-local or reserved"),
+    ],
+)
+def test_base_urls_with_credentials_or_link_local_hosts_are_refused(
+    admin: Admin, domain: str, url: str, refusal: str
+):
+    before = admin.client.get(domain).json()
+    refused = admin.client.patch(
+        domain, json={"jira_base_url": url, "jira_api_token": "x" * 24}, headers=admin.headers()
+    )
+    assert refused.status_code == 422 and refusal in refused.text, refused.text
+    assert admin.client.get(domain).json() == before

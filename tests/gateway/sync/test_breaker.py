@@ -7,6 +7,7 @@ so every call answers 401 (Jira) or 401/403 (PeopleForce) as the real services d
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from gateway.api.app import create_app
 from gateway.demo.records import JIRA_TOKEN, PF_KEY
 from gateway.jobs import SWEEP_JOB, sweep_job_id
 from gateway.models import EventType
+from gateway.monitoring.tick_status import read_tick_status
 from tests.ops.test_notify import Receiver
 from tests.world import World
 
@@ -187,3 +189,53 @@ async def test_refused_creates_beside_an_accepted_one_leave_the_breaker_closed(
 
     assert len(world.dead_letters()) == K + 1
     assert world.domain().breaker_opened_at is None
+
+
+def update_through_admin(world: World, **fields: Any) -> None:
+    """The one domain-update implementation the CLI, API and UI share."""
+    from sqlmodel import Session
+
+    from gateway.admin.domains import get_domain, update_domain
+    from gateway.admin.schemas import DomainUpdate
+
+    with Session(world.engine) as session:
+        update_domain(session, get_domain(session, world.domain_id), DomainUpdate(**fields))
+        session.commit()
+
+
+async def revoked_and_open(world: World) -> None:
+    world.settings = world.settings.model_copy(update={"breaker_threshold": K})
+    world.add_domain()
+    world.jira.api_token = "revoked"
+    for n in range(K + 2):
+        world.pf.create_task(f"Task {n}")
+    await world.tick()
+    assert world.domain().breaker_opened_at is not None
+    world.jira.api_token = JIRA_TOKEN  # the operator issued a new token in Jira...
+
+
+async def test_entering_a_new_credential_probes_at_the_next_tick(world: World) -> None:
+    await revoked_and_open(world)
+    update_through_admin(world, jira_api_token=SecretStr(JIRA_TOKEN))  # ...and entered it
+
+    await world.tick()
+
+    assert world.domain().breaker_opened_at is None
+    assert len(world.issues()) == K + 2
+
+
+async def test_without_a_new_credential_the_breaker_waits_for_its_probe_time(
+    world: World,
+) -> None:
+    await revoked_and_open(world)
+    update_through_admin(world, poll_interval_seconds=120)  # not a credential
+
+    await world.tick()
+
+    domain = world.domain()
+    assert domain.breaker_opened_at is not None
+    assert world.issues() == []
+    assert (domain.last_tick_outcome or "").startswith("degraded")
+    status = await read_tick_status(world.pool, world.domain_id)
+    assert status.report is not None
+    assert status.report["summary"].startswith("nothing listed: circuit breaker open; next probe")

@@ -302,3 +302,18 @@ def test_the_create_fields_are_exactly_the_defaults_and_nothing_else() -> None:
     fields = route(TASK, [], DEFAULTS).fields
     assert set(fields) == {"project", "issuetype", "summary", "description", "labels"}
     assert fields["labels"] == ["PeopleForce"]
+
+
+def test_a_catastrophic_pattern_matches_in_linear_time() -> None:
+    """^(a+)+$ against 40 a's and a '!' takes Python's backtracking re about 2^40 steps;
+    RE2 answers at once. Counted in RE2's terms, not timed: the match must simply end."""
+    task = {"title": "a" * 40 + "!"}
+    assert not condition_matches(task, Condition("title", "regex", "^(a+)+$"))
+    assert condition_matches({"title": "a" * 40}, Condition("title", "regex", "^(a+)+$"))
+
+
+def test_patterns_re2_cannot_run_are_refused_when_saved_and_never_match() -> None:
+    for pattern in (r"(a)\1", r"(?<=a)b", r"a(?=b)"):
+        [problem] = validate_condition(Condition("title", "regex", pattern))
+        assert problem.startswith("condition on 'title': invalid regex (RE2 syntax")
+        assert not condition_matches({"title": "aab"}, Condition("title", "regex", pattern))
