@@ -15,6 +15,7 @@ from gateway.clock import utcnow
 from gateway.db import session_scope
 from gateway.maintenance.retention import KEEP_RULES, KeepRule, prune_audit
 from gateway.models import DeadLetter, EventType, SyncEvent, SyncState, SyncStatus
+from gateway.settings import ConfigurationError, load_settings
 
 OLD = timedelta(days=200)
 
@@ -171,3 +172,12 @@ async def test_a_longer_window_keeps_more(engine: Engine) -> None:
     report = await prune_audit(engine, 365, pause_seconds=0)
     assert report.deleted == 0
     assert rows.older_sweep in _ids(engine)
+
+
+@pytest.mark.parametrize("value", ["-1", "forever", "40000"])
+def test_a_bad_retention_setting_is_one_line(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("GATEWAY_AUDIT_RETENTION_DAYS", value)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith("GATEWAY_AUDIT_RETENTION_DAYS: ") and "\n" not in message
