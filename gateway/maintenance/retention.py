@@ -3,8 +3,9 @@
 The audit log (``SyncEvent``) gains a row for every write and decision, so without
 a bound it grows by millions of rows a year. The prune deletes events older than
 ``GATEWAY_AUDIT_RETENTION_DAYS`` a batch at a time: each batch is one short
-transaction (a few thousand rows), with a pause between batches, so SQLite's single
-writer lock is never held long and ticks and webhook jobs keep writing meanwhile.
+transaction (up to 5 000 rows, sized to take about 50 ms on the machine as it is
+loaded), with a pause between batches, so SQLite's single writer lock is never held
+long and ticks and webhook jobs keep writing meanwhile.
 
 Not everything old may go. Nothing in the sync path reads the audit log (the
 sweeper's window and the reconciler's schedule live on DomainConfig, lineage and
@@ -44,7 +45,13 @@ from gateway.clock import utcnow
 from gateway.db import run_blocking
 from gateway.models import DeadLetter, EventType, SyncEvent, SyncState, SyncStatus
 
+# Each batch is one transaction, so it holds SQLite's writer lock for its length. The
+# batch size adapts to aim each at LOCK_BUDGET_MS on this machine and load, between
+# MIN_BATCH_SIZE and the largest batch (DEFAULT_BATCH_SIZE unless told otherwise).
 DEFAULT_BATCH_SIZE = 5_000
+FIRST_BATCH_SIZE = 1_000
+MIN_BATCH_SIZE = 100
+LOCK_BUDGET_MS = 50.0
 # Between batches: lets a waiting writer (a tick, a webhook job) take the lock.
 DEFAULT_PAUSE_SECONDS = 0.05
 FOREVER_EVENTS = frozenset({EventType.ADMIN_CHANGE.value, EventType.DOMAIN_DELETED.value})
@@ -191,6 +198,14 @@ def _delete_batch(
     return result.rowcount, (time.perf_counter() - started) * 1000
 
 
+def next_batch_size(size: int, took_ms: float, largest: int) -> int:
+    """The next batch's size, aimed at ``LOCK_BUDGET_MS`` from how long this one took:
+    proportional, at most doubling or halving at a time, within the bounds."""
+    wanted = size * LOCK_BUDGET_MS / max(took_ms, 1.0)
+    bounded = min(max(wanted, size / 2), size * 2)
+    return int(min(max(bounded, min(MIN_BATCH_SIZE, largest)), largest))
+
+
 async def prune_audit(
     engine: Engine,
     retention_days: int,
@@ -216,16 +231,16 @@ async def prune_audit(
             retention_days, cutoff, dry_run, deleted=total, kept_by_rules=old - total
         )
     deleted, batches, longest, after = 0, 0, 0.0, 0
+    size = min(batch_size, FIRST_BATCH_SIZE)
     while True:
-        last = await run_blocking(
-            engine, _next_batch, engine, cutoff, after, upto, batch_size, rules
-        )
+        last = await run_blocking(engine, _next_batch, engine, cutoff, after, upto, size, rules)
         if last is None:
             break
         rows, took_ms = await run_blocking(
             engine, _delete_batch, engine, cutoff, after, last, rules
         )
         deleted, batches, longest, after = deleted + rows, batches + 1, max(longest, took_ms), last
+        size = next_batch_size(size, took_ms, batch_size)
         if progress is not None:
             progress(deleted, total)
         await asyncio.sleep(pause_seconds)

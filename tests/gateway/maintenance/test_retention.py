@@ -13,7 +13,13 @@ from gateway.admin import domains
 from gateway.admin.schemas import DomainCreate
 from gateway.clock import utcnow
 from gateway.db import session_scope
-from gateway.maintenance.retention import KEEP_RULES, KeepRule, prune_audit
+from gateway.maintenance.retention import (
+    KEEP_RULES,
+    LOCK_BUDGET_MS,
+    KeepRule,
+    next_batch_size,
+    prune_audit,
+)
 from gateway.models import DeadLetter, EventType, SyncEvent, SyncState, SyncStatus
 from gateway.settings import ConfigurationError, load_settings
 
@@ -181,3 +187,12 @@ def test_a_bad_retention_setting_is_one_line(monkeypatch: pytest.MonkeyPatch, va
         load_settings()
     message = str(raised.value)
     assert message.startswith("GATEWAY_AUDIT_RETENTION_DAYS: ") and "\n" not in message
+
+
+def test_batches_are_sized_to_the_lock_budget() -> None:
+    assert next_batch_size(1_000, LOCK_BUDGET_MS, 5_000) == 1_000
+    assert next_batch_size(1_000, LOCK_BUDGET_MS * 4, 5_000) == 500  # at most halved
+    assert next_batch_size(1_000, LOCK_BUDGET_MS / 4, 5_000) == 2_000  # at most doubled
+    assert next_batch_size(4_000, 1.0, 5_000) == 5_000  # never above the largest
+    assert next_batch_size(150, 10_000.0, 5_000) == 100  # never below the smallest
+    assert next_batch_size(2, 10_000.0, 2) == 2
