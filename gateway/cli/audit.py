@@ -91,7 +91,7 @@ def prune(
     with configured_engine() as (engine, settings):
         days = older_than if older_than is not None else settings.audit_retention_days
         report = asyncio.run(prune_audit(engine, days, dry_run=dry_run, progress=progress))
-    out.print(report.summary(), highlight=False)
+    out.print(report.summary(), highlight=False, soft_wrap=True)
 
 
 def register(main: typer.Typer) -> None:
