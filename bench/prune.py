@@ -7,12 +7,13 @@ keep rules protect. A child process runs the prune exactly as the worker's hourl
 job does (``gateway.maintenance.retention.prune_audit``, default batch and pause)
 while a second thread of the child inserts an audit event every 20 ms, as ticks and
 webhook jobs do, and times each insert: its slowest insert is what a writer waited
-for the prune's lock. Reported: time, peak RSS of the child (VmHWM), the longest
-single delete transaction (target < 100 ms; the time includes the WAL checkpoint
-SQLite may run after a commit, once the lock is released, so it is an upper bound of
-the lock), the writer's slowest insert, and the
-file size before and after (SQLite keeps freed pages for new rows instead of
-shrinking the file, so the pages in use are reported too).
+for the prune's lock. The same writer first runs alone (30 s, 10 s with --quick), so
+the machine's own noise is measured side by side. Reported: time, peak RSS of the
+child (VmHWM), the longest single delete transaction (target < 100 ms; the time
+includes the WAL checkpoint SQLite may run after a commit, once the lock is
+released, so it is an upper bound of the lock), the writer's p99 and slowest insert,
+and the file size before and after (SQLite keeps freed pages for new rows instead
+of shrinking the file, so the pages in use are reported too).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ EVENTS, QUICK_EVENTS = 1_000_000, 100_000
 TASKS, DEAD_LETTERS, PENDING = 50_000, 200, 100
 SPAN_DAYS, RETENTION_DAYS = 365, 90
 WRITER_INTERVAL_SECONDS = 0.02
+# How long the writer runs alone first, for its figures without a prune beside it.
+BASELINE_SECONDS, QUICK_BASELINE_SECONDS = 30.0, 10.0
 EVENT_TYPES = ("updated",) * 7 + ("created", "transitioned", "assignee_unmatched")
 INSERT_EVENT = (
     "INSERT INTO sync_event (domain_id, pf_task_id, jira_issue_id, jira_issue_key, event_type,"
@@ -135,14 +138,31 @@ def _writer(url: str, stop: threading.Event, waits: list[float]) -> None:
     engine.dispose()
 
 
-def child(path: str) -> dict[str, Any]:
-    """Prune as the worker's job does, with a concurrent writer; figures as a dict."""
+def _writer_alone(url: str, seconds: float) -> list[float]:
+    """The writer's insert times with no prune running: the machine's own noise."""
+    stop, waits = threading.Event(), list[float]()
+    writer = threading.Thread(target=_writer, args=(url, stop, waits))
+    writer.start()
+    time.sleep(seconds)
+    stop.set()
+    writer.join()
+    return waits
+
+
+def _p99_ms(waits: list[float]) -> float:
+    ordered = sorted(waits)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+
+def child(path: str, baseline_seconds: float) -> dict[str, Any]:
+    """The writer alone, then the prune as the worker's job does beside the same writer."""
     from dataclasses import asdict
 
     from gateway.db import make_engine
     from gateway.maintenance.retention import prune_audit
 
     url = f"sqlite:///{path}"
+    alone = _writer_alone(url, baseline_seconds)
     engine = make_engine(url)
     stop, waits = threading.Event(), list[float]()
     writer = threading.Thread(target=_writer, args=(url, stop, waits))
@@ -155,7 +175,14 @@ def child(path: str) -> dict[str, Any]:
     engine.dispose()
     figures = asdict(report) | {"wall": wall, "cpu": cpu, "peak_rss_mb": peak_rss_mb()}
     figures["cutoff"] = str(figures["cutoff"])
-    return figures | {"writer_inserts": len(waits), "writer_max_ms": max(waits) * 1000}
+    return figures | {
+        "writer_inserts": len(waits),
+        "writer_max_ms": max(waits) * 1000,
+        "writer_p99_ms": _p99_ms(waits),
+        "alone_inserts": len(alone),
+        "alone_max_ms": max(alone) * 1000,
+        "alone_p99_ms": _p99_ms(alone),
+    }
 
 
 def run(quick: bool = False) -> BenchResult:
@@ -171,8 +198,9 @@ def run(quick: bool = False) -> BenchResult:
         seed(path, events)
         seed_seconds = time.perf_counter() - seeding
         before = _sizes(path)
+        baseline = QUICK_BASELINE_SECONDS if quick else BASELINE_SECONDS
         done = subprocess.run(
-            [sys.executable, "-m", "bench.prune", str(path)],
+            [sys.executable, "-m", "bench.prune", str(path), str(baseline)],
             capture_output=True,
             text=True,
             check=True,
@@ -182,10 +210,9 @@ def run(quick: bool = False) -> BenchResult:
     result.figures = {"prune": figures, "before": before, "after": after, "seed_s": seed_seconds}
     mb = 1024 * 1024
     table = result.section(
-        "the worker job's prune (batches of up to 5 000 aimed at 50 ms, 50 ms pause) "
-        "beside a writer every 20 ms",
+        "the worker job's prune (batches of up to 5 000 aimed at 50 ms, 50 ms pause)",
         ["deleted", "kept by rules", "batches", "wall s", "CPU s", "peak RSS MB",
-         "longest batch ms", "writer's slowest insert ms"],
+         "longest batch ms"],
     )  # fmt: skip
     table.add(
         figures["deleted"],
@@ -195,6 +222,15 @@ def run(quick: bool = False) -> BenchResult:
         figures["cpu"],
         figures["peak_rss_mb"],
         figures["longest_batch_ms"],
+    )
+    writer = result.section(
+        "a writer inserting an audit event every 20 ms", ["", "inserts", "p99 ms", "slowest ms"]
+    )
+    writer.add("alone", figures["alone_inserts"], figures["alone_p99_ms"], figures["alone_max_ms"])
+    writer.add(
+        "beside the prune",
+        figures["writer_inserts"],
+        figures["writer_p99_ms"],
         figures["writer_max_ms"],
     )
     sizes = result.section("database", ["", "events", "file MB", "pages in use MB"])
@@ -214,4 +250,4 @@ def run(quick: bool = False) -> BenchResult:
 
 
 if __name__ == "__main__":
-    print(json.dumps(child(sys.argv[1])))
+    print(json.dumps(child(sys.argv[1], float(sys.argv[2]))))

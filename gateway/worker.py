@@ -338,7 +338,7 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
         cron(presence.claimed(record_heartbeat), second={0, 15, 30, 45}, unique=False),
         # Hourly, so each run deletes about an hour's worth; unique: one worker per slot.
         cron(
-            presence.claimed(observed(prune_audit_task)),
+            observed(prune_audit_task),  # observed announces the job, as claimed does
             minute={PRUNE_MINUTE},
             second={0},
             timeout=PRUNE_TIMEOUT_SECONDS,
