@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import app as cli
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX
+from gateway.maintenance.backup import backup_sqlite
 from gateway.migrate import head_revision
 from gateway.settings import Settings
 
@@ -112,3 +113,13 @@ def test_restore_refuses_while_a_worker_lives_and_keeps_the_old_file(
     second = runner.invoke(cli, ["db", "restore", str(backup), "--skip-jira"])
     assert second.exit_code == 1
     assert "an earlier restore's" in _error_line(second.output)
+
+
+def test_backup_reports_progress_up_to_the_whole_file(settings: Settings, engine: Engine) -> None:
+    live = settings.data_dir / "gateway.db"
+    seen: list[tuple[int, int]] = []
+    report = backup_sqlite(
+        live, settings.data_dir / "copy.db", progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen and seen[-1][0] == seen[-1][1] == report.size_bytes
+    assert all(done <= total for done, total in seen)
