@@ -31,6 +31,7 @@ its task's events.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,7 @@ class PruneReport:
     kept_by_rules: int = 0
     batches: int = 0
     longest_batch_ms: float = 0.0
+    median_batch_ms: float = 0.0
 
     def summary(self) -> str:
         """The one line the CLI prints and the job logs."""
@@ -125,7 +127,10 @@ class PruneReport:
             f"{self.kept_by_rules} older ones kept by the keep rules"
         )
         if not self.dry_run:
-            line += f"; {self.batches} batches, longest {self.longest_batch_ms:.0f} ms"
+            line += (
+                f"; {self.batches} batches, median {self.median_batch_ms:.0f} ms, "
+                f"longest {self.longest_batch_ms:.0f} ms"
+            )
         return line
 
 
@@ -230,7 +235,7 @@ async def prune_audit(
         return PruneReport(
             retention_days, cutoff, dry_run, deleted=total, kept_by_rules=old - total
         )
-    deleted, batches, longest, after = 0, 0, 0.0, 0
+    deleted, after, took = 0, 0, list[float]()
     size = min(batch_size, FIRST_BATCH_SIZE)
     while True:
         last = await run_blocking(engine, _next_batch, engine, cutoff, after, upto, size, rules)
@@ -239,7 +244,8 @@ async def prune_audit(
         rows, took_ms = await run_blocking(
             engine, _delete_batch, engine, cutoff, after, last, rules
         )
-        deleted, batches, longest, after = deleted + rows, batches + 1, max(longest, took_ms), last
+        deleted, after = deleted + rows, last
+        took.append(took_ms)
         size = next_batch_size(size, took_ms, batch_size)
         if progress is not None:
             progress(deleted, total)
@@ -250,8 +256,9 @@ async def prune_audit(
         dry_run,
         deleted=deleted,
         kept_by_rules=old - total,
-        batches=batches,
-        longest_batch_ms=longest,
+        batches=len(took),
+        longest_batch_ms=max(took, default=0.0),
+        median_batch_ms=statistics.median(took) if took else 0.0,
     )
 
 
