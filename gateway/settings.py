@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from gateway.maintenance.settings import MaintenanceSettings
 from gateway.sync.tuning import SyncTuning
 
 ENV_PREFIX = "GATEWAY_"
@@ -25,7 +26,7 @@ SUPPORTED_DATABASE_BACKENDS = ("sqlite", "postgresql")
 SUPPORTED_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-class Settings(BaseSettings, SyncTuning):
+class Settings(BaseSettings, SyncTuning, MaintenanceSettings):
     """Effective configuration; see the README's configuration table."""
 
     model_config = SettingsConfigDict(

@@ -31,6 +31,7 @@ from gateway.jobs import (
     TICK_JOB,
 )
 from gateway.logs import log_context
+from gateway.maintenance.retention import prune_audit
 from gateway.monitoring.fleet_metrics import process_id, publish
 from gateway.monitoring.job_reports import (
     alert,
@@ -64,6 +65,10 @@ DOMAIN_PAUSED = "domain_paused"
 INBOUND_MAX_DEFER_SECONDS = 300
 UNAVAILABLE_RETRY_MAX_SECONDS = 60
 RETRIED_WHEN_UNAVAILABLE = frozenset({ISSUE_EVENT_JOB, REPLAY_JOB})
+# The audit prune's minute of each hour, off the hour when other schedules cluster.
+PRUNE_MINUTE = 23
+# A first prune of a years-old log may take minutes; the next hour resumes an unfinished one.
+PRUNE_TIMEOUT_SECONDS = 3600
 
 
 def worker_id() -> str:
@@ -301,6 +306,14 @@ async def replay_dead_letter(ctx: dict[str, Any], dead_letter_id: int) -> str:
     return await replay(SyncDeps.from_ctx(ctx), dead_letter_id)
 
 
+async def prune_audit_task(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Hourly: delete audit events older than GATEWAY_AUDIT_RETENTION_DAYS, in short batches."""
+    settings: Settings = ctx["settings"]
+    report = await prune_audit(ctx["engine"], settings.audit_retention_days)
+    log.info("audit prune: %s", report.summary())
+    return asdict(report)
+
+
 FUNCTIONS: list[Function] = [
     func(observed(record_heartbeat), name=record_heartbeat.__name__),
     func(observed(schedule_due_work), name=schedule_due_work.__name__, keep_result=0),
@@ -317,11 +330,19 @@ FUNCTIONS: list[Function] = [
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
-    """The scheduler every few seconds (one worker runs each beat) and the heartbeat."""
+    """The scheduler every few seconds (one worker runs each beat), the heartbeat and the
+    hourly audit prune."""
     beats = set(range(0, 60, settings.scheduler_interval_seconds))
     return [
         cron(presence.claimed(schedule_due_work), second=beats, run_at_startup=True),
         cron(presence.claimed(record_heartbeat), second={0, 15, 30, 45}, unique=False),
+        # Hourly, so each run deletes about an hour's worth; unique: one worker per slot.
+        cron(
+            observed(prune_audit_task),  # observed announces the job, as claimed does
+            minute={PRUNE_MINUTE},
+            second={0},
+            timeout=PRUNE_TIMEOUT_SECONDS,
+        ),
     ]
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from gateway.admin.audit import ERROR_EVENTS, WRITE_EVENTS
@@ -16,6 +16,7 @@ from gateway.admin.domains import list_domains
 from gateway.clock import utcnow
 from gateway.heartbeat import HEARTBEAT_TTL_SECONDS
 from gateway.jobs import QUEUE_NAME
+from gateway.maintenance.retention import database_figures
 from gateway.models import DeadLetter, DomainConfig, EventType, SyncEvent, SyncState, SyncStatus
 from gateway.observe import read_runtime
 from gateway.settings import Settings
@@ -132,3 +133,31 @@ async def workers_panel(redis: Redis, settings: Settings) -> WorkersPanel:
     return WorkersPanel(
         [(w.worker_id, w.age(now)) for w in runtime.workers], runtime.queued, window
     )
+
+
+@dataclass(frozen=True)
+class DatabasePanel:
+    """How big the database is and how far back the audit log goes, beside the retention
+    setting, so an operator sees the prune working (or a database growing anyway)."""
+
+    size_bytes: int | None
+    oldest_event_at: datetime | None
+    retention_days: int
+
+    @property
+    def size_text(self) -> str:
+        """The size in the largest unit that keeps it above 1, e.g. ``12.3 MB``."""
+        if self.size_bytes is None:
+            return "unknown"
+        size = float(self.size_bytes)
+        for unit in ("bytes", "kB", "MB", "GB"):
+            if size < 1000 or unit == "GB":
+                return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+            size /= 1000
+        return f"{size:.1f} GB"
+
+
+def database_panel(engine: Engine, settings: Settings) -> DatabasePanel:
+    """The dashboard's database figures (blocking: call it on a database thread)."""
+    size, oldest = database_figures(engine)
+    return DatabasePanel(size, oldest, settings.audit_retention_days)

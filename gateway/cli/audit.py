@@ -1,11 +1,14 @@
-"""``gateway audit``: the audit log, filtered as in the UI and the API.
+"""``gateway audit``: the audit log, filtered as in the UI and the API; ``audit prune``.
 
 Sync decisions and admin changes (``--type admin_change``, ``--actor user:alice``)
-live in one log, read through the same filter as every other surface.
+live in one log, read through the same filter as every other surface. ``gateway
+audit`` alone lists; ``gateway audit prune`` runs the retention prune the workers
+run hourly (``gateway.maintenance.retention``), now.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
@@ -15,10 +18,17 @@ from gateway.admin import audit as audit_log
 from gateway.admin import domains
 from gateway.admin.paging import MAX_PAGE_SIZE
 from gateway.admin.schemas import EventOut
-from gateway.cli._common import database, out, print_json
+from gateway.cli._common import configured_engine, database, out, print_json
+
+app = typer.Typer(
+    help="Show the audit log (sync events and admin changes), newest first; `audit prune`.",
+    invoke_without_command=True,
+)
 
 
+@app.callback()
 def audit(
+    ctx: typer.Context,
     domain: Annotated[
         str | None, typer.Option(help=f"Only this domain. {domains.DOMAIN_REF_HELP}")
     ] = None,
@@ -33,6 +43,8 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the audit log (sync events and admin changes), newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
     with database() as session:
         domain_id = domains.find_domain(session, domain).id if domain is not None else None
         filters = audit_log.EventFilter(domain_id=domain_id, event_type=event_type, actor=actor)
@@ -55,6 +67,33 @@ def audit(
     out.print(table)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``audit`` to the main ``gateway`` app."""
-    app.command()(audit)
+@app.command("prune")
+def prune(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            help="Delete events older than DAYS (default: GATEWAY_AUDIT_RETENTION_DAYS).",
+            min=1,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete old audit events in short batches; dead letters' and unsettled tasks'
+    events and admin changes stay."""
+    from gateway.maintenance.retention import prune_audit
+
+    def progress(deleted: int, total: int) -> None:
+        out.print(f"deleted {deleted} of {total}", highlight=False)
+
+    with configured_engine() as (engine, settings):
+        days = older_than if older_than is not None else settings.audit_retention_days
+        report = asyncio.run(prune_audit(engine, days, dry_run=dry_run, progress=progress))
+    out.print(report.summary(), highlight=False, soft_wrap=True)
+
+
+def register(main: typer.Typer) -> None:
+    """Add ``audit`` (list, ``prune``) to the main ``gateway`` app."""
+    main.add_typer(app, name="audit")

@@ -1,12 +1,19 @@
-"""``gateway db upgrade|downgrade|current``: the schema, through Alembic."""
+"""``gateway db upgrade|downgrade|current``: the schema, through Alembic; ``backup|restore``.
+
+Backup and restore are ``gateway.maintenance.backup`` and ``restore``; these commands
+only print their progress and their one-line refusals.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
 from gateway.cli._common import fail, out, settings_or_exit
+from gateway.settings import Settings
 
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -56,3 +63,89 @@ def db_current() -> None:
         raise fail(f"database unreachable: {type(error).__name__}: {error}") from None
     finally:
         engine.dispose()
+
+
+def _megabytes(done: int, total: int) -> None:
+    out.print(f"copied {done / 1e6:.1f} of {total / 1e6:.1f} MB", highlight=False)
+
+
+@app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="Where to write the copy.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite PATH if it exists.")] = False,
+) -> None:
+    """Copy the SQLite database to PATH, consistently, while the gateway runs."""
+    from gateway.maintenance.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_file
+    from gateway.security.crypto import KEY_FILE
+
+    settings = settings_or_exit()
+    url = settings.effective_database_url
+    try:
+        source = sqlite_file(url)
+        if source is None:
+            out.print(pg_dump_command(url, path), highlight=False, soft_wrap=True)
+            raise fail("PostgreSQL: back up with pg_dump (the command above); this copies SQLite")
+        report = backup_sqlite(source, path, force=force, progress=_megabytes)
+    except BackupError as error:
+        raise fail(str(error)) from None
+    out.print(report.summary(), highlight=False, soft_wrap=True)
+    out.print(
+        f"keep it with the credentials key ({settings.data_dir / KEY_FILE}, "
+        "or GATEWAY_CREDENTIALS_KEYS): without it the stored credentials cannot be read",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `gateway db backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even if workers look alive in Redis.")
+    ] = False,
+    skip_jira: Annotated[
+        bool,
+        typer.Option(
+            "--skip-jira",
+            help="Do not look in Jira for issues created after the backup (they may then "
+            "be created twice).",
+        ),
+    ] = False,
+) -> None:
+    """Put a backup in place of the SQLite database; the gateway must be stopped."""
+    from gateway.clients import UpstreamError
+    from gateway.maintenance.backup import BackupError, sqlite_file
+    from gateway.maintenance.restore import live_workers, restore_sqlite
+
+    settings = settings_or_exit()
+    try:
+        live = sqlite_file(settings.effective_database_url)
+        if live is None:
+            raise BackupError("PostgreSQL: restore with pg_restore; this restores SQLite")
+        if not force:
+            alive = live_workers(_redis_url_if_running(settings))
+            if alive:
+                raise BackupError(
+                    f"{len(alive)} worker(s) alive ({', '.join(alive)}): stop the gateway "
+                    "first (or pass --force)"
+                )
+        searched = None if skip_jira else settings
+        report = asyncio.run(restore_sqlite(path, live, searched))
+    except BackupError as error:
+        raise fail(str(error)) from None
+    except UpstreamError as error:
+        raise fail(
+            f"nothing restored: Jira could not be searched for issues created after the "
+            f"backup ({error}); try again, or pass --skip-jira"
+        ) from None
+    out.print(report.summary(), highlight=False, soft_wrap=True)
+
+
+def _redis_url_if_running(settings: Settings) -> str | None:
+    """The Redis to ask; None when the embedded Redis is stopped (then no worker runs)."""
+    from gateway.redis import EmbeddedRedis
+
+    if settings.redis_url is not None:
+        return settings.redis_url
+    embedded = EmbeddedRedis(settings.data_dir)
+    return embedded.url if embedded.is_running() else None

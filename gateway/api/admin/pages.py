@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from gateway.admin import actions, domains
 from gateway.admin.connection import check_connection
-from gateway.admin.dashboard import dashboard_stats, workers_panel
+from gateway.admin.dashboard import dashboard_stats, database_panel, workers_panel
 from gateway.admin.errors import Conflict, CredentialRequired
 from gateway.admin.schemas import ActionResult, DomainCreate, DomainOut, DomainUpdate
 from gateway.api.admin.deps import (
@@ -29,7 +29,7 @@ from gateway.api.admin.deps import (
 )
 from gateway.api.admin.forms import describe_errors, domain_form_values, domain_payload
 from gateway.api.admin.templating import is_htmx, redirect, render
-from gateway.db import in_session
+from gateway.db import in_session, run_blocking
 from gateway.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +46,8 @@ async def _dashboard_context(
 ) -> dict[str, object]:
     stats = await in_session(engine, dashboard_stats)
     runtime = await workers_panel(redis, settings)
-    return {"stats": stats, "runtime": runtime, "now": datetime.now(UTC)}
+    database = await run_blocking(engine, database_panel, engine, settings)
+    return {"stats": stats, "runtime": runtime, "database": database, "now": datetime.now(UTC)}
 
 
 @router.get("/admin")

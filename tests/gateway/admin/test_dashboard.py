@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import redis
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 
 from gateway.admin import dashboard, domains
 from gateway.admin.schemas import DomainCreate
+from gateway.clock import utcnow
 from gateway.db import session_scope
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import QUEUE_NAME
@@ -118,3 +120,23 @@ def test_redis_down_degrades_to_a_warning(admin: Admin, monkeypatch: pytest.Monk
     assert response.status_code == 200
     assert "Redis unreachable: ConnectionError" in response.text
     assert 'data-testid="queue-depth">unknown<' in response.text
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_database_size_and_oldest_event_kept(admin: Admin, engine: Engine, path: str):
+    html = admin.client.get(path).text
+    assert re.search(r'data-testid="database-size">\d+\.\d (kB|MB)</dd>', html)
+    assert 'data-testid="oldest-event">none</dd>' in html
+    assert 'data-testid="audit-retention">90 days</dd>' in html
+    domain_id = _domain(engine)
+    with session_scope(engine) as db:
+        db.add(
+            SyncEvent(
+                domain_id=domain_id,
+                event_type=EventType.UPDATED.value,
+                created_at=utcnow() - timedelta(days=3),
+            )
+        )
+    html = admin.client.get(path).text
+    oldest = re.search(r'data-testid="oldest-event">(.*?)</dd>', html, re.S)
+    assert oldest is not None and ">3 d ago</time>" in oldest.group(1)

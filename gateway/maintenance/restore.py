@@ -1,0 +1,203 @@
+"""``gateway db restore``: a backup back in place of the SQLite database, then lineage recovery.
+
+The gateway must be stopped: a worker writing to the old file while it is swapped
+would lose its writes or, worse, mix two databases. Workers announce themselves in
+Redis (presence and heartbeat keys), so a restore refuses while any is alive,
+unless forced. The API keeps no such record: stop it too (the README's drill does).
+
+A backup is older than what happened since. The gateway recovers the one thing that
+matters for its guarantees, the issues it created in Jira after the backup: the
+restore asks Jira for the issues with the tracking label created since the backup's
+last recorded write and reads their lineage property; each one whose task the
+backup does not know gets a ``pending_create`` row dated to the backup. The first
+tick's orphan search (``gateway.sync.orphans``) then adopts those issues exactly as
+it adopts the issue of a create whose answer was lost, so nothing is created twice.
+Completions on either side since the backup are found by the tick and the sweep.
+
+The old file is kept as ``gateway.db.before-restore``; its WAL is folded into it
+first, so no stale ``-wal`` file is applied to the restored one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import redis
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from gateway.admin.upstream import http_client, jira_client
+from gateway.clock import as_utc, utcnow
+from gateway.db import in_session, make_engine
+from gateway.heartbeat import HEARTBEAT_KEY_PREFIX
+from gateway.maintenance.backup import BackupError, check_gateway_database, copy_database
+from gateway.models import DomainConfig, SyncEvent, SyncState, SyncStatus
+from gateway.runtime.presence import read_presence
+from gateway.security.crypto import load_cipher
+from gateway.settings import Settings
+from gateway.sync.lineage import jql_string, lineage_matches
+
+BEFORE_RESTORE_SUFFIX = ".before-restore"
+# Issues created this long before the backup's last write are searched too: clocks of
+# the gateway and Jira differ, and a create is recorded after Jira made the issue.
+RECOVERY_MARGIN = timedelta(minutes=30)
+
+
+def live_workers(redis_url: str | None) -> list[str]:
+    """The workers Redis says are alive (presence or heartbeat); BackupError if Redis
+    cannot say. None: no Redis runs (an embedded one that is stopped), so no worker."""
+    if redis_url is None:
+        return []
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        alive = set(read_presence(client))
+        for key in client.scan_iter(match=HEARTBEAT_KEY_PREFIX + "*", count=500):
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            alive.add(name.removeprefix(HEARTBEAT_KEY_PREFIX))
+    except redis.RedisError as error:
+        raise BackupError(
+            f"cannot tell whether workers run (Redis: {type(error).__name__}); "
+            "stop them and pass --force"
+        ) from None
+    finally:
+        client.close()
+    return sorted(alive)
+
+
+def _set_aside(live: Path) -> Path | None:
+    """Fold the live file's WAL into it and rename it ``*.before-restore``."""
+    if not live.exists():
+        return None
+    kept = live.with_name(live.name + BEFORE_RESTORE_SUFFIX)
+    if kept.exists():
+        raise BackupError(f"{kept} exists (an earlier restore's); move it away first")
+    with contextlib.closing(sqlite3.connect(live, timeout=10)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for suffix in ("-wal", "-shm"):
+        live.with_name(live.name + suffix).unlink(missing_ok=True)
+    live.replace(kept)
+    return kept
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What ``restore_sqlite`` did."""
+
+    restored: Path
+    revision: str
+    kept: Path | None
+    adopted_later: int | None
+
+    def summary(self) -> str:
+        line = f"restored {self.restored} at revision {self.revision}"
+        if self.kept is not None:
+            line += f"; the previous database is kept as {self.kept}"
+        if self.adopted_later is None:
+            return line + "; Jira was not searched for issues created after the backup"
+        return line + (
+            f"; {self.adopted_later} issue(s) created after the backup found in Jira, "
+            "for the first tick to adopt"
+        )
+
+
+async def restore_sqlite(backup: Path, live: Path, settings: Settings | None) -> RestoreReport:
+    """Put the gateway database ``backup`` in place of ``live`` (the caller made sure the
+    gateway is stopped); with ``settings``, first mark the tasks whose issues Jira made
+    after the backup. Nothing changes at ``live`` unless every step succeeded."""
+    revision = check_gateway_database(backup)
+    if backup.resolve() == live.resolve():
+        raise BackupError(f"{backup} is the live database itself")
+    live.parent.mkdir(parents=True, exist_ok=True)
+    incoming = live.with_name(live.name + ".restoring")
+    incoming.unlink(missing_ok=True)
+    try:
+        await asyncio.to_thread(copy_database, backup, incoming)
+        marked = None
+        if settings is not None:
+            engine = make_engine(f"sqlite:///{incoming}", cipher=load_cipher(settings))
+            try:
+                marked = await recover_lineage(engine, settings)
+            finally:
+                engine.dispose()
+        kept = _set_aside(live)
+        incoming.replace(live)
+    finally:
+        for leftover in ("", "-wal", "-shm"):
+            incoming.with_name(incoming.name + leftover).unlink(missing_ok=True)
+    return RestoreReport(live, revision, kept, marked)
+
+
+def _last_write(session: Session) -> datetime | None:
+    """The newest time the database recorded: the backup's moment, as near as it says."""
+    times = [
+        session.exec(select(func.max(SyncEvent.created_at))).one(),
+        session.exec(select(func.max(SyncState.updated_at))).one(),
+        session.exec(select(func.max(SyncState.intent_at))).one(),
+    ]
+    known = [as_utc(t) for t in times if t is not None]
+    return max((t for t in known if t is not None), default=None)
+
+
+async def _lineage_since(
+    settings: Settings, domain: DomainConfig, since: datetime
+) -> dict[int, str]:
+    """Task id -> issue id of every labelled issue of ``domain`` created since ``since``."""
+    minutes = int((utcnow() - since + RECOVERY_MARGIN).total_seconds() // 60) + 1
+    jql = f'labels = {jql_string(domain.tracking_label)} AND created >= "-{minutes}m"'
+    found: dict[int, str] = {}
+    async with http_client(settings) as http:
+        jira = jira_client(http, domain)
+        async for issue in jira.search_jql(jql, fields=["labels", "created"]):
+            task_id = lineage_matches(
+                await jira.get_property(issue.id, domain.property_key), domain
+            )
+            if task_id is not None:
+                found.setdefault(task_id, issue.id)
+    return found
+
+
+async def recover_lineage(engine: Engine, settings: Settings) -> int:
+    """Mark each task whose issue Jira made after the backup as a create of unknown
+    outcome, for the orphan search to adopt; how many were marked."""
+    since, domains = await in_session(engine, _last_write_and_domains)
+    if since is None:
+        return 0
+    marked = 0
+    for domain in domains:
+        found = await _lineage_since(settings, domain, since)
+        marked += await in_session(engine, lambda s, d=domain, f=found: _mark(s, d, f, since))
+    return marked
+
+
+def _last_write_and_domains(session: Session) -> tuple[datetime | None, list[DomainConfig]]:
+    return _last_write(session), list(session.exec(select(DomainConfig)))
+
+
+def _mark(session: Session, domain: DomainConfig, found: dict[int, str], since: datetime) -> int:
+    """Add a pending create for each found task the database has no row for."""
+    known = set(
+        session.exec(
+            select(col(SyncState.pf_task_id)).where(
+                SyncState.domain_id == domain.id, col(SyncState.pf_task_id).in_(list(found))
+            )
+        )
+    )
+    missing = sorted(set(found) - known)
+    for task_id in missing:
+        session.add(_pending(domain, task_id, since))
+    return len(missing)
+
+
+def _pending(domain: DomainConfig, task_id: int, since: datetime) -> SyncState:
+    assert domain.id is not None
+    return SyncState(
+        domain_id=domain.id,
+        pf_task_id=task_id,
+        status=SyncStatus.PENDING_CREATE,
+        intent_at=since.astimezone(UTC),
+    )
