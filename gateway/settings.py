@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from gateway.runtime.sentinel_settings import RedisSentinelSettings
 from gateway.sync.tuning import SyncTuning
 
 ENV_PREFIX = "GATEWAY_"
@@ -25,7 +26,7 @@ SUPPORTED_DATABASE_BACKENDS = ("sqlite", "postgresql")
 SUPPORTED_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-class Settings(BaseSettings, SyncTuning):
+class Settings(BaseSettings, SyncTuning, RedisSentinelSettings):
     """Effective configuration; see the README's configuration table."""
 
     model_config = SettingsConfigDict(
@@ -367,7 +368,7 @@ class Settings(BaseSettings, SyncTuning):
 
     @property
     def uses_embedded_redis(self) -> bool:
-        return self.redis_url is None
+        return self.redis_url is None and not self.redis_sentinels
 
 
 class ConfigurationError(Exception):
