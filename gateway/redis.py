@@ -27,8 +27,6 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from pydantic import SecretStr
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.sentinel import Sentinel
 
+from gateway.runtime.replication import ReplicatedArqRedis
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.redis")
@@ -241,20 +240,6 @@ RedisTarget = str | SentinelTarget
 """Where Redis is: a redis://, rediss:// or unix:// URL, or Sentinel."""
 
 
-class NotReplicated(redis.ConnectionError):
-    """No replica acknowledged a write in time: a failover now could lose it, so the
-    caller treats it as Redis being unavailable (the ingress answers 503)."""
-
-
-class ReplicatedArqRedis(ArqRedis):
-    """An ARQ pool on a Sentinel-managed master that knows how long to wait for a replica."""
-
-    replica_ack_timeout_ms: int = 0
-
-
-REPLICATION_MARK_KEY = "gateway:replication-mark"
-
-
 def resolve_redis(settings: Settings) -> RedisTarget:
     """The sentinels, the configured URL, or the embedded server's (started on demand)."""
     if settings.redis_sentinels:
@@ -320,40 +305,6 @@ async def create_arq_pool(target: RedisTarget, queue_name: str, retries: int = 2
             await asyncio.sleep(1)
         else:
             return pool
-
-
-@asynccontextmanager
-async def replicated_writes(pool: ArqRedis) -> AsyncGenerator[ArqRedis]:
-    """A client for writes that must survive a failover; raises NotReplicated on exit unless
-    a replica acknowledged them within the target's ``replica_ack_timeout_ms``.
-
-    Redis replicates asynchronously: a master killed right after answering loses what it
-    had not sent yet. ``WAIT 1`` counts a connection's own writes, so the writes and the
-    WAIT share one connection; a last write of its own covers writes the block did not
-    make (a duplicate delivery whose first copy is not yet on the replica), since a
-    replica receives the stream in order. A pool not on Sentinel is yielded unchanged.
-    """
-    if not isinstance(pool, ReplicatedArqRedis) or pool.replica_ack_timeout_ms <= 0:
-        yield pool
-        return
-    conn = ReplicatedArqRedis(
-        connection_pool=pool.connection_pool,
-        single_connection_client=True,
-        job_serializer=pool.job_serializer,
-        job_deserializer=pool.job_deserializer,
-        default_queue_name=pool.default_queue_name,
-        expires_extra_ms=pool.expires_extra_ms,
-    )
-    try:
-        yield conn
-        await conn.set(REPLICATION_MARK_KEY, b"1")
-        acknowledged = await conn.execute_command("WAIT", 1, pool.replica_ack_timeout_ms)
-        if int(acknowledged) < 1:
-            raise NotReplicated(
-                f"no replica acknowledged the write within {pool.replica_ack_timeout_ms} ms"
-            )
-    finally:
-        await conn.aclose(close_connection_pool=False)
 
 
 def check_redis(target: RedisTarget) -> str:

@@ -95,13 +95,26 @@ class SentinelCluster:
     sentinels: list[RedisNode] = field(init=False, default_factory=list)
 
     def start(self) -> SentinelCluster:
+        """Launch everything and wait until a failover would work (``launch`` + ``wait_ready``)."""
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def launch(self) -> SentinelCluster:
+        """Start the servers and the sentinels; the sentinels answer at once, but know each
+        other and the replica only a few seconds later (``wait_ready``)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.primary = self._data_node("primary", replica_of=None).start()
         self.replica = self._data_node("replica", replica_of=self.primary.port).start()
+        # A sentinel learns of replicas from the master's INFO, which it reads at once and
+        # then every 10 s: started before the replica is attached, it would wait 10 s.
         self._wait(lambda: self._answers(self.primary) and self.replica_in_sync(), "replicating")
         self.sentinels = [self._sentinel(n).start() for n in range(1, SENTINELS + 1)]
-        self._wait(self._sentinels_see_everyone, "watching the master and the replica")
         return self
+
+    def wait_ready(self) -> None:
+        """Until every sentinel knows the replica and the other two sentinels."""
+        self._wait(self._sentinels_see_everyone, "watching the master and the replica")
 
     @property
     def target(self) -> SentinelTarget:

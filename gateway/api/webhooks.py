@@ -35,7 +35,7 @@ from gateway.api.sites import (
     site_of_issue_url,
 )
 from gateway.jobs import ISSUE_EVENT_JOB
-from gateway.redis import replicated_writes
+from gateway.runtime.replication import replicated_writes
 from gateway.settings import Settings
 
 WEBHOOK_PATH = "/api/v1/webhooks/jira"

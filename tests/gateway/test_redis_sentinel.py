@@ -18,15 +18,14 @@ import redis
 
 from gateway.jobs import QUEUE_NAME, open_pool
 from gateway.redis import (
-    NotReplicated,
     RedisUnavailable,
     SentinelTarget,
     check_redis,
     create_arq_pool,
     redis_client,
-    replicated_writes,
     resolve_redis,
 )
+from gateway.runtime.replication import NotReplicated, ReplicatedArqRedis, replicated_writes
 from gateway.settings import ConfigurationError, load_settings
 from scenarios.sentinel_cluster import SentinelCluster
 
@@ -198,9 +197,10 @@ def test_the_pool_follows_the_master_through_a_failover(tmp_path: Path) -> None:
     """SIGKILL the primary: writes fail until the sentinels promote the replica, then the
     same pool writes to it (redis-py asks the sentinels again on reconnecting)."""
     failing = SentinelCluster(tmp_path).start()
+    target = SentinelTarget(failing.target.sentinels, failing.master_name, None, None, 200)
 
     async def write_through_failover() -> int:
-        pool = await create_arq_pool(failing.target, QUEUE_NAME)
+        pool = await create_arq_pool(target, QUEUE_NAME)
         try:
             await pool.set("before", b"1")
             failing.primary.kill()
@@ -209,6 +209,10 @@ def test_the_pool_follows_the_master_through_a_failover(tmp_path: Path) -> None:
             while time.monotonic() < deadline:
                 try:
                     await pool.set("after", b"1")
+                    # The promoted master has no replica left: it takes writes alone.
+                    async with replicated_writes(pool) as conn:
+                        await conn.set("alone", b"1")
+                    assert isinstance(pool, ReplicatedArqRedis) and pool.alone
                     return refused
                 except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError):
                     refused += 1
@@ -225,6 +229,7 @@ def test_the_pool_follows_the_master_through_a_failover(tmp_path: Path) -> None:
         try:
             assert new_master.get("before") == b"1"
             assert new_master.get("after") == b"1"
+            assert new_master.get("alone") == b"1"
         finally:
             new_master.close()
         assert check_redis(failing.target).startswith(f"master 127.0.0.1:{failing.replica.port} ")
