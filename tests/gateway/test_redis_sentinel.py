@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from gateway.checks import check_redis_reachable
 from gateway.jobs import QUEUE_NAME, open_pool
 from gateway.redis import (
     RedisUnavailable,
@@ -235,3 +236,23 @@ def test_the_pool_follows_the_master_through_a_failover(tmp_path: Path) -> None:
         assert check_redis(failing.target).startswith(f"master 127.0.0.1:{failing.replica.port} ")
     finally:
         failing.stop()
+
+
+def test_gateway_check_names_the_master(cluster: SentinelCluster, tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        redis_sentinels=cluster.sentinels_setting,
+        redis_sentinel_master=cluster.master_name,
+    )
+    name, ok, detail = check_redis_reachable(settings)
+    assert (name, ok) == ("redis", True)
+    assert detail.startswith(f"master 127.0.0.1:{cluster.primary.port} ")
+
+
+def test_gateway_check_names_the_sentinels_setting_when_they_do_not_answer(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(data_dir=tmp_path, redis_sentinels="127.0.0.1:1")
+    name, ok, detail = check_redis_reachable(settings)
+    assert (name, ok) == ("redis", False)
+    assert detail.startswith("GATEWAY_REDIS_SENTINELS: Redis at sentinel master 'mymaster'")
