@@ -238,6 +238,10 @@ class SentinelTarget:
 
 RedisTarget = str | SentinelTarget
 """Where Redis is: a redis://, rediss:// or unix:// URL, or Sentinel."""
+MASTER_SOCKET_TIMEOUT_SECONDS = 15.0
+"""With Sentinel, how long a command may wait for the master: a lost host sends no reset,
+so without a timeout a worker's poll could hang on it forever. Above the longest WAIT
+(10 s); the gateway sends no blocking commands."""
 
 
 def resolve_redis(settings: Settings) -> RedisTarget:
@@ -289,7 +293,7 @@ async def create_arq_pool(target: RedisTarget, queue_name: str, retries: int = 2
         return await create_pool(settings, default_queue_name=queue_name)
     attempt = 0
     while True:
-        sentinel = AsyncSentinel(**target.connection_kwargs(None))
+        sentinel = AsyncSentinel(**target.connection_kwargs(MASTER_SOCKET_TIMEOUT_SECONDS))
         pool = sentinel.master_for(target.master_name, redis_class=ReplicatedArqRedis)
         assert isinstance(pool, ReplicatedArqRedis)
         pool.job_serializer = pool.job_deserializer = None

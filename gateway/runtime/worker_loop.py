@@ -4,7 +4,9 @@ ARQ's loop ends the process on the first Redis error, and each error met while i
 starts a job leaks one of its ``max_jobs`` slots. ``GatewayWorker`` keeps the loop
 alive instead: a poll that meets a connection error is logged once (``redis_link``),
 waits with a capped exponential back-off, and polls again; jobs already running
-carry on (or fail and are retried), the scheduler cron resumes with Redis. The
+carry on (or fail and are retried), the scheduler cron resumes with Redis. With
+Redis Sentinel the same loop rides out a failover: each reconnection asks the
+sentinels for the master, so once a replica is promoted the polls reach it. The
 embedded Redis is restarted by whichever gateway process finds it dead first
 (``gateway.runtime.presence``'s thread, nudged here).
 
