@@ -9,12 +9,12 @@ from gateway.admin.base_urls import pf_base_url_warning
 from gateway.db import make_engine
 from gateway.migrate import current_revision, head_revision
 from gateway.models import DomainConfig
-from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url
+from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url, resolve_redis
 from gateway.runtime.preflight import (
-    REDIS_SETTING,
     StartupError,
     check_database_reachable,
     check_folder,
+    redis_setting,
 )
 from gateway.runtime.unknown_settings import unknown_variables
 from gateway.security.crypto import KEYS_VARIABLE, key_file, parse_keys
@@ -60,13 +60,14 @@ def check_database(settings: Settings) -> list[CheckResult]:
 
 
 def check_redis_reachable(settings: Settings) -> CheckResult:
-    """Ping the configured Redis; for the embedded one, prove it starts (and leave it as found)."""
-    if settings.redis_url:
+    """Ping the configured Redis (with Sentinel: say which master the sentinels named); for
+    the embedded one, prove it starts (and leave it as found)."""
+    if settings.redis_url or settings.redis_sentinels:
         try:
-            check_redis(settings.redis_url)
+            found = check_redis(resolve_redis(settings))
         except RedisUnavailable as error:
-            return ("redis", False, f"{REDIS_SETTING}: {error}")
-        return ("redis", True, redact_url(settings.redis_url))
+            return ("redis", False, f"{redis_setting(settings)}: {error}")
+        return ("redis", True, found)
     try:
         check_folder(settings.data_dir)
     except StartupError as error:

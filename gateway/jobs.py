@@ -8,10 +8,9 @@ itself (its name and the pool that enqueues on it) lives here too.
 
 from __future__ import annotations
 
-from arq import create_pool
 from arq.connections import ArqRedis
 
-from gateway.redis import arq_redis_settings
+from gateway.redis import RedisTarget, create_arq_pool
 
 QUEUE_NAME = "gateway:queue"
 
@@ -42,6 +41,6 @@ def replay_job_id(dead_letter_id: int) -> str:
     return f"replay:{dead_letter_id}"
 
 
-async def open_pool(redis_url: str) -> ArqRedis:
+async def open_pool(redis_url: RedisTarget) -> ArqRedis:
     """An ARQ Redis pool whose enqueues land on the gateway's queue."""
-    return await create_pool(arq_redis_settings(redis_url), default_queue_name=QUEUE_NAME)
+    return await create_arq_pool(redis_url, QUEUE_NAME)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from gateway.maintenance.settings import MaintenanceSettings
+from gateway.runtime.sentinel_settings import RedisSentinelSettings
 from gateway.sync.tuning import SyncTuning
 
 ENV_PREFIX = "GATEWAY_"
@@ -26,7 +27,7 @@ SUPPORTED_DATABASE_BACKENDS = ("sqlite", "postgresql")
 SUPPORTED_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-class Settings(BaseSettings, SyncTuning, MaintenanceSettings):
+class Settings(BaseSettings, SyncTuning, MaintenanceSettings, RedisSentinelSettings):
     """Effective configuration; see the README's configuration table."""
 
     model_config = SettingsConfigDict(
@@ -368,7 +369,7 @@ class Settings(BaseSettings, SyncTuning, MaintenanceSettings):
 
     @property
     def uses_embedded_redis(self) -> bool:
-        return self.redis_url is None
+        return self.redis_url is None and not self.redis_sentinels
 
 
 class ConfigurationError(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from arq.worker import run_worker
 
 from gateway.logs import configure_logging
-from gateway.redis import arq_redis_settings, resolve_redis_url
+from gateway.redis import arq_redis_settings, resolve_redis
 from gateway.settings import load_settings
 from gateway.worker import WorkerSettings, cron_jobs
 
@@ -19,7 +19,7 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     run_worker(
         WorkerSettings,  # ty: ignore[invalid-argument-type]
-        redis_settings=arq_redis_settings(resolve_redis_url(settings)),
+        redis_settings=arq_redis_settings(resolve_redis(settings)),
         cron_jobs=cron_jobs(settings),
         ctx={"settings": settings},
     )

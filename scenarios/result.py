@@ -27,6 +27,9 @@ class Knobs:
     recovery: bool = True
     """Operations scenarios: workers release a dead worker's jobs and locks (off: they wait
     out ARQ's in-progress timeout and the locks' TTLs)."""
+    sentinel: bool = True
+    """redis-failover: the gateway finds Redis through the sentinels (off: it is given the
+    first primary's plain URL and cannot follow a failover)."""
 
 
 @dataclass(frozen=True)

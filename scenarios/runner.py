@@ -53,6 +53,7 @@ MODULES = (
     "field_edited_in_jira",
     "worker_killed_anywhere",
     "redis_restart",
+    "redis_failover",
     "database_restart",
     "poison_task",
     "credentials_revoked",

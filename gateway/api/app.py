@@ -12,7 +12,7 @@ from gateway.api.admin.main import install_admin
 from gateway.api.outages import install_outage_handlers, redis_watched
 from gateway.db import make_engine
 from gateway.jobs import open_pool
-from gateway.redis import resolve_redis_url
+from gateway.redis import resolve_redis
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
 
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(
             settings.effective_database_url, cipher=load_cipher(settings)
         )
-        app.state.redis = await open_pool(resolve_redis_url(settings))
+        app.state.redis = await open_pool(resolve_redis(settings))
         try:
             async with redis_watched(app.state.redis, settings):
                 yield

@@ -163,14 +163,14 @@ def run_like_a_worker(work: Callable[[Any], Awaitable[T]]) -> T:
     import httpx
 
     from gateway.jobs import open_pool
-    from gateway.redis import RedisUnavailable, resolve_redis_url
+    from gateway.redis import RedisUnavailable, resolve_redis
     from gateway.sync.deps import SyncDeps
 
     with configured_engine() as (engine, settings):
 
         async def main() -> T:
             try:
-                redis = await open_pool(resolve_redis_url(settings))
+                redis = await open_pool(resolve_redis(settings))
             except (RedisUnavailable, OSError) as error:
                 raise fail(f"Redis unavailable: {error}") from None
             http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout_seconds))

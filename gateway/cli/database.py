@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import typer
 
 from gateway.cli._common import fail, out, settings_or_exit
+from gateway.redis import RedisTarget
 from gateway.settings import Settings
 
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -141,11 +142,11 @@ def db_restore(
     out.print(report.summary(), highlight=False, soft_wrap=True)
 
 
-def _redis_url_if_running(settings: Settings) -> str | None:
+def _redis_url_if_running(settings: Settings) -> RedisTarget | None:
     """The Redis to ask; None when the embedded Redis is stopped (then no worker runs)."""
-    from gateway.redis import EmbeddedRedis
+    from gateway.redis import EmbeddedRedis, resolve_redis
 
-    if settings.redis_url is not None:
-        return settings.redis_url
+    if not settings.uses_embedded_redis:
+        return resolve_redis(settings)
     embedded = EmbeddedRedis(settings.data_dir)
     return embedded.url if embedded.is_running() else None

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import redis
 
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX
+from gateway.redis import redis_client
 
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -73,7 +73,7 @@ class ChildProcess:
     def wait_heartbeat(self, redis_url: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Until this ``gateway worker`` has written its heartbeat (its startup hook ran)."""
         key = f"{HEARTBEAT_KEY_PREFIX}{socket.gethostname()}:{self.pid}"
-        client = redis.Redis.from_url(redis_url)
+        client = redis_client(redis_url)
         try:
             self._wait(lambda: bool(client.exists(key)), timeout, "ready")
         finally:

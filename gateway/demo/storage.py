@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
 from sqlalchemy import Engine
 
 from gateway.clock import OFFSET_FILE_ENV
 from gateway.db import make_engine
 from gateway.migrate import upgrade
-from gateway.redis import EmbeddedRedis
+from gateway.redis import EmbeddedRedis, redis_client
 from gateway.security.crypto import load_cipher, set_default_cipher
 from gateway.settings import ENV_PREFIX, Settings, load_settings
 
@@ -60,7 +59,7 @@ class Storage:
 
 def flush_redis(redis_url: str) -> None:
     """Empty a Redis that outlives one stack (a test session's, a given server)."""
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(redis_url, timeout=10)
     try:
         client.flushall()
     finally:

@@ -14,7 +14,6 @@ import contextlib
 import time
 from typing import Any
 
-import redis
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import deserialize_job
@@ -22,7 +21,7 @@ from arq.worker import Worker
 
 from gateway.clients.retry import RetryPolicy
 from gateway.jobs import QUEUE_NAME
-from gateway.redis import arq_redis_settings
+from gateway.redis import arq_redis_settings, redis_client
 from gateway.settings import Settings
 from gateway.worker import FUNCTIONS, shutdown, startup
 
@@ -151,7 +150,7 @@ def expire_redis_keys(redis_url: str, seconds: float) -> int:
     For when minutes pass after a crash, so the locks and in-progress markers of a
     dead process expire as they would.
     """
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(redis_url, timeout=10)
     expired = 0
     try:
         for key in client.scan_iter(count=500):

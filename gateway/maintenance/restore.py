@@ -37,6 +37,7 @@ from gateway.db import in_session, make_engine
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX
 from gateway.maintenance.backup import BackupError, check_gateway_database, copy_database
 from gateway.models import DomainConfig, SyncEvent, SyncState, SyncStatus
+from gateway.redis import RedisTarget, redis_client
 from gateway.runtime.presence import read_presence
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings
@@ -48,12 +49,12 @@ BEFORE_RESTORE_SUFFIX = ".before-restore"
 RECOVERY_MARGIN = timedelta(minutes=30)
 
 
-def live_workers(redis_url: str | None) -> list[str]:
+def live_workers(target: RedisTarget | None) -> list[str]:
     """The workers Redis says are alive (presence or heartbeat); BackupError if Redis
     cannot say. None: no Redis runs (an embedded one that is stopped), so no worker."""
-    if redis_url is None:
+    if target is None:
         return []
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
+    client = redis_client(target, timeout=5)
     try:
         alive = set(read_presence(client))
         for key in client.scan_iter(match=HEARTBEAT_KEY_PREFIX + "*", count=500):

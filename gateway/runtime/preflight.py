@@ -14,12 +14,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.db import make_engine, ping
-from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url
+from gateway.redis import (
+    EmbeddedRedis,
+    RedisUnavailable,
+    check_redis,
+    redact_url,
+    resolve_redis,
+)
 from gateway.settings import ENV_PREFIX, Settings
 
 DATA_DIR_SETTING = f"{ENV_PREFIX}DATA_DIR"
 DATABASE_SETTING = f"{ENV_PREFIX}DATABASE_URL"
 REDIS_SETTING = f"{ENV_PREFIX}REDIS_URL"
+SENTINELS_SETTING = f"{ENV_PREFIX}REDIS_SENTINELS"
 STARTUP_FAILURE_EXIT_CODE = 1
 
 
@@ -73,13 +80,18 @@ def check_database_reachable(settings: Settings) -> None:
         engine.dispose()
 
 
+def redis_setting(settings: Settings) -> str:
+    """The variable that says where Redis is, for an error line."""
+    return SENTINELS_SETTING if settings.redis_sentinels else REDIS_SETTING
+
+
 def check_redis_startable(settings: Settings) -> None:
     """Raise StartupError unless the configured Redis answers (or the embedded one starts)."""
-    if settings.redis_url:
+    if settings.redis_url or settings.redis_sentinels:
         try:
-            check_redis(settings.redis_url)
+            check_redis(resolve_redis(settings))
         except RedisUnavailable as error:
-            raise StartupError(f"{REDIS_SETTING}: {error}") from None
+            raise StartupError(f"{redis_setting(settings)}: {error}") from None
         return
     check_folder(settings.data_dir)
     try:

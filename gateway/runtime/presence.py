@@ -37,7 +37,7 @@ from typing import Any, cast
 
 import redis
 
-from gateway.redis import resolve_redis_url
+from gateway.redis import RedisTarget, redis_client, resolve_redis
 from gateway.runtime.link import heal_embedded, redis_link
 from gateway.settings import Settings
 
@@ -86,7 +86,8 @@ def lock_token() -> str:
 class PresenceConfig:
     """What the presence thread needs; built from Settings by the worker's start-up hook."""
 
-    redis_url: str
+    redis_url: RedisTarget
+    """A URL, or the sentinels that name the master."""
     ttl_seconds: float
     recovery_interval_seconds: float
     queue_name: str
@@ -98,7 +99,7 @@ class PresenceConfig:
 def config_for(settings: Settings, queue_name: str, job_timeout: int) -> PresenceConfig:
     """How this process announces itself, from the settings and the worker's job timeout."""
     return PresenceConfig(
-        redis_url=resolve_redis_url(settings),
+        redis_url=resolve_redis(settings),
         ttl_seconds=settings.worker_presence_ttl_seconds,
         recovery_interval_seconds=settings.worker_recovery_interval_seconds,
         queue_name=queue_name,
@@ -119,9 +120,7 @@ class Presence:
         self._guard = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._client = redis.Redis.from_url(
-            config.redis_url, socket_timeout=2, socket_connect_timeout=2
-        )
+        self._client = redis_client(config.redis_url, timeout=2)
         self._recover = recover
         self._healthy_since: float | None = None
         self._next_recovery = 0.0
@@ -234,7 +233,7 @@ class Presence:
             heal_embedded(self.config.embedded_data_dir)
 
 
-_presences: dict[str, Presence] = {}
+_presences: dict[RedisTarget, Presence] = {}
 """Per Redis URL (tests run several Redis servers in one process over time)."""
 _registry_guard = threading.Lock()
 

@@ -4,7 +4,9 @@ ARQ's loop ends the process on the first Redis error, and each error met while i
 starts a job leaks one of its ``max_jobs`` slots. ``GatewayWorker`` keeps the loop
 alive instead: a poll that meets a connection error is logged once (``redis_link``),
 waits with a capped exponential back-off, and polls again; jobs already running
-carry on (or fail and are retried), the scheduler cron resumes with Redis. The
+carry on (or fail and are retried), the scheduler cron resumes with Redis. With
+Redis Sentinel the same loop rides out a failover: each reconnection asks the
+sentinels for the master, so once a replica is promoted the polls reach it. The
 embedded Redis is restarted by whichever gateway process finds it dead first
 (``gateway.runtime.presence``'s thread, nudged here).
 
@@ -23,14 +25,14 @@ import logging
 from signal import Signals
 from typing import Any
 
-from arq.connections import ArqRedis, create_pool
+from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, get_kwargs
 from redis.exceptions import WatchError
 
 from gateway.heartbeat import withdraw_heartbeat
 from gateway.jobs import QUEUE_NAME
-from gateway.redis import arq_redis_settings, resolve_redis_url
+from gateway.redis import RedisTarget, create_arq_pool, resolve_redis
 from gateway.runtime import presence
 from gateway.runtime.link import heal_embedded_redis, redis_link
 from gateway.runtime.unavailable import REDIS_UNAVAILABLE
@@ -142,14 +144,13 @@ def _log_withdraw_failure(task: asyncio.Task[None]) -> None:
         log.warning("heartbeat not withdrawn: %s (it expires on its own)", task.exception())
 
 
-async def connect(settings: Settings, url: str) -> ArqRedis:
-    """The worker's Redis pool, waiting out an outage that began after the start-up check."""
+async def connect(settings: Settings, url: RedisTarget) -> ArqRedis:
+    """The worker's Redis pool, waiting out an outage that began after the start-up check
+    (with Sentinel also a failover: each attempt asks the sentinels for the master)."""
     backoff = Backoff(settings.redis_reconnect_max_delay_seconds)
-    redis_settings = arq_redis_settings(url)
-    redis_settings.conn_retries = 0
     while True:
         try:
-            pool = await create_pool(redis_settings, default_queue_name=QUEUE_NAME)
+            pool = await create_arq_pool(url, QUEUE_NAME, retries=0)
         except REDIS_ERRORS as error:
             redis_link.down(error)
             await asyncio.to_thread(heal_embedded_redis, settings)
@@ -178,5 +179,5 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     logging.captureWarnings(True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    pool = loop.run_until_complete(connect(settings, resolve_redis_url(settings)))
+    pool = loop.run_until_complete(connect(settings, resolve_redis(settings)))
     build_worker(settings, burst=burst, pool=pool).run()
