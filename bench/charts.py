@@ -54,8 +54,10 @@ def ingress_chart(document: dict[str, Any], path: Path) -> bool:
         latency.lines[-1].set_label(f"{name} p50")
         latency.plot(levels, [r["p99_ms"] for r in runs], marker=marker, color=color, ls="--")
         latency.lines[-1].set_label(f"{name} p99")
+    levels = sorted({r["level"] for runs in closed.values() for r in runs})
     for axes in (throughput, latency):
         axes.set_xscale("log", base=2)
+        axes.set_xticks(levels, [str(level) for level in levels])
         axes.set_xlabel("concurrent connections (closed loop)")
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
@@ -93,6 +95,7 @@ def initial_sync_chart(document: dict[str, Any], path: Path) -> bool:
             )
     if limit:
         axes.axhline(limit, color="black", ls=":", label=f"Jira's limit ({limit}/s)")
+    axes.set_ylim(bottom=0)
     axes.set_xlabel("seconds since the first create")
     axes.set_ylabel("requests per second")
     axes.grid(alpha=0.3)
