@@ -69,6 +69,7 @@ POLL_SECONDS = 0.2
 DRAIN_TIMEOUT_SECONDS = 120.0
 SETTLE_TIMEOUT_SECONDS = 120.0
 SETTLE_POLL_SECONDS = 1.0
+IDLE_SECONDS = 5.0
 DATABASE_URL_ENV = "GATEWAY_TEST_DATABASE_URL"
 
 
@@ -260,6 +261,10 @@ def run_fleet(storage: Storage, seconds: float) -> dict[str, Any]:
             for _ in range(NEW_TASKS)
         )
         watcher = TickWatcher(storage.engine, domain_ids)
+        # What the workers spend with nothing to tick: queue polling, cron beats, heartbeats.
+        idle_cpu = sum(cpu_seconds(w) for w in workers)
+        time.sleep(IDLE_SECONDS)
+        idle_cpu = (sum(cpu_seconds(w) for w in workers) - idle_cpu) / IDLE_SECONDS
         cpu_before = [cpu_seconds(w) for w in workers]
         fakes_cpu, load_before = _own_cpu(), os.getloadavg()[0]
         began_wall = activate(storage.engine, domain_ids, upstreams.tenants)
@@ -280,6 +285,7 @@ def run_fleet(storage: Storage, seconds: float) -> dict[str, Any]:
         drain(storage, storage.engine, domain_ids)
         watcher.poll()
         worker_cpu = sum(cpu_seconds(w) for w in workers) - sum(cpu_before)
+        elapsed = time.monotonic() - began
         fakes_cpu = _own_cpu() - fakes_cpu
         counts = upstreams.request_counts()
         synced = _synced_counts(storage.engine, domain_ids)
@@ -288,6 +294,8 @@ def run_fleet(storage: Storage, seconds: float) -> dict[str, Any]:
             "settle_seconds": settled,
             "began_wall": began_wall,
             "worker_cpu": worker_cpu,
+            "worker_idle_cpu_per_s": idle_cpu,
+            "elapsed_seconds": elapsed,
             "fakes_cpu": fakes_cpu,
             "load_average": [load_before, os.getloadavg()[0]],
             "domains": _domain_rows(domain_ids, upstreams.tenants, watcher, counts, synced),
@@ -440,6 +448,12 @@ def report(result: BenchResult, figures: dict[str, Any], seconds: float) -> None
         f"{figures['worker_cpu'] / max(1, ticks * TASKS) * 1e6:.0f} µs per task-tick "
         f"({WORKERS} workers); fakes' CPU {figures['fakes_cpu']:.1f} s; "
         f"{overrun} ticks ran longer than their interval (the next one waits for the lock)"
+    )
+    idle = figures["worker_idle_cpu_per_s"]
+    busy = figures["worker_cpu"] - idle * figures["elapsed_seconds"]
+    result.notes.append(
+        f"workers at idle: {idle * 1000:.0f} ms CPU per second (all {WORKERS}); without it, "
+        f"{busy / max(1, ticks * TASKS) * 1e6:.0f} µs per task-tick"
     )
     per_tick = (figures["worker_cpu"] + figures["fakes_cpu"]) / max(1, ticks)
     schedule = sum(1 / r["interval"] for r in rows)
