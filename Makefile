@@ -43,7 +43,13 @@ demo: $(STAMP)
 	$(BIN)/gateway demo $(ARGS)
 
 # Benchmarks (not part of `test` or CI): `make bench BENCH_ARGS="--only tick --quick"`.
-bench: $(STAMP)
+# They also write PNG charts, with the `bench` extra (matplotlib).
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Mutation testing of the guarantee core listed in mutation/targets.toml, each module

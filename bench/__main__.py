@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import time
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from bench import e2e, ingress, initial_sync, prune, reconcile, sweep, tick
+from bench import e2e, fleet, ingress, initial_sync, prune, reconcile, sweep, tick
 from bench.machine import machine_info
 from bench.report import BenchResult, print_result, write_result
 
@@ -23,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {
     "reconcile": reconcile.run,
     "e2e": e2e.run,
     "prune": prune.run,
+    "fleet": fleet.run,
 }
 
 
@@ -36,7 +38,15 @@ def main(argv: list[str] | None = None) -> int:
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter runs")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL server for the fleet benchmark (default: $GATEWAY_TEST_DATABASE_URL, "
+        "else SQLite); a fresh database is created on it and dropped after",
+    )
     args = parser.parse_args(argv)
+    benchmarks = dict(BENCHMARKS)
+    if args.database_url:
+        benchmarks["fleet"] = functools.partial(fleet.run, database_url=args.database_url)
     # The gateway's own warnings (e.g. retries on 429) belong to the figures, not the screen.
     logging.basicConfig(level=logging.ERROR)
     console = Console(width=max(120, Console().width))
@@ -51,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         started = datetime.now(UTC)
         clock = time.perf_counter()
         try:
-            result = BENCHMARKS[name](args.quick)
+            result = benchmarks[name](args.quick)
             result.seconds = time.perf_counter() - clock
         except Exception as error:
             console.print(f"[red]{name} failed: {type(error).__name__}: {error}[/]")
@@ -60,8 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         print_result(result, console)
         path = write_result(result, started)
         console.print(f"[dim]saved {path}[/]")
+    write_charts_of_latest(console)
     console.print(f"[bold]total[/]: {time.perf_counter() - began:.0f} s")
     return 1 if failed else 0
+
+
+def write_charts_of_latest(console: Console) -> None:
+    """PNG charts beside the JSON; a missing extra or a bad chart never fails the bench."""
+    try:
+        from bench.charts import write_charts
+
+        for path in write_charts():
+            console.print(f"[dim]chart {path}[/]")
+    except ImportError as error:
+        console.print(f"[yellow]no charts: {error} (install the bench extra: make bench)[/]")
+    except Exception as error:
+        console.print(f"[red]charts failed: {type(error).__name__}: {error}[/]")
 
 
 if __name__ == "__main__":

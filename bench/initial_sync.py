@@ -14,6 +14,7 @@ from typing import Any
 from bench.env import GatewayEnv
 from bench.procs import run_gateway_op
 from bench.report import BenchResult
+from bench.series import per_second
 from bench.upstreams import seed_open_tasks, team_emails
 
 TASKS = 2_000
@@ -58,6 +59,8 @@ def measure(n: int, concurrency: int) -> dict[str, Any]:
         "other_requests": len(requests) - creates,
         "dead_letters": dead,
         "failed": tick["outcome"].get("failed", 0),
+        # Creates (2xx) and 429s per second, for the chart (bench/charts.py).
+        "timeline": per_second(requests, "POST", CREATE_PATH),
     }
 
 
