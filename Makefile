@@ -24,8 +24,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/ty check
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist): most tests wait on real
+# processes, sockets and Redis, so three share two cores well. PYTEST_WORKERS=0 runs
+# everything in this process (for pdb or a narrow selection).
+PYTEST_WORKERS ?= 3
+XDIST = -n $(PYTEST_WORKERS) --dist worksteal
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -35,7 +40,7 @@ test: lint typecheck pytest
 TEST_DATABASE_URL ?= postgresql+psycopg://gateway:gateway@127.0.0.1:5432/gateway
 POSTGRES_TESTS := tests/gateway tests/ops tests/scenarios/test_scenarios_postgres.py
 test-postgres: $(STAMP)
-	GATEWAY_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(POSTGRES_TESTS) \
+	GATEWAY_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(XDIST) $(POSTGRES_TESTS) \
 		--ignore=tests/gateway/clients $(PYTEST_ARGS)
 
 # Everything locally with fake PeopleForce and Jira: make demo ARGS="--duration 60"

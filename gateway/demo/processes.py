@@ -24,7 +24,7 @@ import httpx
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX
 from gateway.redis import redis_client
 
-START_TIMEOUT_SECONDS = 30.0
+START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 REAP_TIMEOUT_SECONDS = 5.0
 POLL_SECONDS = 0.05

@@ -38,27 +38,37 @@ GATEWAY_CODE = str(Path(gateway.__file__).parent) + "/"
 
 
 @contextmanager
-def write_lock_held(engine: Engine, domain_id: int, seconds: float) -> Generator[None]:
-    """Another connection updates the domain's row and keeps its transaction open."""
+def write_lock_held(world: World, seconds: float) -> Generator[None]:
+    """Another connection updates the domain's row and keeps its transaction open.
+
+    The lock is taken while the tick's first listing answer is held back, and only
+    then is the answer let through: the tick's writes all come after the listing, so
+    they meet the lock however slowly the worker got going on a loaded machine.
+    """
+    listing = world.pf_faults.hold("GET", "/tasks", stage="after", limit=1, timeout=30)
     held = threading.Event()
 
     def hold() -> None:
-        with engine.connect() as connection, connection.begin():
+        deadline = time.monotonic() + 30
+        while listing.held < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with world.engine.connect() as connection, connection.begin():
             connection.execute(
                 update(DomainConfig)
-                .where(col(DomainConfig.id) == domain_id)
+                .where(col(DomainConfig.id) == world.domain_id)
                 .values(poll_interval_seconds=DomainConfig.poll_interval_seconds)
             )
             held.set()
+            listing.release()
             time.sleep(seconds)
 
     holder = threading.Thread(target=hold, name="write-lock-holder")
     holder.start()
     try:
-        assert held.wait(10), "the write lock was never taken"
         yield
     finally:
         holder.join()
+    assert held.is_set(), "the write lock was never taken"
 
 
 async def tick_behind_a_write_lock(world: World, caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -72,7 +82,7 @@ async def tick_behind_a_write_lock(world: World, caplog: pytest.LogCaptureFixtur
     loop.set_debug(True)
     loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
     try:
-        with write_lock_held(world.engine, world.domain_id, LOCK_HELD_SECONDS):
+        with write_lock_held(world, LOCK_HELD_SECONDS):
             await world.run_worker()
     finally:
         loop.set_debug(False)
