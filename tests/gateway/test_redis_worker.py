@@ -79,7 +79,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(url: str, timeout: float = 30.0) -> httpx.Response:
+def wait_ready(url: str, timeout: float = 60.0) -> httpx.Response:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:

@@ -61,7 +61,7 @@ def from_workers(samples: dict, name: str, **labels: str) -> float:
     )
 
 
-async def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+async def eventually(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
