@@ -28,7 +28,7 @@ def test_each_tenant_serves_its_own_tasks_and_logs_its_own_requests(
     first.pf.create_task("Only in the first tenant")
     headers = {API_KEY_HEADER: PF_KEY}
 
-    with httpx.Client() as client:
+    with httpx.Client(timeout=30) as client:
         listed = [
             client.get(tenant.pf_url + TASKS_PATH, headers=headers).json()["data"]
             for tenant in (first, second, first)
@@ -45,7 +45,7 @@ def test_each_tenant_serves_its_own_tasks_and_logs_its_own_requests(
 def test_a_path_outside_every_tenant_is_not_found(fleet: FleetUpstreams) -> None:
     base = fleet.tenants[0].pf_url.rsplit("/", 1)[0]
 
-    with httpx.Client() as client:
+    with httpx.Client(timeout=30) as client:
         answers = [client.get(base + path).status_code for path in ("/d2/x", "/x", "/dx/y")]
 
     assert answers == [404, 404, 404]
