@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
 from gateway.db import session_scope
@@ -82,6 +82,45 @@ def create_user(
     if session.exec(select(AdminUser).where(AdminUser.username == name)).first():
         raise AccountError(f"user {name!r} already exists")
     user = AdminUser(username=name, password_hash=hash_password(password), role=Role(role))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _user_named(session: Session, username: str) -> AdminUser:
+    name = normalize_username(username)
+    user = session.exec(select(AdminUser).where(AdminUser.username == name)).first()
+    if user is None:
+        raise AccountError(f"no user {name!r}")
+    return user
+
+
+def list_accounts(session: Session) -> tuple[list[AdminUser], list[ApiToken]]:
+    """Every user and every token (revoked ones too: their ids stay for the audit log)."""
+    users = list(session.exec(select(AdminUser).order_by(AdminUser.username)))
+    tokens = list(session.exec(select(ApiToken).order_by(col(ApiToken.id))))
+    return users, tokens
+
+
+def delete_user(session: Session, username: str) -> AdminUser:
+    """Remove an account (someone who left); their sessions end with it, since every
+    request looks the user up. The last admin cannot go: nobody could then add one
+    but an operator with shell access."""
+    user = _user_named(session, username)
+    if user.role == Role.ADMIN:
+        admins = session.exec(select(AdminUser).where(AdminUser.role == Role.ADMIN)).all()
+        if len(admins) <= 1:
+            raise AccountError(f"{user.username!r} is the last admin; create another first")
+    session.delete(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> AdminUser:
+    """Replace a user's password (forgotten, or shared by mistake)."""
+    user = _user_named(session, username)
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
     session.add(user)
     session.flush()
     return user

@@ -51,6 +51,35 @@ def test_admin_user_and_token(run):
     assert token.exit_code == 0 and token.stdout.strip().startswith("gw_")
 
 
+def test_accounts_are_listed_repassworded_and_removed_but_never_the_last_admin(run, engine):
+    from gateway.admin.accounts import authenticate
+
+    for name in ("alice", "bob"):
+        made = run("admin", "create-user", name, "--password-stdin", stdin="a long password!\n")
+        assert made.exit_code == 0, made.output
+    run("admin", "create-token", "ci", "--role", "viewer")
+    listed = json.loads(run("admin", "list", "--json").stdout)
+    assert [u["username"] for u in listed["users"]] == ["alice", "bob"]
+    [token] = listed["tokens"]
+    assert token["name"] == "ci" and token["role"] == "viewer" and token["revoked_at"] is None
+    assert run("admin", "revoke-token", str(token["id"])).exit_code == 0
+    assert "revoked" in run("admin", "list").stdout
+
+    changed = run("admin", "set-password", "Bob", "--password-stdin", stdin="another long one!\n")
+    assert changed.exit_code == 0, changed.output
+    assert authenticate(engine, "bob", "a long password!") is None
+    assert authenticate(engine, "bob", "another long one!") is not None
+
+    assert run("admin", "delete-user", "alice").exit_code == 0
+    last = run("admin", "delete-user", "bob")
+    assert last.exit_code == 1 and "last admin" in last.output
+    missing = run("admin", "delete-user", "carol")
+    assert missing.exit_code == 1 and "no user 'carol'" in missing.output
+    assert [u["username"] for u in json.loads(run("admin", "list", "--json").stdout)["users"]] == [
+        "bob"
+    ]
+
+
 def test_domain_commands_read_secrets_from_stdin_and_never_print_them(run):
     added = add_acme(
         run,
