@@ -1,6 +1,6 @@
 """Where an ingress request's time goes: the ASGI app driven in-process, no sockets.
 
-``python -m bench.ingress_profile [--requests N] [--profile gateway|bare] [--top K]``
+``python -m bench.ingress_profile [--requests N] [--concurrency C] [--profile gateway|bare]``
 
 The ``ingress`` benchmark measures the whole stack (uvicorn, sockets, the load
 generator); this harness calls the two ASGI apps directly with the same signed
@@ -20,8 +20,8 @@ import io
 import pstats
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from bench.bare_app import app as bare_app
 from bench.env import WEBHOOK_SECRET, GatewayEnv
@@ -33,6 +33,7 @@ PATH = "/api/v1/webhooks/jira"
 WARMUP_REQUESTS = 200
 
 App = Callable[..., Any]
+T = TypeVar("T")
 
 
 def _scope(body: bytes, signature: str, identifier: str) -> dict[str, Any]:
@@ -82,8 +83,14 @@ async def _call(app: App, scope: dict[str, Any], body: bytes) -> int:
     return status
 
 
-async def _drive(app: App, factory: DeliveryFactory, count: int, run: str) -> tuple[float, int]:
-    """CPU seconds for ``count`` requests after a warm-up, and how many were not 202."""
+async def _drive(
+    app: App, factory: DeliveryFactory, count: int, concurrency: int, run: str
+) -> tuple[float, int]:
+    """CPU seconds for ``count`` requests after a warm-up, and how many were not 202.
+
+    ``concurrency`` workers each send their share one after the other, as that many
+    keep-alive connections of the load generator would.
+    """
     for seq in range(WARMUP_REQUESTS):
         body = factory.body(seq, ISSUE_ID_BASE + seq)
         await _call(app, _scope(body, factory.signature(body), f"{run}-w{seq}"), body)
@@ -91,15 +98,18 @@ async def _drive(app: App, factory: DeliveryFactory, count: int, run: str) -> tu
     for seq in range(count):
         body = factory.body(seq, ISSUE_ID_BASE + seq)
         requests.append((_scope(body, factory.signature(body), f"{run}-{seq}"), body))
+
+    async def worker(share: list[tuple[dict[str, Any], bytes]]) -> int:
+        return sum([await _call(app, scope, body) != 202 for scope, body in share])
+
+    shares = [requests[n::concurrency] for n in range(concurrency)]
     started = time.process_time()
-    refused = 0
-    for scope, body in requests:
-        refused += await _call(app, scope, body) != 202
+    refused = sum(await asyncio.gather(*(worker(share) for share in shares)))
     return time.process_time() - started, refused
 
 
 async def _lifespan_and_drive(
-    app: App, factory: DeliveryFactory, count: int, profile: bool, top: int
+    app: App, factory: DeliveryFactory, count: int, concurrency: int, profile: bool, top: int
 ) -> tuple[float, int, str]:
     messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -114,7 +124,7 @@ async def _lifespan_and_drive(
     try:
         if profiler:
             profiler.enable()
-        spent, refused = await _drive(app, factory, count, uuid.uuid4().hex[:8])
+        spent, refused = await _drive(app, factory, count, concurrency, uuid.uuid4().hex[:8])
     finally:
         if profiler:
             profiler.disable()
@@ -129,9 +139,19 @@ async def _lifespan_and_drive(
     return spent, refused, report
 
 
+def run_on_servers_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop when it is installed, as uvicorn's default ``loop="auto"`` does."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--profile", choices=["gateway", "bare"], default=None)
     parser.add_argument("--top", type=int, default=45)
     args = parser.parse_args()
@@ -141,12 +161,14 @@ def main() -> None:
         apps: dict[str, App] = {"gateway": create_app(env.settings), "bare": bare_app}
         for name, app in apps.items():
             profile = args.profile == name
-            spent, refused, report = asyncio.run(
-                _lifespan_and_drive(app, factory, args.requests, profile, args.top)
+            spent, refused, report = run_on_servers_loop(
+                _lifespan_and_drive(
+                    app, factory, args.requests, args.concurrency, profile, args.top
+                )
             )
             print(
                 f"{name}: {spent / args.requests * 1e6:.0f} µs CPU per request "
-                f"({args.requests} requests, {refused} not 202)"
+                f"({args.requests} requests, concurrency {args.concurrency}, {refused} not 202)"
                 + (" [profiled]" if profile else "")
             )
             if report:

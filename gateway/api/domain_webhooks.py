@@ -14,7 +14,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.admin.webhook_secrets import DOMAIN_WEBHOOK_PREFIX
@@ -118,7 +118,7 @@ async def domain_verified_body(request: Request, public_id: str) -> tuple[bytes,
     },
     openapi_extra=OPENAPI_EXTRA,
 )
-async def receive_domain_webhook(request: Request, public_id: PublicId) -> JSONResponse:
+async def receive_domain_webhook(request: Request, public_id: PublicId) -> Response:
     """Queue a verified delivery for its domain, refusing one about another site or label.
 
     Called by FastAPI's router and, with the id cut from the path, by the app's fast

@@ -9,6 +9,7 @@ retries (5xx) whatever the gateway could not take on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -20,7 +21,7 @@ import anyio.to_thread
 import orjson
 from arq.connections import ArqRedis
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect
@@ -222,9 +223,22 @@ def job_id(domain_id: int, issue_id: str, token: str) -> str:
     return f"{JOB_ID_PREFIX}{domain_id}:{issue_id}:{token}"
 
 
-def ignored(reason: str) -> JSONResponse:
+@functools.cache
+def _status_body(status: str, reason: str | None) -> bytes:
+    content = {"status": status} if reason is None else {"status": status, "reason": reason}
+    return bytes(JSONResponse(content).body)
+
+
+def status_answer(status_code: int, status: str, reason: str | None = None) -> Response:
+    """``{"status": ..., "reason": ...}`` as JSONResponse renders it, rendered once."""
+    return Response(
+        _status_body(status, reason), status_code=status_code, media_type="application/json"
+    )
+
+
+def ignored(reason: str) -> Response:
     metrics.WEBHOOKS_IGNORED.labels(reason=reason).inc()
-    return JSONResponse({"status": "ignored", "reason": reason}, status_code=200)
+    return status_answer(200, "ignored", reason)
 
 
 def _queue_unavailable(error: Exception, identifier: str | None) -> HTTPException:
@@ -261,7 +275,7 @@ async def enqueue(
     domains: list[SiteDomain],
     token: str,
     identifier: str | None,
-) -> JSONResponse:
+) -> Response:
     """Dedupe, then queue one job per domain, atomically; 202 only once they are queued."""
     jobs = [
         QueuedJob(
@@ -282,9 +296,9 @@ async def enqueue(
         raise _queue_unavailable(error, identifier) from None
     if not queued:
         metrics.WEBHOOK_DUPLICATES.inc()
-        return JSONResponse({"status": "duplicate"}, status_code=200)
+        return status_answer(200, "duplicate")
     metrics.WEBHOOKS_ACCEPTED.inc()
-    return JSONResponse({"status": "queued"}, status_code=202)
+    return status_answer(202, "queued")
 
 
 _STATUS_SCHEMA = {
@@ -326,7 +340,7 @@ OPENAPI_EXTRA: dict[str, Any] = {
     responses=RESPONSES,
     openapi_extra=OPENAPI_EXTRA,
 )
-async def receive_jira_webhook(request: Request) -> JSONResponse:
+async def receive_jira_webhook(request: Request) -> Response:
     """Route a verified delivery: ignore it, or dedupe and queue it for a worker.
 
     A plain function of the request (no dependencies to resolve), so the app's
