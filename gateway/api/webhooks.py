@@ -34,7 +34,7 @@ from gateway.api.sites import (
     SiteDomain,
     UnknownSiteThrottle,
     record_unknown_site,
-    site_of_issue_url,
+    site_of_issue,
 )
 from gateway.jobs import ISSUE_EVENT_JOB
 from gateway.settings import Settings
@@ -173,7 +173,7 @@ def _read_issue(payload: dict[str, Any], identifier: str | None) -> IssueRef:
     if not isinstance(raw_id, str) or not _ISSUE_ID.fullmatch(raw_id):
         raise reject(400, "bad_payload", "payload has no valid issue.id", identifier)
     issue_url = issue.get("self")
-    site = site_of_issue_url(issue_url) if isinstance(issue_url, str) else None
+    site = site_of_issue(issue_url, raw_id) if isinstance(issue_url, str) else None
     if site is None:
         raise reject(400, "bad_payload", "payload has no valid issue.self", identifier)
     key = issue.get("key")
