@@ -93,8 +93,9 @@ class RoundTrips:
                 if not answer.done():
                     answer.set_exception(error)
             return
-        for (_, answer), result in zip(batch, answers, strict=True):
-            if answer.done():
+        for position, (_, answer) in enumerate(batch):
+            result = answers[position]
+            if answer.done():  # its handler was cancelled; the others still get theirs
                 continue
             if isinstance(result, Exception):
                 answer.set_exception(result)
@@ -109,8 +110,8 @@ class RoundTrips:
             # A restarted or flushed Redis forgot the script; those commands did not run.
             await self._redis.script_load(_QUEUE_DELIVERY)
             again = await self._execute([commands[n] for n in lost])
-            for n, answer in zip(lost, again, strict=True):
-                answers[n] = answer
+            for position, n in enumerate(lost):
+                answers[n] = again[position]
         return answers
 
     async def _execute(self, commands: list[Command]) -> list[Any]:

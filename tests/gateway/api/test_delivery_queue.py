@@ -216,3 +216,15 @@ def test_commands_are_written_in_redis_wire_format() -> None:
         b"*4\r\n$7\r\nEVALSHA\r\n$2\r\nab\r\n$1\r\n2\r\n$3\r\n\x00\r\n\r\n"
     )
     assert resp_command("é") == b"*1\r\n$2\r\n\xc3\xa9\r\n"
+
+
+async def test_a_cancelled_delivery_does_not_keep_the_others_waiting(arq_pool: ArqRedis) -> None:
+    first, *others = [
+        asyncio.ensure_future(queue_delivery(arq_pool, **delivery(n))) for n in range(3)
+    ]
+    await asyncio.sleep(0)  # all three have joined the batch; it is not sent yet
+    first.cancel()
+
+    assert await asyncio.gather(*others) == [True, True]
+    with pytest.raises(asyncio.CancelledError):
+        await first
