@@ -109,7 +109,13 @@ async def _drive(
 
 
 async def _lifespan_and_drive(
-    app: App, factory: DeliveryFactory, count: int, concurrency: int, profile: bool, top: int
+    app: App,
+    factory: DeliveryFactory,
+    count: int,
+    concurrency: int,
+    profile: bool,
+    top: int,
+    sort: str = "cumulative",
 ) -> tuple[float, int, str]:
     messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -134,7 +140,7 @@ async def _lifespan_and_drive(
     report = ""
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+        pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(top)
         report = out.getvalue()
     return spent, refused, report
 
@@ -154,6 +160,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--profile", choices=["gateway", "bare"], default=None)
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
     args = parser.parse_args()
     factory = DeliveryFactory(WEBHOOK_SECRET)
     with GatewayEnv("ingress-profile") as env:
@@ -163,7 +170,7 @@ def main() -> None:
             profile = args.profile == name
             spent, refused, report = run_on_servers_loop(
                 _lifespan_and_drive(
-                    app, factory, args.requests, args.concurrency, profile, args.top
+                    app, factory, args.requests, args.concurrency, profile, args.top, args.sort
                 )
             )
             print(
