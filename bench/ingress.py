@@ -8,6 +8,7 @@ latency a webhook sees when the API is busy but not overloaded.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -23,6 +24,7 @@ LEVELS = (1, 4, 16, 64)
 DURATION = 5.0
 QUICK_DURATION = 2.0
 RATIO_TARGET = 0.7
+CPU_RATIO_TARGET = 1.5
 P99_TARGET_MS = 20.0
 
 
@@ -44,6 +46,13 @@ def _measured(
     served = total * (duration + WARMUP) / duration
     run_["server_cpu_us"] = spent / served * 1e6
     return run_
+
+
+def server_stack() -> str:
+    """What uvicorn's ``loop="auto"`` and ``http="auto"`` pick here, for both servers."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"uvicorn on {loop} with {http}"
 
 
 def _accepted(run: dict[str, Any]) -> bool:
@@ -144,6 +153,19 @@ def run(quick: bool = False) -> BenchResult:
         f"{saturation['bare']['throughput']:.0f} req/s)",
         ratio >= RATIO_TARGET,
     )
+    # Compared at the gateway's saturation level, with the bare endpoint at that same
+    # concurrency (CPU per request of either moves with the level).
+    level = saturation["gateway"]["level"]
+    same_level = next(r for r in closed["bare"] if r["level"] == level)
+    cpu = {"gateway": saturation["gateway"]["server_cpu_us"], "bare": same_level["server_cpu_us"]}
+    cpu_ratio = cpu["gateway"] / cpu["bare"]
+    result.figures["saturation_cpu_ratio"] = cpu_ratio
+    result.target(
+        "CPU per request at saturation vs bare",
+        f"<= {CPU_RATIO_TARGET}x",
+        f"{cpu_ratio:.2f} ({cpu['gateway']:.0f} / {cpu['bare']:.0f} µs at concurrency {level})",
+        cpu_ratio <= CPU_RATIO_TARGET,
+    )
     p99 = paced["gateway"]["p99_ms"]
     result.target(
         "p99 at half saturation",
@@ -162,4 +184,5 @@ def run(quick: bool = False) -> BenchResult:
         f"bodies {'/'.join(str(s) for s in result.figures['body_sizes'])} bytes, signed, "
         "unique X-Atlassian-Webhook-Identifier per request; generator: bench.loadgen"
     )
+    result.notes.append(f"both servers: {server_stack()}")
     return result

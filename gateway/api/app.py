@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from gateway.api import domain_webhooks, health, observability, webhooks
 from gateway.api.admin.main import install_admin
+from gateway.api.fast_ingress import WebhookFastPath
 from gateway.api.outages import install_outage_handlers, redis_watched
 from gateway.db import make_engine
 from gateway.jobs import open_pool
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(observability.router)
     app.include_router(webhooks.router)
     app.include_router(domain_webhooks.router)
+    # Added first, so it is the innermost of the app's middleware: deliveries still get
+    # a request id and the security headers, but skip the router (gateway.api.fast_ingress).
+    app.add_middleware(WebhookFastPath)
     install_admin(app, settings)
     install_outage_handlers(app)
     # Outermost, so every log line of a request (admin and webhooks too) carries its id.

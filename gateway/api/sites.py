@@ -9,6 +9,7 @@ per site so a misdirected webhook cannot fill the database.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import defaultdict
@@ -67,6 +68,22 @@ def site_of_issue_url(issue_url: str) -> str | None:
     if not separator:
         return None
     return normalise_site_url(f"{parts.scheme}://{parts.netloc}{prefix}")
+
+
+_site_of_issue_prefix = functools.lru_cache(maxsize=256)(site_of_issue_url)
+
+
+def site_of_issue(issue_url: str, issue_id: str) -> str | None:
+    """``site_of_issue_url``, parsed once per site for Jira's ``<site>/rest/.../<issue id>``.
+
+    Jira's issue URLs differ only in their trailing id, so without it the URL repeats
+    and its site is cached. Cutting the id after a ``/`` changes neither the site nor
+    whether there is one: the id follows the last ``/`` and cannot be part of the
+    scheme, the host or ``/rest/``. Any other URL is parsed as it is.
+    """
+    if issue_url.endswith("/" + issue_id):
+        return _site_of_issue_prefix(issue_url[: len(issue_url) - len(issue_id)])
+    return site_of_issue_url(issue_url)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,17 +6,21 @@ a job queued here is exactly what an ARQ worker would pick up.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import deserialize_job_raw
+from redis.exceptions import RedisError, ResponseError
 
-from gateway.api.delivery_queue import QueuedJob, queue_delivery
-from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME
+from gateway.api.delivery_queue import QueuedJob, queue_delivery, resp_command
+from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, open_pool
+from gateway.redis import EmbeddedRedis
 
 DEDUPE = "gateway:webhook:seen:test:delivery-1"
 
@@ -111,3 +115,116 @@ async def test_jobs_use_the_pool_serializer_as_enqueue_job_would(arq_pool: ArqRe
     raw = await arq_pool.get(job_key_prefix + "issue-event:1:10001")
     assert raw is not None and raw.startswith(b"tagged:")
     assert pickle.loads(raw.removeprefix(b"tagged:"))["a"] == (1, "10001")
+
+
+# -- deliveries that arrive together share one round trip ---------------------------------
+
+
+def delivery(n: int, issue_id: str = "10001") -> dict[str, Any]:
+    return {
+        "dedupe_key": f"gateway:webhook:seen:test:together-{n}",
+        "dedupe_ttl_seconds": 60,
+        "jobs": [job(f"issue-event:1:{issue_id}:{n}", issue_id)],
+    }
+
+
+async def connected_clients(pool: ArqRedis) -> int:
+    return len(await pool.client_list())
+
+
+async def test_deliveries_arriving_together_share_one_connection(redis_url: str) -> None:
+    pool = await open_pool(redis_url)
+    observer = await open_pool(redis_url)
+    try:
+        await observer.ping()
+        before = await connected_clients(observer)
+        answers = await asyncio.gather(*(queue_delivery(pool, **delivery(n)) for n in range(10)))
+        # One pipelined round trip reuses the pool's one connection (opened by its
+        # start-up ping); ten separate round trips at once would open nine more.
+        assert await connected_clients(observer) == before
+        assert answers == [True] * 10
+        assert sorted(await queued_ids(pool)) == sorted(
+            f"issue-event:1:10001:{n}" for n in range(10)
+        )
+    finally:
+        await pool.aclose()
+        await observer.aclose()
+
+
+async def test_each_delivery_of_a_batch_gets_its_own_answer(arq_pool: ArqRedis) -> None:
+    assert await queue_delivery(arq_pool, **delivery(1))
+    assert await queue_delivery(arq_pool, **delivery(3))
+
+    answers = await asyncio.gather(*(queue_delivery(arq_pool, **delivery(n)) for n in range(5)))
+
+    assert answers == [True, False, True, False, True]
+    assert len(await queued_ids(arq_pool)) == 5
+
+
+async def test_a_batch_after_redis_forgot_the_script_is_queued(arq_pool: ArqRedis) -> None:
+    assert await queue_delivery(arq_pool, **delivery(0))
+    await arq_pool.script_flush()
+    before = await arq_pool.info("commandstats")
+
+    answers = await asyncio.gather(*(queue_delivery(arq_pool, **delivery(n)) for n in (1, 2, 0)))
+
+    assert answers == [True, True, False]
+    assert len(await queued_ids(arq_pool)) == 3
+    after = await arq_pool.info("commandstats")
+    # Each script ran once after the reload; the lost attempts wrote nothing.
+    assert (
+        after["cmdstat_script"]["calls"] == before.get("cmdstat_script", {"calls": 0})["calls"] + 1
+    )
+    ran = after["cmdstat_evalsha"]["calls"] - before["cmdstat_evalsha"]["calls"]
+    assert ran == 6
+
+
+async def test_a_script_error_fails_only_its_own_delivery(arq_pool: ArqRedis) -> None:
+    await arq_pool.set("gateway:webhook:seen:test:together-1", b"x")
+    await arq_pool.sadd(QUEUE_NAME, b"wrong type")  # ZADD into a set: the script errors
+
+    answers = await asyncio.gather(
+        queue_delivery(arq_pool, **delivery(0)),
+        queue_delivery(arq_pool, **delivery(1)),
+        return_exceptions=True,
+    )
+
+    assert isinstance(answers[0], ResponseError)
+    assert answers[1] is False
+
+
+async def test_redis_unreachable_fails_every_delivery_of_the_batch(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    pool = await open_pool(server.ensure_running())
+    try:
+        assert await queue_delivery(pool, **delivery(0))
+        server.stop()
+        answers = await asyncio.gather(
+            *(queue_delivery(pool, **delivery(n)) for n in (1, 2, 3)), return_exceptions=True
+        )
+        assert all(isinstance(a, (RedisError, OSError)) for a in answers), answers
+        server.ensure_running()
+        assert await queue_delivery(pool, **delivery(1))
+        assert await queued_ids(pool) == ["issue-event:1:10001:0", "issue-event:1:10001:1"]
+    finally:
+        await pool.aclose()
+        server.stop()
+
+
+def test_commands_are_written_in_redis_wire_format() -> None:
+    assert resp_command(b"EVALSHA", "ab", 2, b"\x00\r\n") == (
+        b"*4\r\n$7\r\nEVALSHA\r\n$2\r\nab\r\n$1\r\n2\r\n$3\r\n\x00\r\n\r\n"
+    )
+    assert resp_command("é") == b"*1\r\n$2\r\n\xc3\xa9\r\n"
+
+
+async def test_a_cancelled_delivery_does_not_keep_the_others_waiting(arq_pool: ArqRedis) -> None:
+    first, *others = [
+        asyncio.ensure_future(queue_delivery(arq_pool, **delivery(n))) for n in range(3)
+    ]
+    await asyncio.sleep(0)  # all three have joined the batch; it is not sent yet
+    first.cancel()
+
+    assert await asyncio.gather(*others) == [True, True]
+    with pytest.raises(asyncio.CancelledError):
+        await first
