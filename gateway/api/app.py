@@ -12,6 +12,7 @@ from gateway.api.admin.main import install_admin
 from gateway.api.outages import install_outage_handlers, redis_watched
 from gateway.db import make_engine
 from gateway.jobs import open_pool
+from gateway.monitoring.tracing import install_middleware
 from gateway.redis import resolve_redis_url
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(domain_webhooks.router)
     install_admin(app, settings)
     install_outage_handlers(app)
+    # Inside the request id, so the request's server span sees its id; off: not installed.
+    install_middleware(app)
     # Outermost, so every log line of a request (admin and webhooks too) carries its id.
     app.add_middleware(observability.RequestIdMiddleware)
     return app

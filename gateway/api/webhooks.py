@@ -270,6 +270,12 @@ async def enqueue(
         metrics.WEBHOOK_DUPLICATES.inc()
         return JSONResponse({"status": "duplicate"}, status_code=200)
     metrics.WEBHOOKS_ACCEPTED.inc()
+    log.info(
+        "webhook queued: delivery=%s issue=%s jobs=%d",
+        loggable(identifier),
+        issue.issue_id,
+        len(jobs),
+    )
     return JSONResponse({"status": "queued"}, status_code=202)
 
 
