@@ -82,6 +82,14 @@ def uninstall() -> None:
     _state.tracer = None
 
 
+def shutdown() -> None:
+    """Export what is still buffered and stop recording (a process that stops early)."""
+    provider = _state.provider
+    uninstall()
+    if provider is not None:
+        provider.shutdown()
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() == "true"
 
