@@ -270,7 +270,9 @@ async def enqueue(
         metrics.WEBHOOK_DUPLICATES.inc()
         return JSONResponse({"status": "duplicate"}, status_code=200)
     metrics.WEBHOOKS_ACCEPTED.inc()
-    log.info(
+    # DEBUG: the access log already has a line per request (with the same request and
+    # trace ids); this one adds Jira's delivery identifier when debugging.
+    log.debug(
         "webhook queued: delivery=%s issue=%s jobs=%d",
         loggable(identifier),
         issue.issue_id,

@@ -18,7 +18,7 @@ import functools
 import inspect
 import logging
 import os
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -34,6 +34,8 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.util.types import Attributes
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.logs import current_context, log_context
@@ -293,15 +295,29 @@ def carried_job(function_name: str, function: F) -> F:
     return cast(F, run)
 
 
+def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str | None:
+    """The route a request was served by, as declared (``/domains/{domain_id}``).
+
+    The router records it in the scope; a request answered before routing (the
+    webhook ingress's fast path) is matched against the routes here instead.
+    """
+    found = scope.get("route")
+    if found is None:
+        found = next((r for r in routes if r.matches(scope)[0] == Match.FULL), None)
+    path = getattr(found, "path", None)
+    return path if isinstance(path, str) else None
+
+
 class TracingMiddleware:
     """A server span per HTTP request, continuing a caller's ``traceparent`` if sent.
 
-    Installed only when tracing is on (``install_middleware``), so a gateway without
-    tracing runs no code of it at all.
+    Named by method and route template (ids stay out of span names); installed only
+    when tracing is on (``install_middleware``), so without tracing none of it runs.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tracer = _state.tracer
@@ -310,12 +326,11 @@ class TracingMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         method = scope["method"]
-        attributes = {"http.request.method": method, "url.path": scope["path"]}
         with tracer.start_as_current_span(
-            f"{method} {scope['path']}",
+            method,
             context=propagate.extract(headers),
             kind=SpanKind.SERVER,
-            attributes=attributes,
+            attributes={"http.request.method": method, "url.path": scope["path"]},
         ) as current:
 
             async def send_with_status(message: Message) -> None:
@@ -324,13 +339,13 @@ class TracingMiddleware:
                 await send(message)
 
             await self.app(scope, receive, send_with_status)
-            route = getattr(scope.get("route"), "path", None)
-            if isinstance(route, str):
+            route = route_template(scope, self.routes)
+            if route is not None:
                 current.update_name(f"{method} {route}")
                 current.set_attribute("http.route", route)
 
 
-def install_middleware(app: Any) -> None:
-    """Add the server-span middleware to a FastAPI app when tracing is on."""
+def install_middleware(app: Starlette) -> None:
+    """Add the server-span middleware to the API app when tracing is on."""
     if configure_from_environment():
-        app.add_middleware(TracingMiddleware)
+        app.add_middleware(TracingMiddleware, routes=app.router.routes)

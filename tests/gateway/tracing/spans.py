@@ -1,13 +1,19 @@
-"""Reading finished spans: by name, by kind, and a span's chain of parents."""
+"""Reading finished spans (by name, by kind, a span's chain of parents) and log lines."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import json
+import logging
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+from io import StringIO
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
+from gateway.logs import configure_logging
 from tests.world import World
 
 
@@ -63,3 +69,31 @@ async def one_synced_task(world: World, title: str = "Welcome lunch") -> tuple[d
     await world.tick()
     [issue] = world.issues()
     return task, issue["key"]
+
+
+@contextmanager
+def json_logs(level: str = "DEBUG") -> Generator[StringIO]:
+    """Capture the JSON log lines of this process (API thread and worker alike); DEBUG
+    by default, for the ingress's ``webhook queued`` line (in-process, no access log)."""
+    root = logging.getLogger()
+    handlers, level_before = list(root.handlers), root.level
+    stream = StringIO()
+    configure_logging(level, "json", stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level_before)
+
+
+def lines(text: str, logger: str, starts: str) -> list[dict[str, Any]]:
+    """The JSON log entries of ``logger`` whose message starts with ``starts``."""
+    entries = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # not a log line (a child's other output)
+        if isinstance(entry, dict) and entry.get("logger") == logger:
+            entries.append(entry)
+    return [e for e in entries if e["message"].startswith(starts)]

@@ -7,12 +7,7 @@ PeopleForce; the SDK's in-memory exporter keeps every span they finish.
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Generator
-from contextlib import contextmanager
-from io import StringIO
-from typing import Any, cast
+from typing import cast
 
 import redis
 from arq.constants import job_key_prefix
@@ -21,10 +16,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, format_trace_id
 
 from gateway.jobs import QUEUE_NAME
-from gateway.logs import configure_logging
 from gateway.monitoring.tracing import JOB_ORIGIN_KWARG
 from tests.gateway.tracing.spans import (
+    json_logs,
     lineage,
+    lines,
     of_kind,
     one,
     one_synced_task,
@@ -109,25 +105,6 @@ async def test_a_job_without_its_carried_context_starts_a_second_trace(
     assert len({trace_id(span) for span in finished}) == 2
 
 
-@contextmanager
-def json_logs() -> Generator[StringIO]:
-    """Capture the JSON log lines of this process (API thread and worker alike)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = StringIO()
-    configure_logging("INFO", "json", stream=stream)
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-def lines(stream: StringIO, logger: str, starts: str) -> list[dict[str, Any]]:
-    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
-    return [e for e in entries if e["logger"] == logger and e["message"].startswith(starts)]
-
-
 async def test_the_trace_id_is_in_the_api_and_the_worker_log_lines(
     spans: InMemorySpanExporter, world: World, gateway_api: str
 ) -> None:
@@ -136,8 +113,8 @@ async def test_the_trace_id_is_in_the_api_and_the_worker_log_lines(
         await world.run_worker()
 
     trace = format_trace_id(trace_id(one(spans.get_finished_spans(), INGRESS)))
-    [queued] = lines(stream, "gateway.webhooks", "webhook queued")
-    [handled] = lines(stream, "gateway.worker", "Jira issue")
+    [queued] = lines(stream.getvalue(), "gateway.webhooks", "webhook queued")
+    [handled] = lines(stream.getvalue(), "gateway.worker", "Jira issue")
     assert queued["trace_id"] == handled["trace_id"] == trace
     assert queued["span_id"] != handled["span_id"]
     # The request id travels with the job too: one delivery, followed by either id.
@@ -152,8 +129,8 @@ async def test_without_tracing_the_request_id_still_reaches_the_worker(
         await deliver_done(world)
         await world.run_worker()
 
-    [queued] = lines(stream, "gateway.webhooks", "webhook queued")
-    [handled] = lines(stream, "gateway.worker", "Jira issue")
+    [queued] = lines(stream.getvalue(), "gateway.webhooks", "webhook queued")
+    [handled] = lines(stream.getvalue(), "gateway.worker", "Jira issue")
     assert "trace_id" not in queued and "trace_id" not in handled
     assert queued["request_id"] == handled["request_id"]
 
@@ -167,5 +144,5 @@ async def test_a_job_queued_without_an_origin_has_no_request_id(
         assert strip_origin(world.redis_url) == 1
         await world.run_worker()
 
-    [handled] = lines(stream, "gateway.worker", "Jira issue")
+    [handled] = lines(stream.getvalue(), "gateway.worker", "Jira issue")
     assert "request_id" not in handled
