@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from bench import e2e, ingress, initial_sync, reconcile, sweep, tick
+from bench import e2e, ingress, initial_sync, reconcile, sweep, tick, tracing
 from bench.machine import machine_info
 from bench.report import BenchResult, print_result, write_result
 
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {
     "sweep": sweep.run,
     "reconcile": reconcile.run,
     "e2e": e2e.run,
+    "tracing": tracing.run,
 }
 
 
