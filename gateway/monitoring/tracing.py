@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SpanExporter,
 )
-from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import Attributes
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match
@@ -166,6 +166,36 @@ def configure_from_environment() -> bool:
 
 
 @contextmanager
+def _recording(
+    tracer: Tracer,
+    name: str,
+    *,
+    kind: SpanKind,
+    attributes: Attributes = None,
+    context: Context | None = None,
+) -> Generator[Span]:
+    """The current span for the block; a failure records the exception's type only.
+
+    Messages of upstream and notification errors can hold URLs, ids or a bot token
+    that have no place in a collector, so neither they nor tracebacks are exported.
+    """
+    with tracer.start_as_current_span(
+        name,
+        context=context,
+        kind=kind,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as current:
+        try:
+            yield current
+        except BaseException as error:
+            current.set_attribute("error.type", type(error).__qualname__)
+            current.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            raise
+
+
+@contextmanager
 def span(
     name: str,
     *,
@@ -178,9 +208,7 @@ def span(
     if tracer is None:
         yield None
         return
-    with tracer.start_as_current_span(
-        name, context=context, kind=kind, attributes=attributes
-    ) as current:
+    with _recording(tracer, name, kind=kind, attributes=attributes, context=context) as current:
         yield current
 
 
@@ -202,7 +230,7 @@ def traced(
         tracer = cast(Tracer, _state.tracer)
         title = name if isinstance(name, str) else name(*args, **kwargs)
         found = attributes(*args, **kwargs) if attributes is not None else None
-        return tracer.start_as_current_span(title, kind=kind, attributes=found)
+        return _recording(tracer, title, kind=kind, attributes=found)
 
     def finish(current: Span, result: Any) -> None:
         if result_attributes is not None:
@@ -326,7 +354,8 @@ class TracingMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         method = scope["method"]
-        with tracer.start_as_current_span(
+        with _recording(
+            tracer,
             method,
             context=propagate.extract(headers),
             kind=SpanKind.SERVER,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
 import redis
 from arq.constants import job_key_prefix
 from arq.jobs import deserialize_job_raw, serialize_job
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, format_trace_id
+from opentelemetry.trace import SpanKind, StatusCode, format_trace_id
 
 from gateway.jobs import QUEUE_NAME
 from gateway.monitoring.tracing import JOB_ORIGIN_KWARG
@@ -146,3 +147,26 @@ async def test_a_job_queued_without_an_origin_has_no_request_id(
 
     [handled] = lines(stream.getvalue(), "gateway.worker", "Jira issue")
     assert "request_id" not in handled
+
+
+async def test_a_failed_call_is_marked_with_its_error_type_and_no_message(
+    spans: InMemorySpanExporter,
+    world: World,
+    gateway_api: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Error messages can hold URLs and ids: spans carry the error's type, never its text."""
+    import gateway.worker
+
+    monkeypatch.setattr(gateway.worker, "INBOUND_MAX_TRIES", 1)
+    await deliver_done(world, spans)
+    world.pf_faults.partition("refuse")
+    await world.run_worker()
+
+    assert len(world.dead_letters()) == 1
+    [failed] = [s for s in spans.get_finished_spans() if s.name == COMPLETE]
+    assert failed.status.status_code == StatusCode.ERROR
+    assert failed.attributes is not None
+    assert failed.attributes["error.type"] == "TransientUpstreamError"
+    assert failed.events == ()
+    assert failed.status.description == "TransientUpstreamError"
