@@ -21,17 +21,10 @@ import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from opentelemetry import propagate
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SpanExporter,
-)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import Attributes
 from starlette.applications import Starlette
@@ -39,6 +32,11 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.logs import current_context, log_context
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger("gateway.tracing")
 
@@ -116,6 +114,8 @@ def build_exporter(name: str) -> SpanExporter:
     """One exporter by its ``OTEL_TRACES_EXPORTER`` name; the OTLP one reads its own
     ``OTEL_EXPORTER_OTLP_*`` variables (endpoint, headers, timeout)."""
     if name == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
         return ConsoleSpanExporter()
     if name == "otlp":
         try:
@@ -141,6 +141,8 @@ def _resource() -> Resource:
     named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
         "OTEL_RESOURCE_ATTRIBUTES", ""
     )
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
     return Resource.create({} if named else {SERVICE_NAME: DEFAULT_SERVICE_NAME})
 
 
@@ -156,6 +158,10 @@ def configure_from_environment() -> bool:
     names = exporter_names(os.environ)
     if not names:
         return False
+    # The SDK is imported only here: a gateway without tracing never loads it.
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     exporters = [build_exporter(name) for name in names]
     provider = TracerProvider(resource=_resource())
     for exporter in exporters:
