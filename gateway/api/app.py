@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_admin(app, settings)
     install_outage_handlers(app)
     # Inside the request id, so the request's server span sees its id; off: not installed.
-    install_middleware(app)
+    install_middleware(app, templates=(webhooks.WEBHOOK_PATH, domain_webhooks.DOMAIN_WEBHOOK_PATH))
     # Outermost, so every log line of a request (admin and webhooks too) carries its id.
     app.add_middleware(observability.RequestIdMiddleware)
     return app

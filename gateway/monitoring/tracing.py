@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from re import Pattern
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from opentelemetry import propagate
@@ -28,7 +29,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import Attributes
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.logs import current_context, log_context
@@ -329,17 +330,16 @@ def carried_job(function_name: str, function: F) -> F:
     return cast(F, run)
 
 
-def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str | None:
-    """The route a request was served by, as declared (``/domains/{domain_id}``).
+def route_template(scope: Scope, fallbacks: Sequence[tuple[Pattern[str], str]]) -> str | None:
+    """The route a request was served by, as declared (``/domains/{domain}/tick``).
 
     The router records it in the scope; a request answered before routing (the
-    webhook ingress's fast path) is matched against the routes here instead.
+    webhook ingress's fast path) is named by the first template its path matches.
     """
-    found = scope.get("route")
-    if found is None:
-        found = next((r for r in routes if r.matches(scope)[0] == Match.FULL), None)
-    path = getattr(found, "path", None)
-    return path if isinstance(path, str) else None
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    return next((name for regex, name in fallbacks if regex.fullmatch(scope["path"])), None)
 
 
 class TracingMiddleware:
@@ -349,9 +349,9 @@ class TracingMiddleware:
     when tracing is on (``install_middleware``), so without tracing none of it runs.
     """
 
-    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute] = ()) -> None:
+    def __init__(self, app: ASGIApp, templates: Sequence[str] = ()) -> None:
         self.app = app
-        self.routes = routes
+        self.fallbacks = [(compile_path(t)[0], t) for t in templates]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tracer = _state.tracer
@@ -374,13 +374,14 @@ class TracingMiddleware:
                 await send(message)
 
             await self.app(scope, receive, send_with_status)
-            route = route_template(scope, self.routes)
+            route = route_template(scope, self.fallbacks)
             if route is not None:
                 current.update_name(f"{method} {route}")
                 current.set_attribute("http.route", route)
 
 
-def install_middleware(app: Starlette) -> None:
-    """Add the server-span middleware to the API app when tracing is on."""
+def install_middleware(app: Starlette, templates: Sequence[str] = ()) -> None:
+    """Add the server-span middleware to the API app when tracing is on; ``templates``
+    name the requests some middleware answers before the router sees them."""
     if configure_from_environment():
-        app.add_middleware(TracingMiddleware, routes=app.router.routes)
+        app.add_middleware(TracingMiddleware, templates=templates)
