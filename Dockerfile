@@ -16,12 +16,12 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 RUN mkdir -p gateway fakes scenarios \
     && touch gateway/__init__.py fakes/__init__.py scenarios/__init__.py \
-    && pip install ".[postgres]" \
+    && pip install ".[postgres,otlp]" \
     && pip uninstall --yes pf-jira-gateway
 COPY gateway ./gateway
 COPY fakes ./fakes
 COPY scenarios ./scenarios
-RUN pip install --no-deps ".[postgres]" \
+RUN pip install --no-deps ".[postgres,otlp]" \
     && python -c "import gateway.cli, gateway.migrate"
 
 # --- runtime: the virtualenv only, run as an unprivileged user ----------------------------

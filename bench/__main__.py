@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from bench import e2e, fleet, ingress, initial_sync, prune, reconcile, sweep, tick
+from bench import e2e, fleet, ingress, initial_sync, prune, reconcile, sweep, tick, tracing
 from bench.machine import machine_info
 from bench.report import BenchResult, print_result, write_result
 
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {
     "e2e": e2e.run,
     "prune": prune.run,
     "fleet": fleet.run,
+    "tracing": tracing.run,
 }
 
 

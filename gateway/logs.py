@@ -2,7 +2,9 @@
 
 Context (request id, domain, task id, issue key) travels in context variables, so
 every line logged while a request or job runs carries it without passing it
-around; ``extra=`` on one call still wins. Secrets are never context.
+around; ``extra=`` on one call still wins. Secrets are never context. When a span
+is recording (``gateway.monitoring.tracing``), its trace and span ids are fields too,
+so a line leads to its trace and a trace to its lines.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from opentelemetry import trace
 
 # ARQ logs each job's start and end at INFO; these run every few seconds and would
 # drown everything else, so their lines go out at DEBUG.
@@ -31,6 +35,8 @@ CONTEXT_FIELDS = (
     "issue_id",
     "job_id",
     "event",
+    "trace_id",
+    "span_id",
 )
 
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -58,12 +64,17 @@ def current_context() -> dict[str, Any]:
 
 
 class ContextFilter(logging.Filter):
-    """Copies the context variables onto each record that does not set them itself."""
+    """Copies the context variables, and the ids of the span in force, onto each record
+    that does not set them itself."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         for name, value in (_context.get() or {}).items():
             if getattr(record, name, None) is None:
                 setattr(record, name, value)
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid and getattr(record, "trace_id", None) is None:
+            record.trace_id = trace.format_trace_id(span.trace_id)
+            record.span_id = trace.format_span_id(span.span_id)
         return True
 
 

@@ -41,6 +41,7 @@ from gateway.monitoring.job_reports import (
     sweep_alert,
     tick_alerts,
 )
+from gateway.monitoring.tracing import carried_job, configure_from_environment
 from gateway.notify import AlertKind
 from gateway.runtime import presence
 from gateway.runtime.recovery import Recovery
@@ -79,6 +80,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Open the database engine and one shared HTTP client for every upstream."""
     settings: Settings = ctx.get("settings") or get_settings()
     ctx["settings"] = settings
+    configure_from_environment()
     ctx["engine"] = make_engine(settings.effective_database_url, cipher=load_cipher(settings))
     timeout = httpx.Timeout(settings.http_timeout_seconds)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
@@ -199,7 +201,8 @@ def observed(function: JobFunction) -> WorkerCoroutine:
             metrics.JOB_DURATION.labels(function=name).observe(time.perf_counter() - started)
             await publish_metrics(ctx, force=False)
 
-    return cast("WorkerCoroutine", wrapper)
+    # Outermost: the job's span and its carried request id cover the counting too.
+    return cast("WorkerCoroutine", carried_job(name, wrapper))
 
 
 async def schedule_due_work(ctx: dict[str, Any]) -> list[str]:
@@ -256,6 +259,7 @@ async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id
     except PermanentUpstreamError as error:
         outcome = await dead_letter_issue_event(deps, domain_id, issue_id, error, attempts=1)
     metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=outcome).inc()
+    log.info("Jira issue %s: %s", issue_id, outcome, extra={"domain": name, "issue_id": issue_id})
     if outcome == Outcome.DEAD_LETTERED:
         metrics.DEAD_LETTERS.labels(domain=name, operation="complete_from_jira").inc()
         await alert(

@@ -21,11 +21,14 @@ from gateway.jobs import (
     sweep_job_id,
     tick_job_id,
 )
+from gateway.monitoring.tracing import job_kwargs
 
 
 async def _enqueue(redis: ArqRedis, job: str, arg: int, job_id: str) -> bool:
-    """True when queued; False when a job with that id is already queued or running."""
-    return await redis.enqueue_job(job, arg, _job_id=job_id) is not None
+    """True when queued; False when a job with that id is already queued or running.
+
+    The job carries the request id and trace of the admin request that queued it."""
+    return await redis.enqueue_job(job, arg, _job_id=job_id, **job_kwargs()) is not None
 
 
 async def run_tick_now(redis: ArqRedis, domain_id: int) -> ActionResult:

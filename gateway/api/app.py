@@ -13,6 +13,7 @@ from gateway.api.fast_ingress import WebhookFastPath
 from gateway.api.outages import install_outage_handlers, redis_watched
 from gateway.db import make_engine
 from gateway.jobs import open_pool
+from gateway.monitoring.tracing import install_middleware
 from gateway.redis import resolve_redis
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(WebhookFastPath)
     install_admin(app, settings)
     install_outage_handlers(app)
+    # Inside the request id, so the request's server span sees its id; off: not installed.
+    install_middleware(app, templates=(webhooks.WEBHOOK_PATH, domain_webhooks.DOMAIN_WEBHOOK_PATH))
     # Outermost, so every log line of a request (admin and webhooks too) carries its id.
     app.add_middleware(observability.RequestIdMiddleware)
     return app

@@ -27,7 +27,10 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
+from opentelemetry.trace import SpanKind
 from redis.exceptions import NoScriptError, ResponseError
+
+from gateway.monitoring.tracing import job_kwargs, traced
 
 # KEYS: dedupe key, queue, then (job key, result key) per job.
 # ARGV: dedupe TTL (s), job expiry (ms), score (ms), then (job id, job bytes) per job.
@@ -168,15 +171,23 @@ def script_command(
     now_ms = int(time.time() * 1000)
     keys: list[str] = [dedupe_key, redis.default_queue_name]
     args: list[Any] = [dedupe_ttl_seconds, redis.expires_extra_ms, now_ms]
+    # The request id and trace context ride in the job, so the worker continues both.
+    carried = job_kwargs()
     for job in jobs:
         keys += [job_key_prefix + job.job_id, result_key_prefix + job.job_id]
         payload = serialize_job(
-            job.function, job.args, {}, None, now_ms, serializer=redis.job_serializer
+            job.function, job.args, carried, None, now_ms, serializer=redis.job_serializer
         )
         args += [job.job_id, payload]
     return (len(keys), *keys, *args)
 
 
+@traced(
+    "webhook.enqueue",
+    kind=SpanKind.PRODUCER,
+    attributes=lambda redis, **kw: {"messaging.batch.message_count": len(kw["jobs"])},
+    result_attributes=lambda queued: {"gateway.webhook.duplicate": not queued},
+)
 async def queue_delivery(
     redis: ArqRedis, *, dedupe_key: str, dedupe_ttl_seconds: int, jobs: list[QueuedJob]
 ) -> bool:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.monitoring.tracing import traced
+
 SIGNATURE_HEADER = "X-Hub-Signature"
 SUPPORTED_METHOD = "sha256"
 
@@ -74,6 +76,7 @@ def header_failure(header: str | None) -> SignatureFailure | None:
     return received if isinstance(received, SignatureFailure) else None
 
 
+@traced("webhook.verify")
 def verify_signature(*, body: bytes, header: str | None, secrets: Sequence[str]) -> SignatureCheck:
     """Check ``header`` (WebSub ``method=hex``) against HMAC-SHA256 of ``body``.
 

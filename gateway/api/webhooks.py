@@ -300,6 +300,14 @@ async def enqueue(
         metrics.WEBHOOK_DUPLICATES.inc()
         return status_answer(200, "duplicate")
     metrics.WEBHOOKS_ACCEPTED.inc()
+    # DEBUG: the access log already has a line per request (with the same request and
+    # trace ids); this one adds Jira's delivery identifier when debugging.
+    log.debug(
+        "webhook queued: delivery=%s issue=%s jobs=%d",
+        loggable(identifier),
+        issue.issue_id,
+        len(jobs),
+    )
     return status_answer(202, "queued")
 
 

@@ -28,6 +28,7 @@ from gateway.clients.transport import (
     reveal,
     summarise_validation_error,
 )
+from gateway.monitoring.tracing import traced
 
 log = logging.getLogger("gateway.clients")
 
@@ -209,6 +210,14 @@ class PeopleForceClient:
             raise protocol_error("peopleforce", response, "create task: no task object in 'data'")
         return self._task(data, response)
 
+    @traced(
+        "peopleforce.page",
+        attributes=lambda self, completed, page_number: {
+            "gateway.page.number": page_number,
+            "gateway.page.completed": completed,
+        },
+        result_attributes=lambda page: {"gateway.page.tasks": len(page.tasks)},
+    )
     async def _fetch_page(self, completed: bool, page_number: int) -> TaskPage:
         params = {"completed": "true" if completed else "false", "page": page_number}
         response = await self._transport.request("GET", TASKS_PATH, idempotent=True, params=params)

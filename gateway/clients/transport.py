@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from gateway.clients.errors import (
@@ -16,8 +17,9 @@ from gateway.clients.errors import (
     redact,
     safe_url,
 )
-from gateway.clients.instrument import count_upstream_attempt
+from gateway.clients.instrument import count_upstream_attempt, endpoint_template
 from gateway.clients.retry import RetryPolicy, send_with_retries
+from gateway.monitoring.tracing import traced
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Timeout = httpx.Timeout | float | None
@@ -62,6 +64,17 @@ class Transport:
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
+    @traced(
+        lambda self, method, path, **_: f"{self.service} {method} {endpoint_template(path)}",
+        kind=SpanKind.CLIENT,
+        attributes=lambda self, method, path, **_: {
+            "http.request.method": method,
+            "url.template": endpoint_template(path),
+            "server.address": httpx.URL(self.base_url).host,
+            "gateway.upstream": str(self.service),
+        },
+        result_attributes=lambda response: {"http.response.status_code": response.status_code},
+    )
     async def request(
         self,
         method: str,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.db import make_engine, ping
+from gateway.monitoring.tracing import TracingConfigError, check_tracing_config
 from gateway.redis import (
     EmbeddedRedis,
     RedisUnavailable,
@@ -116,6 +117,10 @@ def preflight(
     """
     for path, setting in folders:
         check_folder(path, setting)
+    try:
+        check_tracing_config()
+    except TracingConfigError as error:
+        raise StartupError(str(error)) from None
     if settings is None:
         return
     if database:

@@ -19,6 +19,7 @@ from gateway.clients.models import PFTask
 from gateway.clients.peopleforce import COMPLETE_STOP_REASONS, PeopleForceClient
 from gateway.clock import utcnow
 from gateway.models import DeletionPolicy, EventType, SyncState, SyncStatus
+from gateway.monitoring.tracing import traced
 from gateway.sync.issue_writes import update_issue
 from gateway.sync.ledger import PARKED_COMPLETE, settled
 from gateway.sync.orphans import adopt_orphan
@@ -148,6 +149,7 @@ async def hold_unconfirmed(tick: TickContext, state: SyncState, max_pages: int) 
     )
 
 
+@traced("tick.complete", attributes=lambda tick, state: {"gateway.pf_task_id": state.pf_task_id})
 async def complete_issue(tick: TickContext, state: SyncState) -> None:
     """The task was completed in PeopleForce: move its issue to done (once)."""
     fresh = await tick.ledger.state(state.pf_task_id)

@@ -23,6 +23,7 @@ from gateway.clients.peopleforce import COMPLETE_STOP_REASONS
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
 from gateway.monitoring.tick_status import TickProgress, record_report
+from gateway.monitoring.tracing import traced
 from gateway.runtime.preflight import first_line
 from gateway.sync.breaker import refused_credentials
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
@@ -156,6 +157,7 @@ async def _rules_changed(tick: TickContext) -> bool:
     return previous is not None and previous != fingerprint
 
 
+@traced("tick.write", attributes=lambda tick, task, digest: {"gateway.pf_task_id": task.id})
 async def sync_open_task(tick: TickContext, task: PFTask, digest: str) -> None:
     """Decide what one changed open task needs, under its lock, and do it."""
     # Re-read under the lock: the return vector may have written meanwhile.
@@ -215,6 +217,7 @@ async def _retry_pending_create(
     await update_issue(tick, task, digest, state)
 
 
+@traced("tick", attributes=lambda deps, domain_id, **_: {"gateway.domain_id": domain_id})
 async def run_tick(deps: SyncDeps, domain_id: int, *, force: bool = False) -> TickReport | None:
     """The job body of ``sync_pf_to_jira_task``: one tick, never two at once per domain.
 
