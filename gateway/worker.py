@@ -66,10 +66,12 @@ DOMAIN_PAUSED = "domain_paused"
 INBOUND_MAX_DEFER_SECONDS = 300
 UNAVAILABLE_RETRY_MAX_SECONDS = 60
 RETRIED_WHEN_UNAVAILABLE = frozenset({ISSUE_EVENT_JOB, REPLAY_JOB})
-# The audit prune's minute of each hour, off the hour when other schedules cluster.
+# The audit prune's minute of each hour, off the hour when other schedules cluster. It
+# keeps the common job timeout: a longer one would stretch every job's in-progress marker
+# to it (ARQ uses the longest), and a run cut short is resumed the next hour.
 PRUNE_MINUTE = 23
-# A first prune of a years-old log may take minutes; the next hour resumes an unfinished one.
-PRUNE_TIMEOUT_SECONDS = 3600
+# Where build_worker leaves ARQ's in-progress marker TTL for the start-up hook.
+IN_PROGRESS_SECONDS_KEY = "in_progress_timeout_s"
 
 
 def worker_id() -> str:
@@ -92,7 +94,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     if policy.on_retry is None:
         ctx["retry_policy"] = replace(policy, on_retry=record_retry)
     start_metrics_server(settings)
-    ctx["presence"] = presence.config_for(settings, QUEUE_NAME, WorkerSettings.job_timeout)
+    marker_seconds = ctx.get(IN_PROGRESS_SECONDS_KEY, WorkerSettings.job_timeout + 10)
+    ctx["presence"] = presence.config_for(settings, QUEUE_NAME, marker_seconds)
     presence.join(ctx["presence"], recover=Recovery())
     await record_heartbeat(ctx)
     log.info("worker started", extra={"job_id": ctx["worker_id"]})
@@ -345,7 +348,6 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             observed(prune_audit_task),  # observed announces the job, as claimed does
             minute={PRUNE_MINUTE},
             second={0},
-            timeout=PRUNE_TIMEOUT_SECONDS,
         ),
     ]
 

@@ -96,3 +96,27 @@ async def world(
     monkeypatch.setenv(OFFSET_FILE_ENV, str(offset_file))
     with fake_world(settings, engine, arq_pool, offset_file) as built:
         yield built
+
+
+# Tests that mostly wait on real processes and real seconds (scenarios, deployed-process
+# stories, the state machine): started first, so the parallel run does not end on one
+# of them while the other workers sit idle.
+LONG_RUNNING = (
+    "tests/scenarios/",
+    "tests/ops/",
+    "tests/test_state_machine.py",
+    "tests/gateway/maintenance/test_backup_restore.py",
+    "tests/gateway/tracing/",
+)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    """The position of the item's group in LONG_RUNNING (slowest first); others last."""
+    for rank, prefix in enumerate(LONG_RUNNING):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(LONG_RUNNING)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_start_rank)

@@ -96,15 +96,16 @@ class PresenceConfig:
     """The embedded Redis's folder when GATEWAY_REDIS_URL is unset: restarted when dead."""
 
 
-def config_for(settings: Settings, queue_name: str, job_timeout: int) -> PresenceConfig:
+def config_for(settings: Settings, queue_name: str, marker_seconds: float) -> PresenceConfig:
     """How this process announces itself, from the settings and the worker's job timeout."""
     return PresenceConfig(
         redis_url=resolve_redis(settings),
         ttl_seconds=settings.worker_presence_ttl_seconds,
         recovery_interval_seconds=settings.worker_recovery_interval_seconds,
         queue_name=queue_name,
-        # ARQ's in-progress marker lives job_timeout + 10 s (no job sets its own timeout).
-        in_progress_ttl_ms=(job_timeout + 10) * 1000,
+        # ARQ marks every job for its longest function timeout + 10 s (the worker's
+        # ``in_progress_timeout_s``); recovery tells a fresh marker by that TTL.
+        in_progress_ttl_ms=int(marker_seconds * 1000),
         embedded_data_dir=settings.data_dir if settings.uses_embedded_redis else None,
     )
 

@@ -37,7 +37,7 @@ from gateway.runtime import presence
 from gateway.runtime.link import heal_embedded_redis, redis_link
 from gateway.runtime.unavailable import REDIS_UNAVAILABLE
 from gateway.settings import Settings
-from gateway.worker import WorkerSettings, cron_jobs, worker_id
+from gateway.worker import IN_PROGRESS_SECONDS_KEY, WorkerSettings, cron_jobs, worker_id
 
 log = logging.getLogger("gateway.worker")
 
@@ -171,7 +171,11 @@ def build_worker(settings: Settings, *, burst: bool, pool: ArqRedis) -> GatewayW
         handle_signals=True,
         job_completion_wait=settings.worker_stop_grace_seconds,
     )
-    return GatewayWorker(reconnect_cap=settings.redis_reconnect_max_delay_seconds, **options)
+    worker = GatewayWorker(reconnect_cap=settings.redis_reconnect_max_delay_seconds, **options)
+    # Recovery must know how long ARQ's in-progress markers live (the longest timeout of
+    # any function + 10 s); a marker younger than that minus the presence TTL is fresh.
+    worker.ctx[IN_PROGRESS_SECONDS_KEY] = worker.in_progress_timeout_s
+    return worker
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:

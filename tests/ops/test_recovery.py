@@ -141,3 +141,21 @@ def test_a_started_job_is_announced_at_once(client: redis.Redis, config: Presenc
         release()
     finally:
         presence.leave(config)
+
+
+async def test_recovery_knows_how_long_arq_keeps_its_markers(settings, arq_pool: ArqRedis):
+    """ARQ marks every job for the longest timeout of any function + 10 s. A cron with a
+    longer timeout (the hourly audit prune once had 3600 s) stretched every marker to an
+    hour while recovery still expected 610 s, took each marker for a fresh one and never
+    released it: a killed worker's tick waited an hour."""
+    from gateway.runtime.worker_loop import build_worker
+    from gateway.worker import IN_PROGRESS_SECONDS_KEY, WorkerSettings
+
+    worker = build_worker(settings, burst=False, pool=arq_pool)
+
+    assert worker.ctx[IN_PROGRESS_SECONDS_KEY] == worker.in_progress_timeout_s
+    assert worker.in_progress_timeout_s == WorkerSettings.job_timeout + 10, (
+        "a job or cron with its own longer timeout stretches every in-progress marker"
+    )
+    config = presence.config_for(settings, QUEUE_NAME, worker.ctx[IN_PROGRESS_SECONDS_KEY])
+    assert config.in_progress_ttl_ms == worker.in_progress_timeout_s * 1000
