@@ -3,9 +3,11 @@
 At rest a tick must read ceil(N/page_size) pages, hash every task, find every hash
 unchanged and call Jira zero times. The tick runs in a child process (its own CPU
 time and peak RSS); the fake PeopleForce runs in this process, whose CPU time
-during the tick is the fake's share. A second child pages the same list with a
-bare client to time the listing alone, and JSON decoding, parsing and hashing
-of the same pages separately.
+during the tick is the fake's share. A second child does the bare work of the
+same tick side by side: it pages the same list with the same HTTP client, decodes
+every page and hashes every task, with none of the gateway's bookkeeping; the
+tick's CPU and wall time are compared with that. JSON decoding, parsing and
+hashing of the first pages are also timed apart.
 """
 
 from __future__ import annotations
@@ -20,10 +22,36 @@ from bench.report import BenchResult
 from bench.upstreams import seed_open_tasks
 
 PAGE_SIZE = 50
-SIZES = (1_000, 10_000, 50_000)
+SIZES = (1_000, 10_000, 50_000, 200_000)
 QUICK_SIZES = (1_000, 10_000)
-CPU_TARGET_US = 50.0
-RSS_TARGET_MB = 300.0
+CPU_RATIO_TARGET = 1.25
+"""Tick CPU per unchanged task over the bare work's (same client, decode, hash)."""
+WALL_RATIO_TARGET = 1.2
+"""Tick wall time over the bare listing's (it fetches the next page meanwhile)."""
+LINEAR_TARGET = 1.2
+"""CPU per task at the largest size over CPU per task at 50 000: linear growth."""
+RSS_TARGET_MB = 150.0
+ROUNDS = 2
+"""Alternating (tick, bare work) rounds per size; the best of each is compared."""
+PER_TASK_FROM = 10_000
+
+
+def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the least CPU, its wall time replaced by the least wall time (the
+    peak RSS stays the highest seen).
+
+    Other processes on a small shared machine only ever add to a run's times, so
+    the least of a few alternating runs is the closest to the work's own cost.
+    """
+    best = dict(min(runs, key=lambda run: run["cpu"]))
+    best["wall"] = min(run["wall"] for run in runs)
+    best["peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
+    outcome = dict(best["outcome"])
+    for key in ("bare_cpu", "bare_wall"):
+        if key in outcome:
+            outcome[key] = min(run["outcome"][key] for run in runs)
+    best["outcome"] = outcome
+    return best
 
 
 def _self_cpu() -> float:
@@ -31,8 +59,9 @@ def _self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(n: int, profile: str | None = None) -> dict[str, Any]:
-    """One size: seed, tick once in a child, then time the bare listing."""
+def measure(n: int, profile: str | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
+    """One size: seed, then ``rounds`` times a tick in a child and the bare work in
+    another, alternating; each keeps its best round (see ``_best``)."""
     with GatewayEnv(f"tick{n}", page_size=PAGE_SIZE) as env:
         tasks = seed_open_tasks(env.pf, n)
         domain_id = env.add_domain(max_concurrency=4)
@@ -41,25 +70,33 @@ def measure(n: int, profile: str | None = None) -> dict[str, Any]:
             tasks,
             {t["id"]: (str(100_000 + t["id"]), f"HR-{t['id']}") for t in tasks},
         )
-        env.upstreams.reset_request_logs()
-        fake_cpu = _self_cpu()
-        tick = run_gateway_op(
-            "tick",
-            env.runner_settings(),
-            domain_id,
-            profile=profile,
-            warmup=True,
-            reset_logs=(env.pf_server.url, env.jira_server.url),
-        )
-        fake_cpu = _self_cpu() - fake_cpu
-        pf_requests = len(env.pf_faults.requests)
-        jira_requests = len(env.jira_faults.requests)
-        listing_fake_cpu = _self_cpu()
-        listing = run_gateway_op("listing", env.runner_settings(), domain_id)
-        listing_fake_cpu = _self_cpu() - listing_fake_cpu
+        ticks: list[dict[str, Any]] = []
+        listings: list[dict[str, Any]] = []
+        for round_number in range(rounds):
+            env.upstreams.reset_request_logs()
+            fake_cpu = _self_cpu()
+            tick = run_gateway_op(
+                "tick",
+                env.runner_settings(),
+                domain_id,
+                profile=profile if round_number == 0 else None,
+                warmup=True,
+                reset_logs=(env.pf_server.url, env.jira_server.url),
+            )
+            tick["fake_cpu"] = _self_cpu() - fake_cpu
+            if round_number == 0:
+                pf_requests = len(env.pf_faults.requests)
+                jira_requests = len(env.jira_faults.requests)
+            ticks.append(tick)
+            listing_fake_cpu = _self_cpu()
+            listing = run_gateway_op("listing", env.runner_settings(), domain_id)
+            listing["fake_cpu"] = _self_cpu() - listing_fake_cpu
+            listings.append(listing)
+    tick, listing = _best(ticks), _best(listings)
+    fake_cpu, listing_fake_cpu = tick["fake_cpu"], listing["fake_cpu"]
     outcome = tick["outcome"]
-    decode = listing["outcome"]
-    on_top = (tick["cpu"] - decode["decode_cpu"]) / n * 1e6
+    bare = listing["outcome"]
+    sampled = max(1, bare["sampled_tasks"])
     return {
         "tasks": n,
         "pages_expected": math.ceil(n / PAGE_SIZE),
@@ -72,18 +109,19 @@ def measure(n: int, profile: str | None = None) -> dict[str, Any]:
         "tick_wall": tick["wall"],
         "tick_cpu": tick["cpu"],
         "cpu_per_task_us": tick["cpu"] / n * 1e6,
-        "decode_cpu": decode["decode_cpu"],
-        "decode_per_task_us": decode["decode_cpu"] / n * 1e6,
-        "parse_per_task_us": decode["parse_cpu"] / n * 1e6,
-        "hash_per_task_us": decode["hash_cpu"] / n * 1e6,
-        "on_top_of_decode_us": on_top,
+        "bare_wall": bare["bare_wall"],
+        "bare_cpu": bare["bare_cpu"],
+        "bare_per_task_us": bare["bare_cpu"] / n * 1e6,
+        "cpu_ratio": tick["cpu"] / bare["bare_cpu"],
+        "wall_ratio": tick["wall"] / bare["bare_wall"],
+        "decode_per_task_us": bare["decode_cpu"] / sampled * 1e6,
+        "parse_per_task_us": bare["parse_cpu"] / sampled * 1e6,
+        "hash_per_task_us": bare["hash_cpu"] / sampled * 1e6,
         "rss_before_mb": tick["rss_before_mb"],
         "peak_rss_mb": tick["peak_rss_mb"],
         "fake_cpu_during_tick": fake_cpu,
-        "listing_wall": decode["fetch_wall"],
-        "listing_client_cpu": decode["fetch_cpu"],
         "listing_fake_cpu": listing_fake_cpu,
-        "bytes": decode["bytes"],
+        "bytes": bare["bytes"],
     }
 
 
@@ -97,27 +135,29 @@ def run(quick: bool = False) -> BenchResult:
         "requests per tick", ["open tasks", "PF pages expected", "PF requests", "Jira requests"]
     )
     cost = result.section(
-        "cost per tick (tick in its own process; fake PeopleForce in another)",
+        "cost per tick (tick, bare work and fake PeopleForce each in its own process)",
         [
             "open tasks",
             "tick wall s",
+            "bare wall s",
+            "wall ratio",
             "tick CPU s",
             "CPU/task µs",
-            "JSON decode/task µs",
-            "on top of decode µs",
+            "bare CPU/task µs",
+            "CPU ratio",
             "peak RSS MB",
             "RSS before tick MB",
         ],
     )
     fake = result.section(
-        "the fake's share",
+        "the parts of the bare work, and the fake's share",
         [
             "open tasks",
-            "fake CPU during tick s",
-            "listing alone wall s",
-            "bare client CPU s",
+            "JSON decode/task µs",
             "parse/task µs",
             "hash/task µs",
+            "fake CPU during tick s",
+            "fake CPU during bare s",
             "MB served",
         ],
     )
@@ -127,22 +167,29 @@ def run(quick: bool = False) -> BenchResult:
         cost.add(
             n,
             row["tick_wall"],
+            row["bare_wall"],
+            row["wall_ratio"],
             row["tick_cpu"],
             row["cpu_per_task_us"],
-            row["decode_per_task_us"],
-            row["on_top_of_decode_us"],
+            row["bare_per_task_us"],
+            row["cpu_ratio"],
             row["peak_rss_mb"],
             row["rss_before_mb"],
         )
         fake.add(
             n,
-            row["fake_cpu_during_tick"],
-            row["listing_wall"],
-            row["listing_client_cpu"],
+            row["decode_per_task_us"],
             row["parse_per_task_us"],
             row["hash_per_task_us"],
+            row["fake_cpu_during_tick"],
+            row["listing_fake_cpu"],
             row["bytes"] / 1e6,
         )
+    _targets(result, rows, quick)
+    return result
+
+
+def _targets(result: BenchResult, rows: list[dict[str, Any]], quick: bool) -> None:
     exact = all(r["pf_requests"] == r["pages_expected"] for r in rows)
     result.target(
         "PF requests",
@@ -156,14 +203,31 @@ def run(quick: bool = False) -> BenchResult:
         ", ".join(str(r["jira_requests"]) for r in rows),
         all(r["jira_requests"] == 0 for r in rows),
     )
-    worst = max(r["on_top_of_decode_us"] for r in rows)
+    # Per task: below 10 000 tasks the tick's fixed cost (domain row, rules, Redis lock
+    # and report, about 10 ms) outweighs the per-task figures; those rows are shown only.
+    per_task = [r for r in rows if r["tasks"] >= PER_TASK_FROM] or rows
     result.target(
         "CPU per unchanged task",
-        f"<= {CPU_TARGET_US:.0f} µs on top of JSON decoding",
-        ", ".join(f"{r['on_top_of_decode_us']:.0f} µs" for r in rows),
-        worst <= CPU_TARGET_US,
+        f"<= {CPU_RATIO_TARGET}x the bare work's, from {PER_TASK_FROM:,} tasks",
+        ", ".join(f"{r['cpu_ratio']:.2f}x" for r in rows),
+        all(r["cpu_ratio"] <= CPU_RATIO_TARGET for r in per_task),
+    )
+    result.target(
+        "tick wall time",
+        f"<= {WALL_RATIO_TARGET}x the bare listing's, from {PER_TASK_FROM:,} tasks",
+        ", ".join(f"{r['wall_ratio']:.2f}x" for r in rows),
+        all(r["wall_ratio"] <= WALL_RATIO_TARGET for r in per_task),
     )
     largest = rows[-1]
+    base = next((r for r in rows if r["tasks"] == 50_000), None)
+    if base is not None and largest is not base:
+        growth = largest["cpu_per_task_us"] / base["cpu_per_task_us"]
+        result.target(
+            "CPU grows linearly",
+            f"CPU/task at {largest['tasks']:,} <= {LINEAR_TARGET}x CPU/task at 50,000",
+            f"{largest['cpu_per_task_us']:.1f} vs {base['cpu_per_task_us']:.1f} µs = {growth:.2f}x",
+            growth <= LINEAR_TARGET,
+        )
     result.target(
         "peak RSS",
         f"< {RSS_TARGET_MB:.0f} MB at {largest['tasks']:,}",
@@ -171,5 +235,7 @@ def run(quick: bool = False) -> BenchResult:
         largest["peak_rss_mb"] < RSS_TARGET_MB,
     )
     if quick:
-        result.notes.append("--quick: 50 000 skipped, so the RSS target is checked at 10 000")
-    return result
+        result.notes.append(
+            "--quick: 50 000 and 200 000 skipped, so linear growth is not checked and "
+            "the RSS target is checked at 10 000"
+        )

@@ -9,9 +9,11 @@ complete, because absence from the open list is read as "completed".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -66,6 +68,89 @@ def _pagination(body: dict[str, Any]) -> tuple[int | None, int | None]:
     return pages, count
 
 
+def parse_task(raw: dict[str, Any], response: httpx.Response) -> PFTask:
+    """The validated task; a shape PeopleForce should never send is a protocol error."""
+    try:
+        return PFTask.from_raw(raw)
+    except ValidationError as exc:
+        problem = f"task {raw.get('id')!r}: {summarise_validation_error(exc)}"
+        raise protocol_error("peopleforce", response, problem) from None
+
+
+@dataclass(frozen=True)
+class RawTaskPage:
+    """One page of ``GET /tasks`` as decoded JSON objects, parsed only on demand.
+
+    A tick at rest needs only each task's id and its exact dict (for the hash); the
+    full model is built for the few tasks that changed (``task``). Every item is
+    already known to be an object.
+    """
+
+    page: int
+    pages: int | None
+    count: int | None
+    items: list[dict[str, Any]]
+    response: httpx.Response = field(repr=False, compare=False)
+    stop_reason: StopReason | None = None
+
+    def task(self, raw: dict[str, Any]) -> PFTask:
+        """The validated task; a shape PeopleForce should never send is a protocol error."""
+        return parse_task(raw, self.response)
+
+    def task_id(self, raw: dict[str, Any]) -> int:
+        """The task's id, as the full model reads it (``"42"`` is 42) without building it."""
+        task_id = raw.get("id")
+        if type(task_id) is int:
+            return task_id
+        return self.task(raw).id
+
+
+class _PageFetches:
+    """Page requests of one listing, the next one sent while the current one is used.
+
+    Once the first page told how many pages there are, the request for page n + 1
+    is started before page n is handed over (and before it is awaited), so the
+    server prepares the next page while the caller works on this one: at most two
+    requests are in flight. Never beyond the last page or the cap, so a listing
+    read to its end costs exactly as many requests as without prefetch.
+    """
+
+    def __init__(
+        self, client: PeopleForceClient, completed: bool, max_pages: int, prefetch: bool
+    ) -> None:
+        self._client = client
+        self._completed = completed
+        self._max_pages = max_pages
+        self._prefetch = prefetch
+        self._pages: int | None = None
+        self._started: dict[int, asyncio.Task[RawTaskPage]] = {}
+
+    def _start(self, page_number: int) -> None:
+        last = min(self._pages or 0, self._max_pages)
+        if self._prefetch and page_number <= last and page_number not in self._started:
+            fetch = self._client._fetch_raw_page(self._completed, page_number)
+            self._started[page_number] = asyncio.create_task(fetch)
+
+    async def get(self, page_number: int) -> RawTaskPage:
+        """Page ``page_number``, from its prefetch if one was started."""
+        self._start(page_number + 1)
+        started = self._started.pop(page_number, None)
+        if started is None:
+            page = await self._client._fetch_raw_page(self._completed, page_number)
+        else:
+            page = await started
+        self._pages = page.pages
+        self._start(page_number + 1)
+        return page
+
+    async def cancel(self) -> None:
+        """Drop prefetches nobody will read (the listing stopped early or failed)."""
+        started, self._started = list(self._started.values()), {}
+        for fetch in started:
+            fetch.cancel()
+        await asyncio.gather(*started, return_exceptions=True)
+
+
 class PeopleForceClient:
     """One PeopleForce account, reached through the shared HTTP client."""
 
@@ -96,37 +181,60 @@ class PeopleForceClient:
         self, completed: bool = False, *, max_pages: int = DEFAULT_MAX_PAGES
     ) -> AsyncGenerator[TaskPage, None]:
         """Yield pages of tasks; the last page yielded carries the ``stop_reason``."""
-        which = "completed" if completed else "open"
-        previous_ids: list[int] | None = None
-        page_number = 1
-        while True:
-            page = await self._fetch_page(completed, page_number)
-            ids = [task.id for task in page.tasks]
-            if not ids:
-                self._log_stop(which, page_number, StopReason.EMPTY_PAGE)
-                yield page.model_copy(update={"stop_reason": StopReason.EMPTY_PAGE})
-                return
-            if ids == previous_ids:
-                self._log_stop(which, page_number, StopReason.REPEATED_PAGE)
+        async with aclosing(self.iter_raw_pages(completed, max_pages=max_pages)) as pages:
+            async for page in pages:
+                tasks = [page.task(item) for item in page.items]
                 yield TaskPage(
-                    page=page_number,
+                    page=page.page,
                     pages=page.pages,
                     count=page.count,
-                    tasks=[],
-                    stop_reason=StopReason.REPEATED_PAGE,
+                    tasks=tasks,
+                    stop_reason=page.stop_reason,
                 )
-                return
-            if page.pages is not None and page_number >= page.pages:
-                self._log_stop(which, page_number, StopReason.LAST_PAGE)
-                yield page.model_copy(update={"stop_reason": StopReason.LAST_PAGE})
-                return
-            if page_number >= max_pages:
-                self._log_stop(which, page_number, StopReason.CAP)
-                yield page.model_copy(update={"stop_reason": StopReason.CAP})
-                return
-            yield page
-            previous_ids = ids
-            page_number += 1
+
+    async def iter_raw_pages(
+        self, completed: bool = False, *, max_pages: int = DEFAULT_MAX_PAGES, prefetch: bool = False
+    ) -> AsyncGenerator[RawTaskPage, None]:
+        """Yield pages of unparsed tasks; the last page yielded carries the ``stop_reason``.
+
+        ``prefetch`` requests the next page while the caller works on this one (see
+        ``_PageFetches``): for a listing read to its end, such as the tick's open list.
+        A listing usually left early (a search) would pay one request for nothing.
+        """
+        which = "completed" if completed else "open"
+        fetches = _PageFetches(self, completed, max_pages, prefetch)
+        previous_ids: list[int] | None = None
+        page_number = 1
+        try:
+            while True:
+                page = await fetches.get(page_number)
+                ids = [page.task_id(item) for item in page.items]
+                stop = self._stop_reason(page, ids, previous_ids, max_pages)
+                if stop is not None:
+                    self._log_stop(which, page_number, stop)
+                    items = [] if stop is StopReason.REPEATED_PAGE else page.items
+                    yield replace(page, items=items, stop_reason=stop)
+                    return
+                yield page
+                previous_ids = ids
+                page_number += 1
+        finally:
+            await fetches.cancel()
+
+    @staticmethod
+    def _stop_reason(
+        page: RawTaskPage, ids: list[int], previous_ids: list[int] | None, max_pages: int
+    ) -> StopReason | None:
+        """Why the listing ends at this page, or None to read on."""
+        if not ids:
+            return StopReason.EMPTY_PAGE
+        if ids == previous_ids:
+            return StopReason.REPEATED_PAGE
+        if page.pages is not None and page.page >= page.pages:
+            return StopReason.LAST_PAGE
+        if page.page >= max_pages:
+            return StopReason.CAP
+        return None
 
     async def list_open_tasks(self, *, max_pages: int = DEFAULT_MAX_PAGES) -> list[PFTask]:
         """Every open task, de-duplicated by id (pages shift while they are read).
@@ -216,9 +324,9 @@ class PeopleForceClient:
             "gateway.page.number": page_number,
             "gateway.page.completed": completed,
         },
-        result_attributes=lambda page: {"gateway.page.tasks": len(page.tasks)},
+        result_attributes=lambda page: {"gateway.page.tasks": len(page.items)},
     )
-    async def _fetch_page(self, completed: bool, page_number: int) -> TaskPage:
+    async def _fetch_raw_page(self, completed: bool, page_number: int) -> RawTaskPage:
         params = {"completed": "true" if completed else "false", "page": page_number}
         response = await self._transport.request("GET", TASKS_PATH, idempotent=True, params=params)
         body = self._transport.json(response)
@@ -229,20 +337,16 @@ class PeopleForceClient:
             data = []
         if not isinstance(data, list):
             raise protocol_error("peopleforce", response, "task list: 'data' is not a list")
-        tasks = []
         for item in data:
             if not isinstance(item, dict):
                 raise protocol_error("peopleforce", response, "task list: an item is not an object")
-            tasks.append(self._task(item, response))
         pages, count = _pagination(body)
-        return TaskPage(page=page_number, pages=pages, count=count, tasks=tasks)
+        return RawTaskPage(
+            page=page_number, pages=pages, count=count, items=data, response=response
+        )
 
     def _task(self, raw: dict[str, Any], response: httpx.Response) -> PFTask:
-        try:
-            return PFTask.from_raw(raw)
-        except ValidationError as exc:
-            problem = f"task {raw.get('id')!r}: {summarise_validation_error(exc)}"
-            raise protocol_error("peopleforce", response, problem) from None
+        return parse_task(raw, response)
 
     @staticmethod
     def _log_stop(which: str, page_number: int, reason: StopReason) -> None:

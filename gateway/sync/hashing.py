@@ -26,5 +26,10 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def state_hash(task: Mapping[str, Any]) -> str:
-    """SHA-256 hex of the task exactly as PeopleForce sent it."""
-    return hashlib.sha256(canonical_json(dict(task))).hexdigest()
+    """SHA-256 hex of the task exactly as PeopleForce sent it (what the ledger stores)."""
+    return state_digest(task).hex()
+
+
+def state_digest(task: Mapping[str, Any]) -> bytes:
+    """The same hash as raw bytes: what a tick compares, without a hex string per task."""
+    return hashlib.sha256(canonical_json(dict(task))).digest()

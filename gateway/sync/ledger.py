@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, update
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc, utcnow
@@ -127,22 +126,6 @@ class Ledger:
         return [RuleSpec.from_models(rule, by_rule.get(rule.id or -1, [])) for rule in rules]
 
     # --- sync state -----------------------------------------------------------------------
-
-    @offloaded
-    def state_index(self) -> dict[int, StateSummary]:
-        """What a tick needs to skip unchanged tasks: a few columns, no ORM objects."""
-        columns = sa_select(
-            col(SyncState.pf_task_id),
-            col(SyncState.last_sync_hash),
-            col(SyncState.status),
-            col(SyncState.is_completed),
-            col(SyncState.intent_at),
-            col(SyncState.parked_operation),
-            col(SyncState.retry_not_before),
-        ).where(col(SyncState.domain_id) == self.domain_id)
-        with self.session() as session:
-            rows = session.connection().execute(columns)
-            return {row[0]: StateSummary(*row) for row in rows}
 
     def _states_among(self, column: Any, values: Sequence[Any], *also: Any) -> list[SyncState]:
         """This domain's rows whose ``column`` is one of ``values`` and that match ``also``,

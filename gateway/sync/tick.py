@@ -28,18 +28,19 @@ from gateway.runtime.preflight import first_line
 from gateway.sync.breaker import refused_credentials
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
-from gateway.sync.hashing import canonical_json, state_hash
+from gateway.sync.hashing import canonical_json, state_digest
 from gateway.sync.issue_writes import parse_pf_time, route_and_create, update_issue
 from gateway.sync.ledger import PARKED_UPDATE, Ledger, StateSummary
 from gateway.sync.locks import TICK_LOCK_TIMEOUT_SECONDS, LockBusy, domain_job_lock, tick_lock_name
 from gateway.sync.orphans import adopt_orphan
 from gateway.sync.routing import DomainDefaults, RuleSpec
 from gateway.sync.tick_context import TaskWork, TickContext, TickReport
+from gateway.sync.tick_index import SEEN, TickIndex, read_tick_index, unchanged_entry
 
 log = logging.getLogger("gateway.sync.tick")
 
-# 50 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
-MAX_OPEN_PAGES = 1000
+# 500 000 open tasks at PeopleForce's 50 per page; past this a listing is "cut short".
+MAX_OPEN_PAGES = 10_000
 PARTIAL = "partial"
 """A tick that ran to the end, but the work of some tasks failed."""
 DEGRADED = "degraded"
@@ -71,13 +72,14 @@ async def sync_domain(tick: TickContext) -> TickReport:
     if await _rules_changed(tick):
         # A dropped task's hash did not change, but the rules that dropped it did.
         await tick.ledger.forget_hashes(SyncStatus.DROPPED)
-    index = await tick.ledger.state_index()
-    open_ids, work = await _changed_open_tasks(tick, index)
+    index = await read_tick_index(tick.deps.engine, tick.domain_id)
+    work = await _changed_open_tasks(tick, index)
     if work:
         pending = [
-            index[task.id]
+            index.summaries[task.id]
             for task, _ in work
-            if task.id in index and index[task.id].status == SyncStatus.PENDING_CREATE
+            if task.id in index.summaries
+            and index.summaries[task.id].status == SyncStatus.PENDING_CREATE
         ]
         await tick.orphans.search(pending)
         progress = TickProgress(tick.deps.redis, tick.domain_id)
@@ -93,15 +95,8 @@ async def sync_domain(tick: TickContext) -> TickReport:
             await tick.bounded(work, sync_one)
         finally:
             await progress.end()
-    now = utcnow()
-    gone = [
-        summary.pf_task_id
-        for summary in index.values()
-        if summary.pf_task_id not in open_ids
-        and not summary.is_completed
-        and summary.status != SyncStatus.DELETED
-        and not summary.waiting(now)
-    ]
+    gone = index.unseen_open(utcnow())
+    del index  # the gone tasks are read in full below; the index is not needed any more
     if gone:
         await handle_gone(tick, await tick.ledger.states_for(gone))
     await tick.park_exhausted()
@@ -112,39 +107,44 @@ async def sync_domain(tick: TickContext) -> TickReport:
     return tick.report
 
 
-async def _changed_open_tasks(
-    tick: TickContext, index: dict[int, StateSummary]
-) -> tuple[set[int], list[tuple[PFTask, str]]]:
-    """Page through the open tasks, keeping only their ids and the ones that changed.
+async def _changed_open_tasks(tick: TickContext, index: TickIndex) -> list[tuple[PFTask, str]]:
+    """Page through the open tasks, marking each seen and keeping the ones that changed.
 
+    The next page is fetched while this one is hashed (``prefetch``). Only changed
+    tasks are parsed into models; an unchanged one costs its hash and one lookup.
     Memory stays flat at any number of tasks. A listing cut short raises before
     anything acts on it: a task missing from it would be taken for completed.
     """
-    open_ids: set[int] = set()
     work: list[tuple[PFTask, str]] = []
     stop_reason: StopReason | None = None
-    pages = 0
+    pages = unchanged = 0
     now = utcnow()
-    async with aclosing(tick.pf.iter_task_pages(False, max_pages=MAX_OPEN_PAGES)) as listing:
-        async for page in listing:
+    listing = tick.pf.iter_raw_pages(False, max_pages=MAX_OPEN_PAGES, prefetch=True)
+    async with aclosing(listing) as pages_read:
+        async for page in pages_read:
             pages += 1
             stop_reason = page.stop_reason
-            for task in page.tasks:
-                if task.id in open_ids:
+            for raw in page.items:
+                task_id = raw.get("id")
+                if type(task_id) is not int:
+                    task_id = page.task_id(raw)
+                entry = index.see(task_id)
+                if entry is SEEN:
                     continue  # pages shift while they are read
-                open_ids.add(task.id)
-                digest = state_hash(task.raw)
-                summary = index.get(task.id)
-                if summary is not None and unchanged(summary, digest):
-                    tick.report.unchanged += 1
-                elif summary is not None and summary.waiting(now):
+                digest = state_digest(raw)
+                if unchanged_entry(entry, digest):
+                    unchanged += 1
+                    continue
+                summary = index.summaries.get(task_id)
+                if summary is not None and summary.waiting(now):
                     tick.report.backing_off += 1
                 else:
-                    work.append((task, digest))
+                    work.append((page.task(raw), digest.hex()))
     if stop_reason not in COMPLETE_STOP_REASONS:
         raise TruncatedListingError("peopleforce open tasks", pages)
-    tick.report.open_tasks = len(open_ids)
-    return open_ids, work
+    tick.report.unchanged += unchanged
+    tick.report.open_tasks = index.seen
+    return work
 
 
 async def _rules_changed(tick: TickContext) -> bool:
