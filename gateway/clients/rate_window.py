@@ -18,7 +18,11 @@ flight is a window that adapts, as TCP's congestion window does:
 - once the site states its limit, departures of each kind (GET/POST, PUT/DELETE)
   are spaced to ``pace_fraction`` of it: a window counts requests, not seconds, and
   at a few tens of milliseconds per round trip one slot more or less is a fifth of
-  the budget, while the per-second limit is exact;
+  the budget, while the per-second limit is exact (Jira's burst limits, the ones
+  these headers state, are per second);
+- a refusal for one hot issue (``RateLimit-Reason: jira-per-issue-on-write``) says
+  nothing about the site: only that request waits (the retry honours its
+  ``Retry-After``), the window and the other slots carry on;
 - it never drops below ``floor`` nor grows above ``cap`` (a domain's
   ``max_concurrency``), and only grows while it is full, so a quiet spell does not
   leave a large window that a burst then overruns.
@@ -48,6 +52,7 @@ INITIAL_WINDOW = 4
 """The old fixed default: a new site starts where every domain used to stay."""
 HISTORY = 256
 REFUSALS = frozenset({429, 503})
+PER_ISSUE_REASON = "jira-per-issue-on-write"
 DEFAULT_PAUSE_SECONDS = 1.0
 """Pause after a refusal that names no ``Retry-After`` (Jira's burst limits are per second)."""
 
@@ -62,6 +67,12 @@ class Signal:
     retry_after: float | None = None
     near_limit: bool = False
     beta_retry_after: bool = False
+    reason: str | None = None
+
+    @property
+    def per_issue(self) -> bool:
+        """The limit of one issue's writes, not the site's budget."""
+        return self.reason == PER_ISSUE_REASON
 
     @property
     def refused(self) -> bool:
@@ -89,6 +100,7 @@ def read_signal(response: httpx.Response) -> Signal:
         retry_after=parse_retry_after(headers.get("Retry-After")),
         near_limit=headers.get("X-RateLimit-NearLimit", "").strip().lower() == "true",
         beta_retry_after="Beta-Retry-After" in headers,
+        reason=headers.get("RateLimit-Reason"),
     )
 
 
@@ -242,6 +254,9 @@ class RateWindow:
     def _adapt(self, ticket: Ticket, signal: Signal) -> None:
         tuning = self.tuning
         fresh = ticket.number > self._recovery_from
+        if signal.per_issue:
+            self.refusals += int(signal.refused)
+            return
         if signal.limit and tuning.pace_fraction:
             self.intervals[ticket.kind] = 1.0 / (signal.limit * tuning.pace_fraction)
         if signal.refused:

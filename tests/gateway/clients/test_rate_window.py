@@ -87,6 +87,19 @@ async def test_a_429_halves_the_window_and_pauses_every_slot_for_retry_after() -
     assert sleep.delays == [3.0]
 
 
+async def test_one_hot_issue_refused_neither_shrinks_nor_pauses_the_site() -> None:
+    sleep = RecordingSleep()
+    window = RateWindow(cap=64, tuning=Tuning(initial=16))
+    ticket = await window.acquire(sleep, "PUT")
+    refused = Signal(429, limit=20, remaining=0, retry_after=2.0, reason="jira-per-issue-on-write")
+    window.release(ticket, refused)
+    assert (window.slots, window.paused_until, window.intervals) == (16, 0.0, {})
+    assert window.refusals == 1
+    tenant = Signal(429, limit=50, remaining=0, retry_after=2.0, reason="jira-burst-based")
+    window.release(await window.acquire(sleep, "PUT"), tenant)
+    assert window.slots == 8 and window.paused_until > 0.0
+
+
 async def test_refusals_to_requests_sent_before_the_decrease_count_once() -> None:
     """A burst of 429s for one overfull window is one signal, not sixteen halvings."""
     sleep = RecordingSleep()
@@ -192,9 +205,12 @@ def test_signal_reads_jiras_headers_and_tolerates_garbage() -> None:
         "X-RateLimit-NearLimit": "true",
         "Retry-After": "2",
         "Beta-Retry-After": "5",
+        "RateLimit-Reason": "jira-burst-based",
     }
     signal = read_signal(httpx.Response(429, headers=headers, request=request))
-    assert signal == Signal(429, 100, 7, 2.0, near_limit=True, beta_retry_after=True)
+    assert signal == Signal(
+        429, 100, 7, 2.0, near_limit=True, beta_retry_after=True, reason="jira-burst-based"
+    )
     assert signal.refused
     garbage = {"X-RateLimit-Limit": "lots", "X-RateLimit-Remaining": "", "Retry-After": "soon"}
     signal = read_signal(httpx.Response(503, headers=garbage, request=request))
