@@ -19,7 +19,9 @@ flight is a window that adapts, as TCP's congestion window does:
   are spaced to ``pace_fraction`` of it: a window counts requests, not seconds, and
   at a few tens of milliseconds per round trip one slot more or less is a fifth of
   the budget, while the per-second limit is exact (Jira's burst limits, the ones
-  these headers state, are per second);
+  these headers state, are per second); a refusal despite the pace slows it (a
+  server that stalls and then counts a bunch of arrivals at once), successes with
+  budget left win the pace back;
 - a refusal for one hot issue (``RateLimit-Reason: jira-per-issue-on-write``) says
   nothing about the site: only that request waits (the retry honours its
   ``Retry-After``), the window and the other slots carry on;
@@ -52,6 +54,7 @@ INITIAL_WINDOW = 4
 """The old fixed default: a new site starts where every domain used to stay."""
 HISTORY = 256
 REFUSALS = frozenset({429, 503})
+MIN_PACE_SCALE = 0.5
 PER_ISSUE_REASON = "jira-per-issue-on-write"
 DEFAULT_PAUSE_SECONDS = 1.0
 """Pause after a refusal that names no ``Retry-After`` (Jira's burst limits are per second)."""
@@ -118,6 +121,10 @@ class Tuning:
     refused_factor: float = 0.5
     pace_fraction: float = 0.95
     """Space departures to this share of a stated per-second limit (0: do not pace)."""
+    pace_backoff: float = 0.85
+    """A refusal despite the pace slows the pace by this factor (down to half) ..."""
+    pace_recovery: float = 0.0005
+    """... and each success with budget left wins this much of it back."""
     max_pause: float = MAX_RETRY_AFTER_SECONDS
 
     def __post_init__(self) -> None:
@@ -125,7 +132,8 @@ class Tuning:
             raise ValueError("floor and initial window must be at least 1")
         if not 0 <= self.shrink_fraction <= self.hold_fraction < 1:
             raise ValueError("need 0 <= shrink_fraction <= hold_fraction < 1")
-        if not (0 < self.near_factor < 1 and 0 < self.refused_factor < 1):
+        factors = (self.near_factor, self.refused_factor, self.pace_backoff)
+        if not all(0 < factor < 1 for factor in factors):
             raise ValueError("decrease factors must lie strictly between 0 and 1")
         if not 0 <= self.pace_fraction <= 1:
             raise ValueError("pace_fraction must lie between 0 and 1")
@@ -169,6 +177,8 @@ class RateWindow:
         """The latest slot counts, one entry per change (for logs and tests)."""
         self.intervals: dict[str, float] = {}
         """Seconds between departures per kind of limit, once the site stated the limit."""
+        self.pace_scale = 1.0
+        """How much of ``pace_fraction`` the pace allows now (refusals lower it)."""
         self._next_departure: dict[str, float] = {}
         self._sent = 0
         self._filled = 0
@@ -240,7 +250,7 @@ class RateWindow:
             return
         now = self.clock()
         start = max(now, self._next_departure.get(kind, 0.0))
-        self._next_departure[kind] = start + interval
+        self._next_departure[kind] = start + interval / self.pace_scale
         if start > now:
             await sleep(start - now)
 
@@ -265,6 +275,7 @@ class RateWindow:
             self.pause(pause)
             if fresh:
                 self._decrease(tuning.refused_factor)
+                self.pace_scale = max(MIN_PACE_SCALE, self.pace_scale * tuning.pace_backoff)
             return
         left = self._left(signal)
         if left is not None and left < tuning.shrink_fraction:
@@ -275,8 +286,10 @@ class RateWindow:
         if (left is not None and left < tuning.hold_fraction) or (left is None and near):
             self.slow_start = False
             return
-        if signal.status < 400 and self._filled > ticket.full_before:
-            self._grow()
+        if signal.status < 400:
+            self.pace_scale = min(1.0, self.pace_scale + tuning.pace_recovery)
+            if self._filled > ticket.full_before:
+                self._grow()
 
     def _grow(self) -> None:
         """One more slot per success in slow start, per window of successes after it."""

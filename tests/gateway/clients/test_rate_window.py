@@ -157,6 +157,22 @@ async def test_a_stated_limit_spaces_departures_of_its_kind() -> None:
     assert sleep.delays == [pytest.approx(0.02)]
 
 
+async def test_a_refusal_despite_the_pace_slows_it_and_successes_win_it_back() -> None:
+    clock, sleep = ManualClock(), RecordingSleep()
+    tuning = Tuning(pace_fraction=1.0, pace_backoff=0.5, pace_recovery=0.25)
+    window = RateWindow(cap=64, tuning=tuning, clock=clock)
+    window.release(await window.acquire(sleep), ok(remaining=90, limit=10))
+    window.release(await window.acquire(sleep), Signal(429, limit=10, retry_after=0.0))
+    assert window.pace_scale == 0.5
+    clock.now += 10.0
+    first = await window.acquire(sleep)
+    second = await window.acquire(sleep)
+    assert sleep.delays[-1] == pytest.approx(0.2)  # 0.1 s between departures, slowed by half
+    window.release(first, ok(remaining=90, limit=10))
+    window.release(second, ok(remaining=90, limit=10))
+    assert window.pace_scale == 1.0
+
+
 async def test_a_stall_does_not_bank_a_burst_of_departures() -> None:
     clock, sleep = ManualClock(), RecordingSleep()
     window = RateWindow(cap=64, tuning=Tuning(pace_fraction=1.0), clock=clock)
@@ -245,5 +261,7 @@ def test_bad_tuning_is_refused_with_a_clear_message() -> None:
         Tuning(shrink_fraction=0.5, hold_fraction=0.1)
     with pytest.raises(ValueError, match="factors"):
         Tuning(refused_factor=1.0)
+    with pytest.raises(ValueError, match="factors"):
+        Tuning(pace_backoff=0.0)
     with pytest.raises(ValueError, match="floor <= cap"):
         RateWindow(cap=1, tuning=Tuning(floor=2))
