@@ -70,14 +70,19 @@ def run_gateway_op(
     profile: str | None = None,
     warmup: bool = False,
     reset_logs: tuple[str, ...] = (),
+    adaptive: bool = True,
 ) -> dict[str, Any]:
-    """One ``bench.runner`` operation in a fresh process (after a warm-up tick if asked)."""
+    """One ``bench.runner`` operation in a fresh process (after a warm-up tick if asked).
+
+    ``adaptive=False`` switches the Jira rate windows off: fixed ``max_concurrency``.
+    """
     spec: dict[str, Any] = {
         "op": op,
         "settings": settings,
         "domain_id": domain_id,
         "warmup": warmup,
         "reset_logs": list(reset_logs),
+        "adaptive": adaptive,
     }
     if profile:
         spec["profile"] = profile

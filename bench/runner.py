@@ -31,7 +31,7 @@ from gateway.clients.models import PFTask
 from gateway.clients.peopleforce import API_KEY_HEADER, TASKS_PATH
 from gateway.models import DomainConfig, SyncState, SyncStatus
 from gateway.settings import load_settings
-from gateway.sync.deps import SyncDeps
+from gateway.sync.deps import JIRA_WINDOWS, SyncDeps
 from gateway.sync.hashing import state_hash
 from gateway.sync.inbound import Outcome, Source, process_issue_event
 from gateway.sync.reconciler import run_reconcile
@@ -157,6 +157,8 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings(**spec["settings"])
     redis = Redis.from_url(settings.redis_url or "")
     ctx: dict[str, Any] = {"settings": settings, "redis": redis}
+    if not spec.get("adaptive", True):
+        ctx[JIRA_WINDOWS] = None  # fixed max_concurrency, as before the rate windows
     await startup(ctx)
     deps = SyncDeps.from_ctx(ctx)
     op, domain_id = spec["op"], int(spec["domain_id"])

@@ -113,7 +113,8 @@ class DomainConfigDefaults:
 
     is_active: bool = True
     poll_interval_seconds: int = 60
-    max_concurrency: int = 4
+    max_concurrency: int = 64
+    """The cap of the adaptive Jira window (``gateway.clients.rate_window``)."""
     tracking_label: str = "PeopleForce"
     property_key: str = "pf_sync_metadata"
     fallback_issue_type: str = "Task"

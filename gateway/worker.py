@@ -19,6 +19,7 @@ from arq.worker import Function, func
 from gateway import metrics
 from gateway.clients.errors import PermanentUpstreamError, TransientUpstreamError
 from gateway.clients.instrument import record_retry
+from gateway.clients.rate_window import SiteWindows
 from gateway.clients.retry import RetryPolicy
 from gateway.db import make_engine, run_blocking
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS, is_withdrawn
@@ -48,7 +49,7 @@ from gateway.runtime.recovery import Recovery
 from gateway.runtime.unavailable import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
-from gateway.sync.deps import SyncDeps
+from gateway.sync.deps import JIRA_WINDOWS, SyncDeps
 from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
 from gateway.sync.ledger import Catalog, Ledger
 from gateway.sync.locks import LockBusy
@@ -93,6 +94,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     policy: RetryPolicy = ctx.get("retry_policy") or RetryPolicy()
     if policy.on_retry is None:
         ctx["retry_policy"] = replace(policy, on_retry=record_retry)
+    ctx.setdefault(JIRA_WINDOWS, SiteWindows())  # one per process: jobs share a site's window
     start_metrics_server(settings)
     marker_seconds = ctx.get(IN_PROGRESS_SECONDS_KEY, WorkerSettings.job_timeout + 10)
     ctx["presence"] = presence.config_for(settings, QUEUE_NAME, marker_seconds)

@@ -4,7 +4,10 @@ Real Jira answers 429 with ``Retry-After`` and ``RateLimit-Reason`` long before
 a quota is exhausted, per tenant and per issue. The gateway must back off on
 these headers, and the benchmark measures how it behaves under them, so the
 limits are configurable and the answer carries the real header set (with an
-optional HTML body, which is what clients that assume JSON choke on).
+optional HTML body, which is what clients that assume JSON choke on). Every
+allowed answer carries the tenant budget too (``X-RateLimit-Limit``,
+``X-RateLimit-Remaining``, ``X-RateLimit-Reset``, and ``X-RateLimit-NearLimit``
+under 20% left), which is what a client adapts its pace to.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RateLimitMiddleware", "RateLimiter", "RateLimits", "Verdict"]
+__all__ = ["Budget", "RateLimitMiddleware", "RateLimiter", "RateLimits", "Verdict"]
 
 _ISSUE_WRITE_RE = re.compile(r"^/rest/api/[^/]+/issue/(?!createmeta|bulk|picker)([^/]+)(/.*)?$")
 _HTML_BODY = (
@@ -55,8 +58,33 @@ class Verdict:
             (b"ratelimit-reason", self.reason.encode()),
             (b"x-ratelimit-limit", str(self.limit).encode()),
             (b"x-ratelimit-remaining", b"0"),
-            (b"x-ratelimit-reset", self.reset.strftime("%Y-%m-%dT%H:%M:%SZ").encode()),
+            (b"x-ratelimit-reset", iso_reset(self.reset)),
         ]
+
+
+def iso_reset(reset: datetime) -> bytes:
+    """``X-RateLimit-Reset``: the ISO-8601 instant the window has room again."""
+    return reset.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What an allowed request leaves of its tenant window, for the answer's headers."""
+
+    limit: int
+    remaining: int
+    reset_in: float
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        reset = datetime.now(UTC) + timedelta(seconds=self.reset_in)
+        headers = [
+            (b"x-ratelimit-limit", str(self.limit).encode()),
+            (b"x-ratelimit-remaining", str(self.remaining).encode()),
+            (b"x-ratelimit-reset", iso_reset(reset)),
+        ]
+        if self.remaining < 0.2 * self.limit:
+            headers.append((b"x-ratelimit-nearlimit", b"true"))
+        return headers
 
 
 @dataclass
@@ -76,6 +104,10 @@ class _Window:
     def remaining(self) -> int:
         return max(0, self.limit - len(self.hits))
 
+    def reset_in(self, now: float) -> float:
+        """Seconds until the oldest hit leaves the window (0 when it is empty)."""
+        return max(0.0, self.hits[0] + self.seconds - now) if self.hits else 0.0
+
 
 class RateLimiter:
     """Sliding-window counters; ``check`` records the hit only when it is allowed."""
@@ -92,8 +124,8 @@ class RateLimiter:
             self._tenant.clear()
             self._issues.clear()
 
-    def check(self, method: str, issue: str | None) -> tuple[Verdict | None, int | None]:
-        """A refusal, or ``None`` and how many tenant requests remain in this second."""
+    def check(self, method: str, issue: str | None) -> tuple[Verdict | None, Budget | None]:
+        """A refusal, or ``None`` and the tenant budget left in this second."""
         now = time.monotonic()
         kind = "write" if method in ("PUT", "DELETE", "PATCH") else "read"
         limit = self.limits.write_per_second if kind == "write" else self.limits.read_per_second
@@ -118,8 +150,10 @@ class RateLimiter:
                     return Verdict(reason, window.limit, wait, reset), None
             for window, _ in windows:
                 window.hits.append(now)
-            tenant = windows[0][0] if windows and limit is not None else None
-            return None, tenant.remaining() if tenant is not None else None
+            if not windows or limit is None:
+                return None, None
+            tenant = windows[0][0]
+            return None, Budget(tenant.limit, tenant.remaining(), tenant.reset_in(now))
 
 
 class RateLimitMiddleware:
@@ -158,9 +192,9 @@ class RateLimitMiddleware:
         m = _ISSUE_WRITE_RE.match(path)
         if m is not None:
             issue = self.resolve_issue(m.group(1))
-        verdict, remaining = self.limiter.check(method, issue)
+        verdict, budget = self.limiter.check(method, issue)
         if verdict is None:
-            await self._pass(scope, receive, send, remaining)
+            await self._pass(scope, receive, send, budget)
             return
         if self.on_limited is not None:
             self.on_limited(scope)
@@ -183,17 +217,13 @@ class RateLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     async def _pass(
-        self, scope: Scope, receive: Receive, send: Send, remaining: int | None
+        self, scope: Scope, receive: Receive, send: Send, budget: Budget | None
     ) -> None:
-        limit = self.limiter.limits.read_per_second
-        if scope["method"] in ("PUT", "DELETE", "PATCH"):
-            limit = self.limiter.limits.write_per_second
-        near = remaining is not None and limit is not None and remaining < 0.2 * limit
+        extra = budget.headers() if budget is not None else []
 
-        async def send_with_hint(message: Message) -> None:
-            if near and message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), (b"x-ratelimit-nearlimit", b"true")]
-                message = {**message, "headers": headers}
+        async def send_with_budget(message: Message) -> None:
+            if extra and message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
-        await self.app(scope, receive, send_with_hint)
+        await self.app(scope, receive, send_with_budget)

@@ -66,7 +66,7 @@ def domain_add(
         int, typer.Option(help="Seconds between ticks.")
     ] = DOMAIN_DEFAULTS.poll_interval_seconds,
     max_concurrency: Annotated[
-        int, typer.Option(help="Tasks processed in parallel.")
+        int, typer.Option(help="Cap of parallel Jira requests (the window adapts below it).")
     ] = DOMAIN_DEFAULTS.max_concurrency,
     tracking_label: Annotated[
         str, typer.Option(help="Jira label on synced issues.")
@@ -182,7 +182,7 @@ def domain_update(
     ] = None,
     poll_interval: Annotated[int | None, typer.Option(help="Seconds between ticks.")] = None,
     max_concurrency: Annotated[
-        int | None, typer.Option(help="Tasks processed in parallel.")
+        int | None, typer.Option(help="Cap of parallel Jira requests (the window adapts below it).")
     ] = None,
     tracking_label: Annotated[str | None, typer.Option(help="Jira label on synced issues.")] = None,
     property_key: Annotated[str | None, typer.Option(help="Jira entity property key.")] = None,

@@ -38,6 +38,7 @@ from gateway.clients.models import (
     SearchPage,
     Transition,
 )
+from gateway.clients.rate_window import RateWindow
 from gateway.clients.retry import RetryPolicy
 from gateway.clients.transport import (
     ModelT,
@@ -108,6 +109,7 @@ class JiraClient(JiraBulkReads):
         auth: httpx.Auth | None = None,
         policy: RetryPolicy | None = None,
         timeout: Timeout = None,
+        window: RateWindow | None = None,
     ) -> None:
         token = reveal(api_token)
         secrets: tuple[str, ...] = ()
@@ -126,6 +128,7 @@ class JiraClient(JiraBulkReads):
             auth=auth,
             timeout=timeout,
             secrets=secrets,
+            window=window,
         )
 
     def __repr__(self) -> str:
@@ -180,8 +183,6 @@ class JiraClient(JiraBulkReads):
             body["update"] = update
         path = ISSUE_ITEM_PATH.format(issue=_segment(id_or_key))
         await self._transport.request("PUT", path, idempotent=True, json_body=body)
-
-    # --- transitions -------------------------------------------------------------------
 
     async def get_transitions(self, id_or_key: str) -> list[Transition]:
         path = TRANSITIONS_PATH.format(issue=_segment(id_or_key))
@@ -257,8 +258,6 @@ class JiraClient(JiraBulkReads):
                 return False
             raise
         return True
-
-    # --- entity properties -------------------------------------------------------------
 
     async def set_property(self, id_or_key: str, key: str, value: Any) -> None:
         """Write an entity property; over 32 768 bytes raises PropertyTooLargeError locally."""

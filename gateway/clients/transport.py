@@ -1,4 +1,8 @@
-"""Request plumbing both clients share: URL joining, timeouts, retries, JSON decoding."""
+"""Request plumbing both clients share: URL joining, timeouts, retries, JSON decoding.
+
+With a ``RateWindow`` every attempt holds one of the site's slots for its round trip
+only (not while a retry waits) and reports the answer's rate-limit headers to it.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from gateway.clients.errors import (
     safe_url,
 )
 from gateway.clients.instrument import count_upstream_attempt, endpoint_template
+from gateway.clients.rate_window import RateWindow, Signal, read_signal
 from gateway.clients.retry import RetryPolicy, send_with_retries
 from gateway.monitoring.tracing import traced
 
@@ -57,6 +62,8 @@ class Transport:
     auth: httpx.Auth | None = field(default=None, repr=False)
     timeout: Timeout = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    window: RateWindow | None = field(default=None, repr=False)
+    """The site's adaptive concurrency; ``None`` sends at once (the caller bounds it)."""
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -96,7 +103,7 @@ class Transport:
         if self.auth is not None:
             request_kwargs["auth"] = self.auth
 
-        async def send() -> httpx.Response:
+        async def send_now() -> httpx.Response:
             try:
                 response = await self.http.request(
                     method,
@@ -111,6 +118,19 @@ class Transport:
                 count_upstream_attempt(self.service, path, None)
                 raise
             count_upstream_attempt(self.service, path, response.status_code)
+            return response
+
+        async def send() -> httpx.Response:
+            window = self.window
+            if window is None:
+                return await send_now()
+            ticket = await window.acquire(self.policy.sleep, method)
+            signal: Signal | None = None
+            try:
+                response = await send_now()
+                signal = read_signal(response)
+            finally:
+                window.release(ticket, signal)
             return response
 
         return await send_with_retries(

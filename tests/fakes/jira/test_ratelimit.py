@@ -42,6 +42,32 @@ async def test_tenant_burst_limit_answers_429_with_headers() -> None:
     assert [r.fault for r in log if r.status == 429][:1] == ["rate_limit"]
 
 
+async def test_every_allowed_answer_states_the_budget_left_of_its_kind() -> None:
+    app = create_jira_app(
+        enforce_rate_limits=True, rate_limits=RateLimits(read_per_second=10, write_per_second=4)
+    )
+    app.state.jira.create("HR", "t")
+    async with client_for(app) as client:
+        reads = [await client.get("/rest/api/3/myself") for _ in range(3)]
+        write = await client.put("/rest/api/3/issue/HR-1", json={"fields": {"summary": "s"}})
+    assert [r.headers["x-ratelimit-limit"] for r in reads] == ["10"] * 3
+    assert [r.headers["x-ratelimit-remaining"] for r in reads] == ["9", "8", "7"]
+    assert "x-ratelimit-nearlimit" not in reads[-1].headers
+    reset = datetime.fromisoformat(reads[0].headers["x-ratelimit-reset"].replace("Z", "+00:00"))
+    assert reset.tzinfo is not None
+    assert (write.headers["x-ratelimit-limit"], write.headers["x-ratelimit-remaining"]) == (
+        "4",
+        "3",
+    )
+
+
+async def test_off_the_answers_carry_no_budget() -> None:
+    app = create_jira_app()
+    async with client_for(app) as client:
+        answer = await client.get("/rest/api/3/myself")
+    assert "x-ratelimit-remaining" not in answer.headers
+
+
 async def test_put_and_delete_have_a_separate_budget() -> None:
     app = create_jira_app(
         enforce_rate_limits=True,

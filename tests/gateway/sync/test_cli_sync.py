@@ -115,7 +115,7 @@ async def test_backfill_releases_historical_tasks(world: World) -> None:
 async def test_tick_shows_the_progress_of_an_initial_sync(world: World) -> None:
     import re
 
-    world.add_domain()
+    world.add_domain(max_concurrency=4)  # the window's cap: four at a time at most
     for n in range(40):
         world.pf.create_task(f"Onboarding step {n}")
     world.jira_faults.set_latency(0.2)  # 40 creates, 4 at a time: a few seconds
