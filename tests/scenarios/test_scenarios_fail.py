@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 import gateway.sync.completion as completion
@@ -18,8 +19,8 @@ import gateway.sync.tick as tick
 import gateway.sync.tick_context as tick_context
 import gateway.worker as worker
 from gateway.clients.errors import TransientUpstreamError
-from gateway.clients.models import StopReason, TaskPage
-from gateway.clients.peopleforce import PeopleForceClient
+from gateway.clients.models import StopReason
+from gateway.clients.peopleforce import PeopleForceClient, RawTaskPage
 from gateway.clients.retry import RetryPolicy
 from gateway.models import EventType
 from gateway.sync.breaker import Breaker
@@ -102,6 +103,7 @@ def test_fresh_identifiers_alone_are_caught_by_the_dedupe_check() -> None:
 def test_echo_loop_without_change_detection_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hash never matches and every mapped field counts as changed: ticks write at rest."""
     monkeypatch.setattr(tick, "unchanged", lambda s, d: False)
+    monkeypatch.setattr(tick, "unchanged_entry", lambda entry, digest: False)
     monkeypatch.setattr(
         issue_writes,
         "diff_fields",
@@ -136,16 +138,24 @@ def test_late_deliveries_acting_on_the_done_snapshot_fail(monkeypatch: pytest.Mo
 
 def test_partition_read_as_a_complete_listing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """A listing PeopleForce could not serve ends as if complete: open tasks look finished."""
-    original = PeopleForceClient.iter_task_pages
+    original = PeopleForceClient.iter_raw_pages
 
     async def forgiving(self: PeopleForceClient, completed: bool = False, **kwargs: Any):
         try:
             async for page in original(self, completed, **kwargs):
                 yield page
         except TransientUpstreamError:
-            yield TaskPage(page=1, tasks=[], stop_reason=StopReason.EMPTY_PAGE)
+            yield RawTaskPage(
+                page=1,
+                pages=1,
+                count=0,
+                items=[],
+                response=httpx.Response(200),
+                stop_reason=StopReason.EMPTY_PAGE,
+            )
 
-    monkeypatch.setattr(PeopleForceClient, "iter_task_pages", forgiving)
+    # Every listing (the tick's raw pages and the parsed ones built on them) goes through it.
+    monkeypatch.setattr(PeopleForceClient, "iter_raw_pages", forgiving)
     run_failing("peopleforce-partition", "ticks failed while partitioned")
 
 
