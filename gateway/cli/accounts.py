@@ -28,12 +28,15 @@ RoleOption = Annotated[
 ]
 
 
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first stdin line.")
+]
+
+
 @app.command("create-user")
 def create_user(
     username: Annotated[str, typer.Argument(help="Login name (case-insensitive).")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first stdin line.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     role: RoleOption = "admin",
 ) -> None:
     """Create an account that can sign in to the web UI (role admin or viewer)."""
@@ -107,9 +110,7 @@ def delete_user(username: Annotated[str, typer.Argument(help="The login name.")]
 @app.command("set-password")
 def set_password(
     username: Annotated[str, typer.Argument(help="The login name.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first stdin line.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Give an account a new password (the old one stops working)."""
     password = _read_password(password_stdin)
