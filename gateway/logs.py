@@ -34,6 +34,7 @@ CONTEXT_FIELDS = (
     "issue_key",
     "issue_id",
     "job_id",
+    "worker",
     "event",
     "trace_id",
     "span_id",

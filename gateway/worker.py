@@ -100,7 +100,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["presence"] = presence.config_for(settings, QUEUE_NAME, marker_seconds)
     presence.join(ctx["presence"], recover=Recovery())
     await record_heartbeat(ctx)
-    log.info("worker started", extra={"job_id": ctx["worker_id"]})
+    log.info("worker started", extra={"worker": ctx["worker_id"]})
 
 
 _metrics_server_port: int | None = None

@@ -111,6 +111,11 @@ async def test_worker_log_has_one_info_line_per_write(world: World, tmp_path: Pa
     ticks = [message for message in worker_lines if message.startswith("tick of")]
     assert any("3 created" in message for message in ticks), ticks
     assert not [e for e in entries if "'created':" in e["message"]]
+    # The start line names the worker in its own field (presence and recovery use that id).
+    (started,) = [
+        e for e in info_lines(entries, "gateway.worker") if e["message"] == "worker started"
+    ]
+    assert started["worker"] and "job_id" not in started
     skipped = [e for e in info_lines(entries, "gateway.worker") if "is paused" in e["message"]]
     assert len(skipped) == 1 and skipped[0]["issue_id"] == done["id"]
 
