@@ -5,7 +5,8 @@ decision the rules make for the task now (the preview's code, so it is the tick'
 ``route``), the ledger row (mapping, hash, status, last sync), its dead letters, the
 Jira issue with a link, and every audit event, oldest first, plus one sentence that
 puts them together. Read-only: PeopleForce is only listed (it has no
-``GET /tasks/{id}``), Jira is not called, nothing is written. The CLI
+``GET /tasks/{id}``), the mapped issue is read once from Jira
+(``issue_now``: deleted, moved, label removed, done), nothing is written. The CLI
 (``gateway task show``), the admin UI's task page and the JSON API all call
 ``trace_task``.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from gateway.admin.issue_now import IssueNow, read_issue_now
 from gateway.admin.preview import PreviewRow, domain_and_rules, preview_row
 from gateway.admin.schemas import DeadLetterOut, EventOut
 from gateway.admin.upstream import describe, http_client, peopleforce_client
@@ -65,6 +67,7 @@ class TaskTrace:
     task: dict[str, Any] | None
     routing: PreviewRow | None
     state: SyncStateView | None
+    jira: IssueNow | None = None
     dead_letters: list[DeadLetterOut] = field(default_factory=list)
     events: list[EventOut] = field(default_factory=list)
 
@@ -169,8 +172,25 @@ _STATUS_VERDICTS = {
 }
 
 
-def _verdict(ledger: _Ledger, task: PFTask | None, routing: PreviewRow | None, found: str) -> str:
-    """One sentence that answers "why did this task (not) sync?"."""
+def _verdict(
+    ledger: _Ledger,
+    task: PFTask | None,
+    routing: PreviewRow | None,
+    found: str,
+    jira: IssueNow | None,
+) -> str:
+    """One sentence that answers "why did this task (not) sync?", then what Jira shows
+    that the ledger does not (a person deleted, moved or relabelled the issue)."""
+    said = _ledger_verdict(ledger, task, routing, found)
+    if jira is None or (jira.found == "found" and not jira.drift):
+        return said
+    seen = jira.drift if jira.found == "found" else [jira.found]
+    return f"{said} In Jira now: {'; '.join(seen)}."
+
+
+def _ledger_verdict(
+    ledger: _Ledger, task: PFTask | None, routing: PreviewRow | None, found: str
+) -> str:
     paused = "" if ledger.domain.is_active else "The domain is paused: nothing syncs. "
     state, open_letters = ledger.state, [d for d in ledger.dead_letters if not d.discarded_at]
     if open_letters and not open_letters[-1].replayed_at:
@@ -206,7 +226,8 @@ def _verdict(ledger: _Ledger, task: PFTask | None, routing: PreviewRow | None, f
 
 
 async def trace_task(engine: Engine, settings: Settings, domain_id: int, task_id: int) -> TaskTrace:
-    """Everything known about ``task_id`` in the domain; reads PeopleForce, writes nothing."""
+    """Everything known about ``task_id`` in the domain; reads PeopleForce and the mapped
+    issue in Jira, writes nothing."""
     ledger = await in_session(engine, lambda s: _read_ledger(s, domain_id, task_id))
     domain = ledger.domain
     completed_first = ledger.state is not None and ledger.state.is_completed
@@ -217,16 +238,19 @@ async def trace_task(engine: Engine, settings: Settings, domain_id: int, task_id
             task, ledger.specs, DomainDefaults.from_model(domain), domain, ledger.state
         )
     state = _state_view(domain, ledger.state, task) if ledger.state is not None else None
+    async with http_client(settings) as http:
+        jira = await read_issue_now(http, domain, ledger.state)
     return TaskTrace(
         domain_id=domain_id,
         domain_name=domain.name,
         domain_active=domain.is_active,
         task_id=task_id,
-        verdict=_verdict(ledger, task, routing, found),
+        verdict=_verdict(ledger, task, routing, found, jira),
         peopleforce=f"found in the {found} list" if task is not None else found,
         task=task.raw if task is not None else None,
         routing=routing,
         state=state,
+        jira=jira,
         dead_letters=[DeadLetterOut.of(d) for d in ledger.dead_letters],
         events=[EventOut.of(e) for e in ledger.events],
     )

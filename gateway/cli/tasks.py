@@ -2,7 +2,7 @@
 
 Prints ``gateway.admin.task_trace.trace_task``, the trace the admin UI's task page and
 the JSON API show: the verdict, the routing decision now, the sync state, the Jira
-issue and the full event history.
+issue as Jira holds it now (and what a person changed) and the full event history.
 """
 
 from __future__ import annotations
@@ -57,6 +57,23 @@ def _print_state(trace: TaskTrace) -> None:
         out.print(f"jira issue: {state.issue_url}", highlight=False)
 
 
+def _print_jira(trace: TaskTrace) -> None:
+    jira = trace.jira
+    if jira is None:
+        return
+    if jira.found != "found":
+        out.print(f"jira now: {jira.found}", highlight=False, soft_wrap=True)
+        return
+    out.print(
+        f"jira now: {jira.key} in {jira.project or '-'}, status {jira.status or '-'}"
+        f"{' (done)' if jira.done else ''}; labels {', '.join(jira.labels) or 'none'}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for note in jira.drift:
+        out.print(f"  drift: {note}", highlight=False, soft_wrap=True)
+
+
 def _print_history(trace: TaskTrace) -> None:
     for letter in trace.dead_letters:
         out.print(
@@ -86,8 +103,8 @@ def task_show(
 ) -> None:
     """Why a task did (not) sync: routing now, sync state, Jira issue, event history.
 
-    Reads PeopleForce's task lists (there is no single-task endpoint) and the
-    database; calls nothing in Jira and writes nothing.
+    Reads PeopleForce's task lists (there is no single-task endpoint), the
+    database and the mapped issue in Jira (one GET); writes nothing.
     """
     with database() as session:
         domain_id = domains.find_domain(session, domain).id or 0
@@ -108,4 +125,5 @@ def task_show(
     )
     _print_routing(trace)
     _print_state(trace)
+    _print_jira(trace)
     _print_history(trace)

@@ -7,6 +7,7 @@ import json
 from fastapi.testclient import TestClient
 
 from gateway.models import RuleAction
+from tests.gateway.admin.conftest import Admin
 from tests.gateway.sync.test_cli_sync import gateway
 from tests.world import World
 
@@ -65,8 +66,9 @@ async def test_task_show_explains_synced_dropped_changed_new_and_unknown_tasks(
     missing = gateway(world, "task", "show", "nope", "1")
     assert missing.returncode == 1 and "no domain named 'nope'" in missing.stderr
 
-    # Read-only: PeopleForce was only listed, under its real path; Jira was not called.
-    assert world.jira_requests() == 0
+    # Read-only: PeopleForce was only listed, under its real path; Jira was asked only
+    # for the mapped issues (the synced and the edited task's: one GET each).
+    assert world.jira_requests() == world.jira_requests("GET") == 2
     assert {(r.method, r.path) for r in world.pf_faults.requests} == {("GET", PF_API + "/tasks")}
 
 
@@ -94,3 +96,44 @@ async def test_json_api_trace_of_a_completed_task_with_a_dead_letter(
     assert failed["verdict"].startswith("Failed permanently: dead letter")
     assert "Cost centre" in failed["verdict"] and failed["dead_letters"][0]["state"] == "open"
     assert client.get("/api/v1/admin/domains/acme/tasks/1").status_code == 401
+
+
+async def test_task_show_tells_what_a_person_did_to_the_issue_in_jira(
+    world: World, admin: Admin
+) -> None:
+    tasks = story(world)
+    await world.tick()
+    laptop = world.states()[tasks["laptop"]]
+    lunch = world.states()[tasks["lunch"]]
+    assert laptop.jira_issue_key and lunch.jira_issue_key
+
+    clean = gateway(world, "task", "show", "acme", str(tasks["laptop"]), "--json")
+    trace = json.loads(clean.stdout)
+    assert trace["jira"]["found"] == "found" and trace["jira"]["drift"] == []
+    assert trace["jira"]["key"] == laptop.jira_issue_key and trace["jira"]["done"] is False
+    assert trace["verdict"].endswith("in step with the task.")
+
+    # A person moves one issue, strips its label and closes it; deletes the other.
+    moved = world.jira.move(laptop.jira_issue_key, "HR")
+    world.jira.remove_labels(moved, "PeopleForce")
+    world.jira.transition(moved, to_category="done")
+    world.jira.delete(lunch.jira_issue_key)
+
+    shown = " ".join(gateway(world, "task", "show", "acme", str(tasks["laptop"])).stdout.split())
+    assert f"jira now: {moved} in HR" in shown and "(done)" in shown
+    assert f"drift: moved in Jira: {laptop.jira_issue_key} is now {moved}" in shown
+    assert "drift: the tracking label 'PeopleForce' was removed" in shown
+    assert "drift: done in Jira while the task is open" in shown
+    assert "In Jira now: moved in Jira" in shown
+
+    gone = json.loads(gateway(world, "task", "show", "acme", str(tasks["lunch"]), "--json").stdout)
+    assert gone["jira"]["found"].startswith(f"issue {lunch.jira_issue_key} is deleted in Jira")
+    assert "policy (recreate)" in gone["jira"]["found"]
+    assert gone["verdict"].startswith(f"Synced as {lunch.jira_issue_key}")
+    assert "In Jira now: issue" in gone["verdict"]
+
+    # The admin UI's task page shows the same Jira side.
+    page = admin.client.get(f"/admin/domains/acme/tasks/{tasks['laptop']}")
+    assert page.status_code == 200, page.text
+    assert "In Jira now" in page.text and f"{moved} in HR" in page.text
+    assert "Drift: the tracking label &#39;PeopleForce&#39; was removed" in page.text
