@@ -1,5 +1,5 @@
-"""``gateway ...``: the operator's command line (console script ``gateway.cli:app``)."""
+"""``gateway ...``: the operator's command line (console script ``gateway.cli:main``)."""
 
-from gateway.cli.main import app
+from gateway.cli.main import app, main
 
-__all__ = ["app"]
+__all__ = ["app", "main"]

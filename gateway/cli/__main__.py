@@ -1,5 +1,5 @@
 """``python -m gateway.cli ...``, as the demo, scenarios and tests start workers."""
 
-from gateway.cli.main import app
+from gateway.cli.main import main
 
-app()
+main()

@@ -8,7 +8,13 @@ to keep ``gateway --help`` quick.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 import typer
+
+# Typer vendors click (0.22+): its usage errors are these classes, not click's.
+from typer._click import exceptions as click_errors
 
 from gateway.cli._common import err
 from gateway.cli.accounts import app as admin_app
@@ -53,3 +59,31 @@ register_sync(app)
 app.add_typer(deadletter_app, name="deadletter")
 register_audit(app)
 register_demo(app)
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """The console script: a usage error (a bad argument or option) is one line on stderr
+    and exit 2, naming the command's ``--help``, instead of click's usage text and a
+    boxed message; asking for nothing still prints the help."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="gateway", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click_errors.UsageError as error:
+        where = error.ctx.command_path if error.ctx is not None else "gateway"
+        err.print(
+            f"error: {error.format_message()} (see '{where} --help')",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(error.exit_code)
+    except click_errors.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        err.print("aborted", highlight=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

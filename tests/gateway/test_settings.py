@@ -98,6 +98,23 @@ def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("task", "show", "acme", "seven"), "error: Invalid value for 'task_id'"),
+        (("domain", "list", "--bogus"), "error: No such option: --bogus"),
+        (("nosuch",), "error: No such command 'nosuch'"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith(message) and "--help')" in result.stderr
+
+
 def test_env_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("GATEWAY_LOG_LEVEL=loud\n")
     result = run_cli("db", "current", cwd=tmp_path)
