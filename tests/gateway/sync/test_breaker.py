@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from gateway.admin.schemas import DomainOut
 from gateway.api.app import create_app
 from gateway.demo.records import JIRA_TOKEN, PF_KEY
-from gateway.jobs import SWEEP_JOB, sweep_job_id
+from gateway.jobs import ISSUE_EVENT_JOB, SWEEP_JOB, sweep_job_id
 from gateway.models import EventType
 from gateway.monitoring.tick_status import read_tick_status
 from tests.ops.test_notify import Receiver
@@ -239,3 +239,29 @@ async def test_without_a_new_credential_the_breaker_waits_for_its_probe_time(
     status = await read_tick_status(world.pool, world.domain_id)
     assert status.report is not None
     assert status.report["summary"].startswith("nothing listed: circuit breaker open; next probe")
+
+
+async def test_a_delivery_while_the_breaker_is_open_waits_for_the_sweep(world: World) -> None:
+    world.add_domain()
+    task = world.pf.create_task("Laptop")
+    await world.tick()
+    (issue,) = world.issues()
+    world.jira.api_token = "revoked"
+    world.update_domain(breaker_opened_at=world.now(), breaker_reason="jira refused: 401")
+    world.jira.transition(issue["key"], to_category="done")
+    world.reset_request_logs()
+
+    await world.pool.enqueue_job(ISSUE_EVENT_JOB, world.domain_id, issue["id"])
+    worker = await world.run_worker()
+
+    # Nothing is sent into the refusal, and nothing is dead-lettered or alerted: the
+    # delivery is not lost, the sweep covers its time once the breaker closes.
+    assert worker.jobs_complete == 1 and world.jira_requests() == 0
+    assert world.dead_letters() == []
+    assert not world.pf.tasks[task["id"]]["completed"]
+
+    world.jira.api_token = JIRA_TOKEN
+    world.update_domain(breaker_opened_at=None, breaker_reason=None)
+    await world.pool.enqueue_job(SWEEP_JOB, world.domain_id, _job_id=sweep_job_id(world.domain_id))
+    await world.run_worker()
+    assert world.pf.tasks[task["id"]]["completed"]
