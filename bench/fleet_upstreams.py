@@ -18,11 +18,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.upstreams import cache_listing
 from fakes.clock import FakeClock
-from fakes.faults import FaultPlane
-from fakes.jira import FakeJira, create_jira_app
-from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
+from fakes.jira import create_jira_app
+from fakes.peopleforce import create_peopleforce_app
 from fakes.server import FakeServer
 from gateway.demo.records import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
+from gateway.demo.upstreams import FakeApps
 
 
 def tenant_prefix(index: int) -> str:
@@ -61,7 +61,7 @@ class TenantRouter:
 
 
 @dataclass
-class Tenant:
+class Tenant(FakeApps):
     """One domain's fakes: its PeopleForce and its Jira, with their request logs."""
 
     index: int
@@ -69,22 +69,6 @@ class Tenant:
     jira_app: FastAPI
     pf_url: str = ""
     jira_url: str = ""
-
-    @property
-    def pf(self) -> FakePeopleForce:
-        return self.pf_app.state.pf
-
-    @property
-    def jira(self) -> FakeJira:
-        return self.jira_app.state.jira
-
-    @property
-    def pf_faults(self) -> FaultPlane:
-        return self.pf_app.state.faults
-
-    @property
-    def jira_faults(self) -> FaultPlane:
-        return self.jira_app.state.faults
 
 
 @dataclass

@@ -31,15 +31,12 @@ AppWrapper = Callable[[str, FastAPI], ASGIApp]
 (e.g. a request probe around it); the fault plane stays the fake's own."""
 
 
-@dataclass
-class Upstreams:
-    """The running fakes: their apps (state and fault planes) and their servers."""
+class FakeApps:
+    """A pair of fake apps and what a test or benchmark reads from them: each fake's
+    state and the fault plane that logs every request it serves."""
 
-    clock: FakeClock
     pf_app: FastAPI
     jira_app: FastAPI
-    pf_server: FakeServer
-    jira_server: FakeServer
 
     @property
     def pf(self) -> FakePeopleForce:
@@ -50,16 +47,27 @@ class Upstreams:
         return self.jira_app.state.jira
 
     @property
-    def webhooks(self) -> WebhookDispatcher:
-        return self.jira.webhooks
-
-    @property
     def pf_faults(self) -> FaultPlane:
         return self.pf_app.state.faults
 
     @property
     def jira_faults(self) -> FaultPlane:
         return self.jira_app.state.faults
+
+
+@dataclass
+class Upstreams(FakeApps):
+    """The running fakes: their apps (state and fault planes) and their servers."""
+
+    clock: FakeClock
+    pf_app: FastAPI
+    jira_app: FastAPI
+    pf_server: FakeServer
+    jira_server: FakeServer
+
+    @property
+    def webhooks(self) -> WebhookDispatcher:
+        return self.jira.webhooks
 
     def reset_request_logs(self) -> None:
         """Forget every request both fakes recorded so far (to count what comes next)."""
