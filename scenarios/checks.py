@@ -140,3 +140,26 @@ def concurrent_writes(requests: list[ProbedRequest]) -> list[str]:
 def repairs_reported(h: Harness) -> int:
     """Sum of what every sweep said it repaired (each repair is a lost webhook)."""
     return sum(int((e.details or {}).get("repaired", 0)) for e in h.events("sweep"))
+
+
+def check_every_recovery(
+    h: Harness,
+    ctx: RunContext,
+    recoveries: list[float | None],
+    *,
+    expected: int,
+    check: str,
+    noted: str,
+) -> None:
+    """One check that each of ``expected`` outages ended within its bound: ``recoveries``
+    holds the seconds each took (None: not within the bound); ``noted`` (e.g. "ticks
+    resumed") is followed by the range of those seconds."""
+    slow = [n + 1 for n, seconds in enumerate(recoveries) if seconds is None]
+    timed = [s for s in recoveries if s is not None]
+    if timed:
+        h.note(f"{noted} {min(timed):.1f}-{max(timed):.1f} s after each outage")
+    ctx.check(
+        check,
+        len(recoveries) == expected and not slow,
+        f"not within the bound after outages {slow} ({len(recoveries)} of {expected} ran)",
+    )
