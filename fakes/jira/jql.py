@@ -2,7 +2,8 @@
 
 The fake Jira needs real JQL semantics for the few clauses the gateway relies
 on (the sweeper's ``labels = X AND statusCategory = Done AND updated >= "-24h"``,
-the orphan lookup by label, key and id lists). Anything outside the subset is
+the orphan lookup by label or ``creator = currentUser()``, key and id lists;
+``currentUser()`` is the account the request authenticates as). Anything outside the subset is
 rejected with a message naming the unsupported part, as Jira does for syntax it
 cannot parse, so a client bug shows up as a 400 instead of a silently wrong
 result.
@@ -52,6 +53,8 @@ class JqlRecord:
     duedate: date | None = None
     assignee: tuple[str, ...] = ()
     """Identifiers of the assignee (account id, email); empty when unassigned."""
+    creator: tuple[str, ...] = ()
+    """Identifiers of the user who created the issue (account id, email)."""
     resolution: str | None = None
 
 
@@ -149,6 +152,7 @@ _FIELD_ALIASES = {
     "issuetype": "issuetype",
     "type": "issuetype",
     "assignee": "assignee",
+    "creator": "creator",
     "resolution": "resolution",
 }
 _KNOWN_UNSUPPORTED_FIELDS = frozenset(
@@ -159,7 +163,6 @@ _KNOWN_UNSUPPORTED_FIELDS = frozenset(
         "comment",
         "priority",
         "reporter",
-        "creator",
         "sprint",
         "component",
         "fixversion",
@@ -188,6 +191,7 @@ _FIELD_OPERATORS: dict[str, tuple[str, ...]] = {
     "duedate": ("=", "!=", *_ORDERING, *_EMPTYABLE),
     "issuetype": _EQUALITY,
     "assignee": _EQUALITY + _EMPTYABLE,
+    "creator": _EQUALITY + _EMPTYABLE,
     "resolution": _EQUALITY + _EMPTYABLE,
 }
 _ORDER_FIELDS = {
@@ -262,6 +266,8 @@ def _clause(field_name: str, op: str, values: list[_Value]) -> Predicate:
                 return not rec.labels
             if field_name == "assignee":
                 return not rec.assignee
+            if field_name == "creator":
+                return not rec.creator
             return rec.resolution is None
 
         return lambda rec, _now: is_empty(rec) == want_empty
@@ -293,6 +299,8 @@ def _clause(field_name: str, op: str, values: list[_Value]) -> Predicate:
             return {_norm(rec.issue_type)}
         if field_name == "assignee":
             return {_norm(x) for x in rec.assignee}
+        if field_name == "creator":
+            return {_norm(x) for x in rec.creator}
         # resolution: Jira spells "no resolution" as Unresolved
         return {_norm(rec.resolution)} if rec.resolution else {"unresolved"}
 
@@ -301,6 +309,8 @@ def _clause(field_name: str, op: str, values: list[_Value]) -> Predicate:
             return bool(rec.labels)
         if field_name == "assignee":
             return bool(rec.assignee)
+        if field_name == "creator":
+            return bool(rec.creator)
         return True
 
     positive = op in ("=", "in")
@@ -380,9 +390,10 @@ def _key_order_clause(op: str, values: list[_Value]) -> Predicate:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, current_user: str | None = None) -> None:
         self.tokens = _tokenize(text)
         self.i = 0
+        self.current_user = current_user
 
     @property
     def tok(self) -> _Token:
@@ -546,7 +557,7 @@ class _Parser:
         if tok.kind == "word":
             self.advance()
             if self.tok.kind == "(":
-                raise JqlError(f"The JQL function '{tok.text}()' is not supported by this subset.")
+                return self.function(tok)
             if tok.is_kw("empty", "null"):
                 return _Value(tok.text, quoted=False, empty=True)
             if tok.is_kw("and", "or", "not", "in", "is", "order"):
@@ -559,6 +570,16 @@ class _Parser:
             f"Error in the JQL Query: Expecting a value but got "
             f"'{tok.text or 'end of query'}' at position {tok.pos}."
         )
+
+    def function(self, name: _Token) -> _Value:
+        """A function call as a value: only ``currentUser()``, the searching account."""
+        if name.text.lower() != "currentuser":
+            raise JqlError(f"The JQL function '{name.text}()' is not supported by this subset.")
+        self.expect("(", "'('")
+        self.expect(")", "')': currentUser() takes no arguments")
+        if self.current_user is None:
+            raise JqlError("The JQL function 'currentUser()' needs a signed-in user.")
+        return _Value(self.current_user, quoted=True)
 
     def order_list(self) -> list[OrderKey]:
         keys = [self.order_key()]
@@ -626,7 +647,8 @@ _ORDER_GETTERS: dict[str, Callable[[JqlRecord], Any]] = {
 }
 
 
-def parse_jql(text: str) -> JqlQuery:
-    """Parse ``text``; raise :class:`JqlError` naming the offending part."""
-    where, order = _Parser(text or "").parse()
+def parse_jql(text: str, current_user: str | None = None) -> JqlQuery:
+    """Parse ``text``; raise :class:`JqlError` naming the offending part.
+    ``current_user`` is the account id ``currentUser()`` stands for (the caller)."""
+    where, order = _Parser(text or "", current_user).parse()
     return JqlQuery(text=text or "", predicate=where, order_by=tuple(order))

@@ -338,6 +338,7 @@ class Issue:
     duedate: str | None = None
     assignee: str | None = None  # account id
     reporter: str | None = None  # account id
+    creator: str | None = None  # account id of the creating user; never changes
     priority: str | None = None  # priority name
     resolution: str | None = None
     resolution_date: datetime | None = None

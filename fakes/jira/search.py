@@ -52,6 +52,9 @@ def jql_record(issue: Issue, project: Project, users: Mapping[str, User]) -> Jql
     assignee: tuple[str, ...] = ()
     if issue.assignee and issue.assignee in users:
         assignee = (issue.assignee, users[issue.assignee].email)
+    creator: tuple[str, ...] = ()
+    if issue.creator and issue.creator in users:
+        creator = (issue.creator, users[issue.creator].email)
     itype = project.issue_type(issue.issue_type_id)
     return JqlRecord(
         id=issue.id,
@@ -71,6 +74,7 @@ def jql_record(issue: Issue, project: Project, users: Mapping[str, User]) -> Jql
         labels=tuple(issue.labels),
         duedate=None if issue.duedate is None else date.fromisoformat(issue.duedate),
         assignee=assignee,
+        creator=creator,
         resolution=issue.resolution,
     )
 
@@ -136,7 +140,8 @@ def run_search(
 ) -> SearchPage:
     """One page of results; the token encodes the offset and a digest of the JQL."""
     try:
-        query = parse_jql(jql or "")
+        # The API's caller is the bot account: currentUser() in a search is that user.
+        query = parse_jql(jql or "", current_user=site.bot.account_id)
     except JqlError as exc:
         raise JiraError(400, [str(exc)]) from None
     if not query.is_bounded:

@@ -220,6 +220,7 @@ class JiraSite(JiraCatalog):
                 updated=now,
                 status_category_changed=now,
                 reporter=user.account_id,
+                creator=user.account_id,
                 priority="Medium" if "Medium" in {p.name for p in project.priorities} else None,
                 properties=properties,
             )

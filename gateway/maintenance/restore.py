@@ -41,7 +41,7 @@ from gateway.redis import RedisTarget, redis_client
 from gateway.runtime.presence import read_presence
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings
-from gateway.sync.lineage import jql_string, lineage_matches
+from gateway.sync.lineage import lineage_matches, orphan_jql
 
 BEFORE_RESTORE_SUFFIX = ".before-restore"
 # Issues created this long before the backup's last write are searched too: clocks of
@@ -147,9 +147,10 @@ def _last_write(session: Session) -> datetime | None:
 async def _lineage_since(
     settings: Settings, domain: DomainConfig, since: datetime
 ) -> dict[int, str]:
-    """Task id -> issue id of every labelled issue of ``domain`` created since ``since``."""
+    """Task id -> issue id of every issue of ``domain`` created since ``since`` (labelled,
+    or made by the gateway's account), by its lineage property."""
     minutes = int((utcnow() - since + RECOVERY_MARGIN).total_seconds() // 60) + 1
-    jql = f'labels = {jql_string(domain.tracking_label)} AND created >= "-{minutes}m"'
+    jql = orphan_jql(domain, minutes)
     found: dict[int, str] = {}
     async with http_client(settings) as http:
         jira = jira_client(http, domain)

@@ -30,3 +30,13 @@ def lineage_matches(value: Any, domain: DomainConfig) -> int | None:
 def jql_string(value: str) -> str:
     """A JQL string literal (the tracking label is admin input and may hold quotes)."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def orphan_jql(domain: DomainConfig, minutes: int) -> str:
+    """Issues the gateway may have made in the last ``minutes``: labelled, or created by
+    its own account - a person may remove the label before the lost create is found,
+    and a creator cannot be edited. The lineage property decides which task each is."""
+    return (
+        f"(labels = {jql_string(domain.tracking_label)} OR creator = currentUser()) "
+        f'AND created >= "-{minutes}m" ORDER BY created DESC'
+    )

@@ -2,8 +2,9 @@
 
 Jira has no idempotency key. A tick records its intent (``pending_create``) before
 each create, so a create whose answer was lost - a crash, a timeout, a 502 after the
-work was done - leaves a pending row behind. Before anything retries it, one labelled
-search per tick looks for issues whose lineage property names the task; one found
+work was done - leaves a pending row behind. Before anything retries it, one search per
+tick (labelled, or created by the gateway's own account: a person may have removed the
+label) looks for issues whose lineage property names the task; one found
 is adopted, and only a search that covered the task may conclude "never created".
 """
 
@@ -20,7 +21,7 @@ from gateway.clients.models import JiraIssue
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
 from gateway.sync.ledger import StateSummary
-from gateway.sync.lineage import jql_string, lineage_matches
+from gateway.sync.lineage import lineage_matches, orphan_jql
 
 if TYPE_CHECKING:
     from gateway.sync.tick_context import TickContext
@@ -52,7 +53,7 @@ class OrphanSearch:
         return self.found.get(pf_task_id)
 
     async def search(self, states: Sequence[SyncState | StateSummary]) -> None:
-        """One labelled search covering every stale pending create among ``states``.
+        """One search covering every stale pending create among ``states``.
 
         A create younger than the grace period (Jira's search is eventually consistent)
         or a failed search leaves its task uncovered, for a later tick, never to a
@@ -71,10 +72,7 @@ class OrphanSearch:
             return
         oldest = min(as_utc(s.intent_at or now) for s in pending)
         minutes = int((now - oldest + ORPHAN_WINDOW_MARGIN).total_seconds() // 60) + 1
-        jql = (
-            f"labels = {jql_string(self.domain.tracking_label)} "
-            f'AND created >= "-{minutes}m" ORDER BY created DESC'
-        )
+        jql = orphan_jql(self.domain, minutes)
         wanted = {s.pf_task_id for s in pending}
         try:
             found = await self._lineage_hits(jql, wanted)
@@ -105,5 +103,5 @@ async def adopt_orphan(tick: TickContext, state: SyncState, orphan: JiraIssue) -
         digest=None,
         fields=None,
         event_type=EventType.ADOPTED,
-        reason="found the issue a lost create made (label + property)",
+        reason="found the issue a lost create made (label or creator + property)",
     )

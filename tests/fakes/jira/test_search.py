@@ -144,6 +144,29 @@ async def test_unsupported_jql_is_400_naming_the_part(
     assert named in body["errorMessages"][0]
 
 
+async def test_creator_is_current_user_finds_what_the_api_account_created(
+    client: httpx.AsyncClient, jira: FakeJira
+) -> None:
+    """``currentUser()`` is the account the request authenticates as: the gateway's issues
+    are found by creator even with their label removed; a person's issue is not."""
+    by_a_person = jira.create("HR", "Made in the UI", labels=("PeopleForce",)).key
+    body = {"fields": {"project": {"key": "HR"}, "issuetype": {"name": "Task"}, "summary": "x"}}
+    made = await client.post("/rest/api/3/issue", json=body)
+    assert made.status_code == 201, made.text
+    by_the_api = made.json()["key"]
+    jira.remove_labels(by_a_person, "PeopleForce")
+
+    jql = 'creator = currentUser() AND created >= "-10m"'
+    found = (await client.post(SEARCH, json={"jql": jql, "fields": ["key"]})).json()
+    assert [i["key"] for i in found["issues"]] == [by_the_api]
+    others = {"jql": "creator != currentUser() AND project = HR", "fields": ["key"]}
+    assert [i["key"] for i in (await client.post(SEARCH, json=others)).json()["issues"]] == [
+        by_a_person
+    ]
+    bad = await client.post(SEARCH, json={"jql": "creator = currentUser(x) AND project = HR"})
+    assert bad.status_code == 400 and "currentUser() takes no arguments" in bad.text
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_old_search_is_gone(client: httpx.AsyncClient, method: str) -> None:
     r = await client.request(method, "/rest/api/3/search", params={"jql": "project = HR"})

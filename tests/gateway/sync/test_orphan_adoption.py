@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from gateway.jobs import ISSUE_EVENT_JOB, SWEEP_JOB, sweep_job_id
-from gateway.models import DeletionPolicy, EventType, SyncStatus
+from gateway.models import DeletionPolicy, DomainConfig, EventType, SyncStatus
+from gateway.sync import orphans
 from tests.world import World
 
 CREATE_ENDPOINT = "/rest/api/3/issue"
@@ -245,3 +246,35 @@ async def test_a_lost_webhook_for_the_orphan_is_repaired_by_tick_and_sweep(
     assert world.states()[task_id].is_completed
     assert [e.pf_task_id for e in world.events(EventType.REPAIRED_BY_SWEEPER)] == [task_id]
     await assert_at_rest(world)
+
+
+async def test_an_orphan_whose_label_a_person_removed_is_still_adopted(
+    world: World, lose_create_answer: LoseCreateAnswer
+) -> None:
+    task_id = await lost_create(world, lose_create_answer)
+    [orphan] = world.issues()
+    world.jira.remove_labels(orphan["key"], "PeopleForce")  # before the gateway knows it
+
+    await world.tick()
+
+    assert_adopted(world, task_id)
+
+
+async def test_a_label_only_search_makes_a_duplicate_of_that_orphan(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Negative: without the creator clause the relabelled orphan is not found."""
+    searched: list[str] = []
+
+    def labels_only(domain: DomainConfig, minutes: int) -> str:
+        searched.append(jql := f'labels = "PeopleForce" AND created >= "-{minutes}m"')
+        return jql
+
+    monkeypatch.setattr(orphans, "orphan_jql", labels_only)
+    task_id = await lost_create(world, answer_502_after_the_create)
+    [orphan] = world.issues()
+    world.jira.remove_labels(orphan["key"], "PeopleForce")
+
+    await world.tick()
+
+    assert searched and world.issues_by_task() == {task_id: 2}

@@ -190,7 +190,7 @@ async def test_the_tick_reports_adoptions_and_deferrals(world: World) -> None:
     # The orphans' fields are unknown, so each adoption sends them all once.
     assert world.domain().last_tick_outcome == "3 open, 3 adopted, 3 updated"
     [reason] = {e.reason for e in world.events(EventType.ADOPTED)}
-    assert reason == "found the issue a lost create made (label + property)"
+    assert reason == "found the issue a lost create made (label or creator + property)"
     assert sorted(world.issues_by_task()) == sorted(ids)
 
 
