@@ -59,6 +59,17 @@ def log_context(**fields: Any) -> Generator[None]:
         _context.reset(token)
 
 
+def push_context(fields: dict[str, Any]) -> contextvars.Token[dict[str, Any] | None]:
+    """``log_context`` without the context manager, for a per-request hot path: the
+    caller has checked the names (CONTEXT_FIELDS) and passes the token to ``pop_context``."""
+    return _context.set((_context.get() or {}) | fields)
+
+
+def pop_context(token: contextvars.Token[dict[str, Any] | None]) -> None:
+    """Restore the context ``push_context`` replaced."""
+    _context.reset(token)
+
+
 def current_context() -> dict[str, Any]:
     """The context fields in force here (a copy)."""
     return dict(_context.get() or {})

@@ -42,6 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # The gateway records its own spans (gateway.monitoring.tracing); FastAPI's native
+        # telemetry would only add a second server span, and its check of the global
+        # OpenTelemetry providers costs three environment reads per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.include_router(health.router)

@@ -28,6 +28,7 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from opentelemetry.trace import SpanKind
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import NoScriptError, ResponseError
 
 from gateway.monitoring.tracing import job_kwargs, traced
@@ -126,7 +127,7 @@ class RoundTrips:
         """
         packed = b"".join(resp_command(b"EVALSHA", _QUEUE_DELIVERY_SHA, *c) for c in commands)
         pool = self._redis.connection_pool
-        connection = await pool.get_connection()
+        connection = await checked_out(pool)
         try:
             await connection.send_packed_command(packed)
             answers: list[Any] = []
@@ -142,6 +143,34 @@ class RoundTrips:
             raise
         finally:
             await pool.release(connection)
+
+
+async def checked_out(pool: ConnectionPool) -> AbstractConnection:
+    """A connection of ``pool``, connected, for one round trip; release it to the pool.
+
+    ``pool.get_connection`` proves a connection usable by trying to read from it
+    under a zero timeout, which cost the API more CPU than the round trip itself.
+    A connection of this pool is only ever released with every reply read (redis-py
+    and ``RoundTrips`` disconnect one they could not read in full), so the one thing
+    its check can find is a connection Redis closed while it sat idle (a restart, a
+    client timeout): the event loop has already seen that end of stream, and such a
+    connection is opened again here before it is used.
+    """
+    connection = pool.get_available_connection()
+    try:
+        if closed_by_server(connection):
+            await connection.disconnect()
+        await connection.connect()
+    except BaseException:
+        await pool.release(connection)
+        raise
+    return connection
+
+
+def closed_by_server(connection: AbstractConnection) -> bool:
+    """Whether Redis ended the stream of this connected connection (read by the loop)."""
+    reader: asyncio.StreamReader | None = getattr(connection, "_reader", None)
+    return reader is not None and reader.at_eof()
 
 
 def resp_command(*parts: bytes | str | int) -> bytes:

@@ -301,13 +301,15 @@ async def enqueue(
         return status_answer(200, "duplicate")
     metrics.WEBHOOKS_ACCEPTED.inc()
     # DEBUG: the access log already has a line per request (with the same request and
-    # trace ids); this one adds Jira's delivery identifier when debugging.
-    log.debug(
-        "webhook queued: delivery=%s issue=%s jobs=%d",
-        loggable(identifier),
-        issue.issue_id,
-        len(jobs),
-    )
+    # trace ids); this one adds Jira's delivery identifier when debugging. Checked
+    # first, so the identifier is not made loggable for a line nobody writes.
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "webhook queued: delivery=%s issue=%s jobs=%d",
+            loggable(identifier),
+            issue.issue_id,
+            len(jobs),
+        )
     return status_answer(202, "queued")
 
 
