@@ -36,12 +36,7 @@ from opentelemetry.trace import SpanKind
 from redis.exceptions import NoScriptError, ResponseError
 
 from gateway.monitoring.tracing import job_kwargs, traced
-from gateway.runtime.replication import (
-    confirmation_commands,
-    replica_count,
-    settle,
-    waits_for_replica,
-)
+from gateway.runtime.replication import confirmation_commands, settle_batch, waits_for_replica
 
 # KEYS: dedupe key, queue, then (job key, result key) per job.
 # ARGV: dedupe TTL (s), job expiry (ms), score (ms), then (job id, job bytes) per job.
@@ -150,8 +145,8 @@ class RoundTrips:
                 except ResponseError as error:  # this script's error reply, read in full
                     answers.append(error)
             if tail:
-                tail_answers = [await connection.read_response() for _ in tail]
-                await self._confirm(connection, tail_answers[-1])
+                *_, last = [await connection.read_response() for _ in tail]
+                await settle_batch(self._redis, connection, last)
             return answers
         except BaseException:
             # Replies may be left unread: the connection must not serve anyone else.
@@ -159,26 +154,6 @@ class RoundTrips:
             raise
         finally:
             await pool.release(connection)
-
-    async def _confirm(self, connection: Any, answer: Any) -> None:
-        """Settle the batch on its ``WAIT`` (or ``INFO``) answer, asking more on ``connection``,
-        the one that wrote the marker (``WAIT`` counts only its own connection's writes)."""
-        pool = self._redis
-        assert waits_for_replica(pool)
-
-        async def ask(*command: Any) -> Any:
-            await connection.send_packed_command(resp_command(*command))
-            return await connection.read_response()
-
-        async def replicas() -> int:
-            return replica_count(await ask("INFO", "replication"))
-
-        await settle(
-            pool,
-            answer,
-            wait=lambda: ask("WAIT", 1, pool.replica_ack_timeout_ms),
-            replicas=replicas,
-        )
 
 
 def resp_command(*parts: bytes | str | int) -> bytes:

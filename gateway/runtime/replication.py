@@ -115,6 +115,23 @@ async def settle(
     pool.alone = True
 
 
+async def settle_batch(pool: ArqRedis, connection: Any, answer: Any) -> None:
+    """``settle`` for a batch pipelined on ``connection`` (a redis-py ``Connection``, the
+    one that wrote the marker: ``WAIT`` counts only its own connection's writes)."""
+    assert waits_for_replica(pool)
+
+    async def ask(*command: Any) -> Any:
+        await connection.send_command(*command)
+        return await connection.read_response()
+
+    async def replicas() -> int:
+        return replica_count(await ask("INFO", "replication"))
+
+    await settle(
+        pool, answer, wait=lambda: ask("WAIT", 1, pool.replica_ack_timeout_ms), replicas=replicas
+    )
+
+
 def replica_count(info: Any) -> int:
     """``connected_slaves`` of an ``INFO replication`` answer, parsed (dict) or raw (bytes)."""
     if isinstance(info, dict):

@@ -19,6 +19,7 @@ import redis
 from arq.connections import ArqRedis
 from fastapi import HTTPException
 
+from gateway.api.delivery_queue import queue_delivery
 from gateway.api.sites import SiteDomain
 from gateway.api.webhooks import IssueRef, dedupe_key, enqueue
 from gateway.checks import check_redis_reachable
@@ -350,3 +351,35 @@ def test_without_the_wait_a_batch_is_accepted_unreplicated(cluster: SentinelClus
         cluster.replica.send(signal.SIGCONT)
     assert statuses == [202] * 5
     assert waits_so_far(cluster) == before
+
+
+def test_a_pool_that_found_the_master_alone_waits_again_once_a_replica_is_back(
+    cluster: SentinelCluster,
+) -> None:
+    """After a failover the promoted master had no replica (``alone``); once the old master
+    is back as its replica, the batch's INFO shows it and the batch waits for it again."""
+    target = SentinelTarget(cluster.target.sentinels, cluster.master_name, None, None, 2000)
+    keys = [f"gateway:webhook:seen:test:returned-{n}" for n in range(3)]
+
+    async def batch() -> tuple[list[bool], bool]:
+        pool = await create_arq_pool(target, QUEUE_NAME)
+        assert isinstance(pool, ReplicatedArqRedis)
+        pool.alone = True
+        try:
+            answers = await asyncio.gather(
+                *(queue_delivery(pool, dedupe_key=k, dedupe_ttl_seconds=60, jobs=[]) for k in keys)
+            )
+            return list(answers), pool.alone
+        finally:
+            await pool.aclose()
+
+    assert deliver_together(target, ["script-loaded-again"]) == [202]
+    before = waits_so_far(cluster)
+    answers, alone = asyncio.run(batch())
+    assert answers == [True, True, True] and not alone
+    assert waits_so_far(cluster) - before == 1
+    replica = cluster.client(cluster.replica.port)
+    try:
+        assert all(replica.exists(key) for key in keys)
+    finally:
+        replica.close()
