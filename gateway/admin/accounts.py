@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -31,8 +32,30 @@ MAX_USERNAME_LENGTH = 100
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 _hasher = PasswordHasher()
-# Verified when the username is unknown, so a miss costs as much time as a hit.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class _UnknownUserHash:
+    """Verified when the username is unknown, so a miss costs as much time as a hit.
+
+    Made on the first miss rather than at import: every process imports this module
+    (each CLI call, each worker) and few see a miss, so none pays argon2 at start.
+    Its callers run off the event loop, like every hash; the lock makes concurrent
+    first misses share one hash.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: str | None = None
+
+    def get(self) -> str:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = _hasher.hash(secrets.token_urlsafe(16))
+        return self._value
+
+
+_unknown_user_hash = _UnknownUserHash()
 
 
 class AccountError(ValueError):
@@ -131,10 +154,12 @@ def _stored_hash(engine: Engine, username: str) -> tuple[int | None, str]:
     try:
         name = normalize_username(username)
     except AccountError:
-        return None, _DUMMY_HASH
+        return None, _unknown_user_hash.get()
     with Session(engine) as session:
         user = session.exec(select(AdminUser).where(AdminUser.username == name)).first()
-        return (user.id, user.password_hash) if user is not None else (None, _DUMMY_HASH)
+        if user is None:
+            return None, _unknown_user_hash.get()
+        return user.id, user.password_hash
 
 
 def _password_matches(stored: str, password: str) -> bool:

@@ -13,6 +13,11 @@ the script costs Redis. Deliveries that reach the queue in the same turn of the
 event loop therefore share one round trip: their scripts go out as one pipeline
 (not a transaction: each script is atomic on its own) and each delivery gets its
 own script's answer, or the error that stopped the round trip.
+
+With Sentinel (and a replica acknowledgement asked for), the same round trip ends
+with a marker write and ``WAIT`` (``gateway.runtime.replication``): the batch is
+answered only once a replica holds every script's writes, or all of its
+deliveries fail with ``NotReplicated`` (the ingress answers 503, Jira retries).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import NoScriptError, ResponseError
 
 from gateway.monitoring.tracing import job_kwargs, traced
+from gateway.runtime.replication import confirmation_commands, settle_batch, waits_for_replica
 
 # KEYS: dedupe key, queue, then (job key, result key) per job.
 # ARGV: dedupe TTL (s), job expiry (ms), score (ms), then (job id, job bytes) per job.
@@ -123,9 +129,12 @@ class RoundTrips:
 
         redis-py's pipeline would cost several times the CPU for the same bytes
         (generic argument encoding, retry and reset bookkeeping); the connection
-        and its reply parser are still redis-py's.
+        and its reply parser are still redis-py's. With a replica to wait for, the
+        marker and ``WAIT`` ride in the same round trip, after the scripts.
         """
+        tail = confirmation_commands(self._redis) if waits_for_replica(self._redis) else []
         packed = b"".join(resp_command(b"EVALSHA", _QUEUE_DELIVERY_SHA, *c) for c in commands)
+        packed += b"".join(resp_command(*command) for command in tail)
         pool = self._redis.connection_pool
         connection = await checked_out(pool)
         try:
@@ -136,6 +145,9 @@ class RoundTrips:
                     answers.append(await connection.read_response())
                 except ResponseError as error:  # this script's error reply, read in full
                     answers.append(error)
+            if tail:
+                *_, last = [await connection.read_response() for _ in tail]
+                await settle_batch(self._redis, connection, last)
             return answers
         except BaseException:
             # Replies may be left unread: the connection must not serve anyone else.

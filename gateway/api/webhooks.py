@@ -37,7 +37,6 @@ from gateway.api.sites import (
     site_of_issue,
 )
 from gateway.jobs import ISSUE_EVENT_JOB
-from gateway.runtime.replication import replicated_writes
 from gateway.settings import Settings
 
 WEBHOOK_PATH = "/api/v1/webhooks/jira"
@@ -287,13 +286,13 @@ async def enqueue(
         for domain in domains
     ]
     try:
-        async with replicated_writes(redis) as conn:
-            queued = await queue_delivery(
-                conn,
-                dedupe_key=dedupe_key(issue.site, token),
-                dedupe_ttl_seconds=settings.webhook_dedupe_ttl_seconds,
-                jobs=jobs,
-            )
+        # With Sentinel, this also waits until a replica holds the delivery.
+        queued = await queue_delivery(
+            redis,
+            dedupe_key=dedupe_key(issue.site, token),
+            dedupe_ttl_seconds=settings.webhook_dedupe_ttl_seconds,
+            jobs=jobs,
+        )
     except _REDIS_ERRORS as error:
         raise _queue_unavailable(error, identifier) from None
     if not queued:

@@ -92,7 +92,8 @@ def open_storage(
         if redis_url:
             flush_redis(redis_url)
         else:
-            redis_server = EmbeddedRedis(redis_dir or folder / "redis")
+            # A temporary installation's server is for this process alone.
+            redis_server = EmbeddedRedis(redis_dir or folder / "redis", owned=made)
             redis_url = redis_server.ensure_running()
         database_url = database_url or f"sqlite:///{folder / database_file}"
         config = load_settings(

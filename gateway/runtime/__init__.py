@@ -8,4 +8,5 @@ outages, graceful stops, and start-up without what they need.
 - ``link``: one process's view of whether Redis answers, and the embedded Redis's healing.
 - ``unavailable``: the errors that mean Redis or the database cannot be reached now.
 - ``preflight``: the one-line start-up failure of every command.
+- ``owner_death``: child processes (an owned embedded Redis) that die with their starter.
 """

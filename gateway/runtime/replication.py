@@ -12,6 +12,10 @@ covers writes the block did not make, such as a duplicate delivery whose first
 copy was accepted by a master that had not yet passed it on: a replica receives
 the replication stream in order.
 
+The ingress batches deliveries into one pipelined round trip; it ends the batch
+with the marker and the ``WAIT`` (``confirmation_commands``) and settles the whole
+batch on that ``WAIT``'s answer (``settle``): one ``WAIT`` for many deliveries.
+
 A master with no replica at all (the one a failover promoted, until the old one
 returns as its replica) has nothing a failover could promote, so it accepts
 alone; the pool remembers that and asks ``INFO`` instead of waiting out a ``WAIT``
@@ -20,8 +24,9 @@ on every delivery, until a replica is back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, TypeGuard
 
 from arq.connections import ArqRedis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -49,7 +54,7 @@ async def replicated_writes(pool: ArqRedis) -> AsyncGenerator[ArqRedis]:
 
     A pool not on Sentinel (or with the wait turned off) is yielded unchanged.
     """
-    if not isinstance(pool, ReplicatedArqRedis) or pool.replica_ack_timeout_ms <= 0:
+    if not waits_for_replica(pool):
         yield pool
         return
     conn = ReplicatedArqRedis(
@@ -68,21 +73,86 @@ async def replicated_writes(pool: ArqRedis) -> AsyncGenerator[ArqRedis]:
         await conn.aclose(close_connection_pool=False)
 
 
-async def _confirm(pool: ReplicatedArqRedis, conn: ArqRedis) -> None:
-    """Return once a replica has every write of ``conn``, or the master has none at all."""
-    if pool.alone and not await _has_replicas(conn):
-        return
-    acknowledged = await conn.execute_command("WAIT", 1, pool.replica_ack_timeout_ms)
-    if int(acknowledged) >= 1:
+def waits_for_replica(pool: ArqRedis) -> TypeGuard[ReplicatedArqRedis]:
+    """True when writes through ``pool`` count only once a replica acknowledged them."""
+    return isinstance(pool, ReplicatedArqRedis) and pool.replica_ack_timeout_ms > 0
+
+
+def confirmation_commands(pool: ReplicatedArqRedis) -> list[tuple[Any, ...]]:
+    """The commands that end a pipelined batch of writes: the marker, then ``WAIT``, or,
+    when the master was alone at the last look, ``INFO replication`` (no wait).
+
+    ``settle`` takes the answer to the last of them."""
+    last = ("INFO", "replication") if pool.alone else ("WAIT", 1, pool.replica_ack_timeout_ms)
+    return [("SET", REPLICATION_MARK_KEY, "1"), last]
+
+
+async def settle(
+    pool: ReplicatedArqRedis,
+    answer: Any,
+    *,
+    wait: Callable[[], Awaitable[Any]],
+    replicas: Callable[[], Awaitable[int]],
+) -> None:
+    """Return once a replica has every write before the marker, or the master has none.
+
+    ``answer`` is the reply to the last of ``confirmation_commands``; ``wait`` sends
+    ``WAIT`` on the connection that wrote the marker and ``replicas`` counts the
+    master's connected replicas. Raises NotReplicated when a replica is connected but
+    did not acknowledge in time.
+    """
+    if pool.alone:
+        if replica_count(answer) == 0:
+            return
+        answer = await wait()
+    if int(answer) >= 1:
         pool.alone = False
         return
-    if await _has_replicas(conn):
+    if await replicas() > 0:
         raise NotReplicated(
             f"no replica acknowledged the write within {pool.replica_ack_timeout_ms} ms"
         )
     pool.alone = True
 
 
-async def _has_replicas(conn: ArqRedis) -> bool:
-    info = await conn.info("replication")
-    return int(info.get("connected_slaves", 0)) > 0
+async def settle_batch(pool: ArqRedis, connection: Any, answer: Any) -> None:
+    """``settle`` for a batch pipelined on ``connection`` (a redis-py ``Connection``, the
+    one that wrote the marker: ``WAIT`` counts only its own connection's writes)."""
+    assert waits_for_replica(pool)
+
+    async def ask(*command: Any) -> Any:
+        await connection.send_command(*command)
+        return await connection.read_response()
+
+    async def replicas() -> int:
+        return replica_count(await ask("INFO", "replication"))
+
+    await settle(
+        pool, answer, wait=lambda: ask("WAIT", 1, pool.replica_ack_timeout_ms), replicas=replicas
+    )
+
+
+def replica_count(info: Any) -> int:
+    """``connected_slaves`` of an ``INFO replication`` answer, parsed (dict) or raw (bytes)."""
+    if isinstance(info, dict):
+        return int(info.get("connected_slaves", 0))
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    for line in text.splitlines():
+        if line.startswith("connected_slaves:"):
+            return int(line.partition(":")[2])
+    return 0
+
+
+async def _confirm(pool: ReplicatedArqRedis, conn: ArqRedis) -> None:
+    """Return once a replica has every write of ``conn``, or the master has none at all."""
+    _, last = confirmation_commands(pool)
+    await settle(
+        pool,
+        await conn.execute_command(*last),
+        wait=lambda: conn.execute_command("WAIT", 1, pool.replica_ack_timeout_ms),
+        replicas=lambda: _replicas(conn),
+    )
+
+
+async def _replicas(conn: ArqRedis) -> int:
+    return replica_count(await conn.info("replication"))

@@ -12,10 +12,16 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from arq.connections import ArqRedis
+from fastapi import HTTPException
 
+from gateway.api.delivery_queue import queue_delivery
+from gateway.api.sites import SiteDomain
+from gateway.api.webhooks import IssueRef, dedupe_key, enqueue
 from gateway.checks import check_redis_reachable
 from gateway.jobs import QUEUE_NAME, open_pool
 from gateway.redis import (
@@ -256,3 +262,124 @@ def test_gateway_check_names_the_sentinels_setting_when_they_do_not_answer(
     name, ok, detail = check_redis_reachable(settings)
     assert (name, ok) == ("redis", False)
     assert detail.startswith("GATEWAY_REDIS_SENTINELS: Redis at sentinel master 'mymaster'")
+
+
+# -- the ingress batches deliveries with Sentinel too, one WAIT per batch ----------------
+
+SITE = "https://sentinel.atlassian.net"
+
+
+def waits_so_far(cluster: SentinelCluster) -> int:
+    primary = cluster.client(cluster.primary.port)
+    try:
+        stats: dict[str, Any] = primary.info("commandstats")  # ty: ignore[invalid-assignment]
+        return int(stats.get("cmdstat_wait", {"calls": 0})["calls"])
+    finally:
+        primary.close()
+
+
+def deliver_together(target: SentinelTarget, tokens: list[str]) -> list[int]:
+    """Each delivery's status through the ingress's ``enqueue``, all arriving at once."""
+    settings = load_settings()
+
+    async def one(pool: ArqRedis, token: str) -> int:
+        issue = IssueRef(issue_id="10001", issue_key="HR-1", site=SITE, labels=frozenset())
+        try:
+            answer = await enqueue(
+                pool,
+                settings=settings,
+                issue=issue,
+                domains=[SiteDomain(id=1, tracking_label="PeopleForce")],
+                token=token,
+                identifier=token,
+            )
+        except HTTPException as refused:
+            return refused.status_code
+        return answer.status_code
+
+    async def together() -> list[int]:
+        pool = await create_arq_pool(target, QUEUE_NAME)
+        try:
+            return await asyncio.gather(*(one(pool, token) for token in tokens))
+        finally:
+            await pool.aclose()
+
+    return asyncio.run(together())
+
+
+def test_deliveries_arriving_together_share_one_replica_wait(cluster: SentinelCluster) -> None:
+    target = SentinelTarget(cluster.target.sentinels, cluster.master_name, None, None, 2000)
+    tokens = [f"batched-{n}" for n in range(10)]
+    # Once loaded, the script runs at once (a first batch runs twice: see test_delivery_queue).
+    assert deliver_together(target, ["script-loaded"]) == [202]
+    before = waits_so_far(cluster)
+
+    assert deliver_together(target, tokens) == [202] * 10
+
+    assert waits_so_far(cluster) - before == 1, "one WAIT for the whole batch"
+    replica = cluster.client(cluster.replica.port)
+    try:
+        # Checked once, without polling: the WAIT already saw each 202's writes replicated.
+        assert all(replica.exists(dedupe_key(SITE, token)) for token in tokens)
+    finally:
+        replica.close()
+
+
+def test_a_batch_no_replica_acknowledged_is_refused_whole(cluster: SentinelCluster) -> None:
+    """The frozen replica acknowledges nothing: every delivery of the batch gets 503 (Jira
+    retries), none a 202 a failover could lose."""
+    target = SentinelTarget(cluster.target.sentinels, cluster.master_name, None, None, 200)
+    before = waits_so_far(cluster)
+    cluster.replica.send(signal.SIGSTOP)
+    try:
+        statuses = deliver_together(target, [f"frozen-{n}" for n in range(5)])
+    finally:
+        cluster.replica.send(signal.SIGCONT)
+    assert statuses == [503] * 5
+    assert waits_so_far(cluster) - before == 1
+
+
+def test_without_the_wait_a_batch_is_accepted_unreplicated(cluster: SentinelCluster) -> None:
+    """Negative: with ``replica_ack_timeout_ms`` 0 the same batch is accepted (and sends no
+    WAIT) although the frozen replica has none of it."""
+    target = SentinelTarget(cluster.target.sentinels, cluster.master_name, None, None, 0)
+    before = waits_so_far(cluster)
+    cluster.replica.send(signal.SIGSTOP)
+    try:
+        statuses = deliver_together(target, [f"unwaited-{n}" for n in range(5)])
+    finally:
+        cluster.replica.send(signal.SIGCONT)
+    assert statuses == [202] * 5
+    assert waits_so_far(cluster) == before
+
+
+def test_a_pool_that_found_the_master_alone_waits_again_once_a_replica_is_back(
+    cluster: SentinelCluster,
+) -> None:
+    """After a failover the promoted master had no replica (``alone``); once the old master
+    is back as its replica, the batch's INFO shows it and the batch waits for it again."""
+    target = SentinelTarget(cluster.target.sentinels, cluster.master_name, None, None, 2000)
+    keys = [f"gateway:webhook:seen:test:returned-{n}" for n in range(3)]
+
+    async def batch() -> tuple[list[bool], bool]:
+        pool = await create_arq_pool(target, QUEUE_NAME)
+        assert isinstance(pool, ReplicatedArqRedis)
+        pool.alone = True
+        try:
+            answers = await asyncio.gather(
+                *(queue_delivery(pool, dedupe_key=k, dedupe_ttl_seconds=60, jobs=[]) for k in keys)
+            )
+            return list(answers), pool.alone
+        finally:
+            await pool.aclose()
+
+    assert deliver_together(target, ["script-loaded-again"]) == [202]
+    before = waits_so_far(cluster)
+    answers, alone = asyncio.run(batch())
+    assert answers == [True, True, True] and not alone
+    assert waits_so_far(cluster) - before == 1
+    replica = cluster.client(cluster.replica.port)
+    try:
+        assert all(replica.exists(key) for key in keys)
+    finally:
+        replica.close()

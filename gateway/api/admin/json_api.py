@@ -67,8 +67,8 @@ def _rules_out(db: Session, domain_id: int) -> list[RuleOut]:
 
 @router.get("/me")
 def me(principal: Reader) -> dict[str, str]:
-    """Who the credentials belong to: a quick way to check a token."""
-    return {"kind": principal.kind, "name": principal.name}
+    """Who the credentials belong to and their role: a quick way to check a token."""
+    return {"kind": principal.kind, "name": principal.name, "role": principal.role.value}
 
 
 # --- domains ---------------------------------------------------------------------------

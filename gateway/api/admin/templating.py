@@ -100,6 +100,9 @@ def render(
     """Render a template with the signed-in admin and CSRF token available to it."""
     data: dict[str, Any] = {
         "user": principal.name if principal else None,
+        "role": principal.role.value if principal else None,
+        # Viewers are refused every change, so their pages offer none.
+        "may_change": principal.may_change if principal else False,
         "csrf_token": principal.session.csrf if principal and principal.session else "",
         "notice": NOTICES.get(request.query_params.get("notice", "")),
         "nav": "",

@@ -59,6 +59,7 @@ def test_bearer_token_needs_no_csrf_and_bad_tokens_are_refused(
     assert client.get("/api/v1/admin/me", headers=bearer).json() == {
         "kind": "token",
         "name": "tests",
+        "role": "admin",
     }
     assert client.post("/api/v1/admin/domains", json=DOMAIN, headers=bearer).status_code == 201
     bad = client.get("/api/v1/admin/me", headers={"Authorization": "Bearer gw_nope"})

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 from gateway.api.delivery_queue import QueuedJob, queue_delivery, resp_command
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, open_pool
 from gateway.redis import EmbeddedRedis
+from gateway.runtime.replication import REPLICATION_MARK_KEY, ReplicatedArqRedis
 
 DEDUPE = "gateway:webhook:seen:test:delivery-1"
 
@@ -228,3 +229,62 @@ async def test_a_cancelled_delivery_does_not_keep_the_others_waiting(arq_pool: A
     assert await asyncio.gather(*others) == [True, True]
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+# -- a pool that waits for a replica (Sentinel), on a master that has none ---------------
+
+
+def replicated(pool: ArqRedis, ack_timeout_ms: int) -> ReplicatedArqRedis:
+    """The pool a Sentinel target gets, on the embedded server's connections."""
+    waiting = ReplicatedArqRedis(
+        connection_pool=pool.connection_pool, default_queue_name=pool.default_queue_name
+    )
+    waiting.replica_ack_timeout_ms = ack_timeout_ms
+    return waiting
+
+
+async def waits(pool: ArqRedis) -> int:
+    stats = await pool.info("commandstats")
+    return int(stats.get("cmdstat_wait", {"calls": 0})["calls"])
+
+
+async def test_a_master_without_replica_accepts_a_batch_alone_then_stops_waiting(
+    arq_pool: ArqRedis,
+) -> None:
+    """The batch's round trip ends with the marker and one WAIT; no replica acknowledges and
+    none is connected, so the batch is accepted and the pool remembers the master is alone:
+    the next batch asks INFO instead of waiting again. (With a replica: test_redis_sentinel.)"""
+    pool = replicated(arq_pool, 50)
+    assert await queue_delivery(pool, **delivery(0))  # loads the script
+    before = await waits(arq_pool)
+
+    answers = await asyncio.gather(*(queue_delivery(pool, **delivery(n)) for n in (1, 2, 3)))
+
+    assert answers == [True, True, True]
+    assert await waits(arq_pool) == before
+    assert pool.alone
+    assert await arq_pool.get(REPLICATION_MARK_KEY) == b"1"
+    assert len(await queued_ids(arq_pool)) == 4
+
+
+async def test_the_first_batch_on_such_a_master_waits_once(arq_pool: ArqRedis) -> None:
+    pool = replicated(arq_pool, 50)
+    assert await queue_delivery(arq_pool, **delivery(9))  # loads the script, waits for nobody
+    before = await waits(arq_pool)
+
+    answers = await asyncio.gather(*(queue_delivery(pool, **delivery(n)) for n in range(4)))
+
+    assert answers == [True] * 4
+    assert await waits(arq_pool) == before + 1
+    assert pool.alone
+
+
+async def test_a_pool_that_does_not_wait_writes_no_marker(arq_pool: ArqRedis) -> None:
+    """Negative: without a replica acknowledgement asked for, the round trip is the scripts
+    alone, as with a single Redis."""
+    pool = replicated(arq_pool, 0)
+    before = await waits(arq_pool)
+    assert await asyncio.gather(*(queue_delivery(pool, **delivery(n)) for n in range(3)))
+    assert await waits(arq_pool) == before
+    assert await arq_pool.get(REPLICATION_MARK_KEY) is None
+    assert not pool.alone

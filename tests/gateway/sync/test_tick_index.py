@@ -8,7 +8,7 @@ from gateway.clock import utcnow
 from gateway.models import SyncStatus
 from gateway.sync.hashing import state_digest, state_hash
 from gateway.sync.ledger import PARKED_COMPLETE, StateSummary
-from gateway.sync.tick_index import SEEN, TickIndex, unchanged_entry
+from gateway.sync.tick_index import CLOSED, OPEN, SEEN, TickIndex, unchanged_entry
 
 TASK = {"id": 7, "title": "Order laptop", "completed": False}
 
@@ -67,3 +67,17 @@ def test_only_open_unseen_rows_that_are_not_held_back_left_the_list() -> None:
     index.see(1)
 
     assert sorted(index.unseen_open(now)) == [2, 7]
+
+
+def test_an_entry_is_its_flag_then_the_digest_and_no_digest_without_a_usable_hash() -> None:
+    """The compact form itself: one flag byte, then the 32-byte digest only when the row can
+    count as unchanged, so a row without one holds just its flag."""
+    index = TickIndex()
+    index.add(1, state_hash(TASK), SyncStatus.SYNCED, False)
+    index.add(2, state_hash(TASK), SyncStatus.PENDING_CREATE, False)
+    index.add(3, "not-a-hex-digest", SyncStatus.SYNCED, False)
+    index.add(4, None, SyncStatus.SYNCED, True)
+
+    assert index.see(1) == OPEN + state_digest(TASK)
+    assert [index.see(n) for n in (2, 3, 4)] == [OPEN, OPEN, CLOSED]
+    assert len(index) == 4
