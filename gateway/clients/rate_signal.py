@@ -85,10 +85,14 @@ class Tuning:
     pace_fraction: float = 0.97
     """Space departures to this share of a stated per-second limit (0: do not pace).
     The rest absorbs the jitter between leaving here and being counted there."""
-    pace_backoff: float = 0.85
-    """A refusal despite the pace slows the pace by this factor (down to half) ..."""
-    pace_recovery: float = 0.0005
-    """... and each success with budget left wins this much of it back."""
+    pace_backoff: float = 0.9
+    """A refusal despite the pace slows the pace by this factor (down to half): mostly it
+    is jitter (the site counted a stalled bunch of arrivals at once), so the cut is
+    small and soon won back; a site whose budget someone else spends keeps refusing
+    and the cuts, one per round trip, reach half the pace within a few round trips ..."""
+    pace_recovery: float = 0.002
+    """... and each success wins this much of it back (a tenth in 50 successes, half a
+    second at Jira's 100 per second)."""
     headroom: float = 1.5
     """A paced window holds this many times rate x round trip (Little's law), so the
     window never throttles below the pace when the round trip wobbles."""
