@@ -13,7 +13,10 @@ Two rules keep the bucket honest:
 
 - at most ``limit x fraction`` departures of a kind in any second, counting those
   sent before the limit was known (the first requests of a new site leave at once);
-- the next departure is never set before now, so a stall does not bank a burst.
+- the next departure is never set before now, so a stall does not bank a burst;
+- an answer that says nothing is left of the site's second skips a beat: a stall
+  on either side made the site count a bunch at once, and the requests right
+  behind would be refused; one interval later a hit has left the site's window.
 
 The pace itself is additive-increase, multiplicative-decrease: a refusal despite
 the pace means the site counted more than we sent (it stalled and counted a bunch
@@ -81,6 +84,14 @@ class Pacer:
             self._next[kind] = start + interval / self.scale
         departures.append(start)
         return start
+
+    def skip_beat(self, kind: str) -> None:
+        """The site's second is full (an answer said nothing is left): the next departure
+        of ``kind`` waits one interval more, so the arrivals right behind it find room."""
+        interval = self.intervals.get(kind)
+        if interval:
+            now = self.clock()
+            self._next[kind] = max(self._next.get(kind, now), now) + interval / self.scale
 
     def slow_down(self, factor: float) -> None:
         self.scale = max(MIN_PACE_SCALE, self.scale * factor)

@@ -21,7 +21,8 @@ which on a slow site took seconds and overshot. For paced requests:
   stalling a whole second for one late arrival; only when the pace is at its
   slowest and the site still refuses (someone else spends the budget) does every
   slot pause for ``Retry-After`` and the window halve;
-- little budget left is not a warning sign: it is the pace using the budget.
+- little budget left is not a warning sign: it is the pace using the budget; none
+  left (or a refusal) skips one beat of the pace, so the next arrivals find room.
 
 Before the site states a limit (or with ``pace_fraction=0``), the window alone
 adapts, as TCP's congestion window does:
@@ -246,6 +247,7 @@ class RateWindow:
         tuning = self.tuning
         if signal.refused:
             self.refusals += 1
+            self.pacer.skip_beat(ticket.kind)  # the site's second is full, as below
             if ticket.number > self._pace_cut_from:  # one cut per round trip, as above
                 self._pace_cut_from = self._sent
                 self.pace_cuts += 1
@@ -258,6 +260,8 @@ class RateWindow:
             return
         if signal.status >= 400:
             return
+        if signal.remaining is not None and signal.remaining <= 0:
+            self.pacer.skip_beat(ticket.kind)
         self.pacer.recover(tuning.pace_recovery)
         round_trip = max(0.0, self.clock() - ticket.sent_at)
         smoothed = self.round_trip or round_trip

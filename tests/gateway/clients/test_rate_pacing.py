@@ -143,3 +143,31 @@ async def test_the_site_gauges_show_the_window_and_the_pace() -> None:
     assert REGISTRY.get_sample_value("gateway_jira_window_slots", site) == window.slots > 4
     pace = REGISTRY.get_sample_value("gateway_jira_pace_per_second", {**site, "kind": "read"})
     assert pace == pytest.approx(LIMIT * Tuning().pace_fraction * window.pace_scale)
+
+
+async def test_an_answer_with_nothing_left_skips_one_beat_of_the_pace() -> None:
+    clock, sleep = ManualClock(), RecordingSleep()
+    window = await paced_window(clock, sleep, Tuning(pace_fraction=1.0))
+    first = await window.acquire(sleep, "POST")
+    window.release(first, ok(remaining=0))
+    await window.acquire(sleep, "POST")
+    assert sleep.delays == [pytest.approx(0.02)]  # two intervals of 10 ms, not one
+
+
+async def test_an_answer_with_budget_left_skips_no_beat() -> None:
+    """The counterpart: the same departures, one interval apart."""
+    clock, sleep = ManualClock(), RecordingSleep()
+    window = await paced_window(clock, sleep, Tuning(pace_fraction=1.0))
+    first = await window.acquire(sleep, "POST")
+    window.release(first, ok(remaining=1))
+    await window.acquire(sleep, "POST")
+    assert sleep.delays == [pytest.approx(0.01)]
+
+
+async def test_a_refusal_of_a_paced_request_skips_one_beat_too() -> None:
+    clock, sleep = ManualClock(), RecordingSleep()
+    window = await paced_window(clock, sleep, Tuning(pace_fraction=1.0))
+    first = await window.acquire(sleep, "POST")
+    window.release(first, refused(retry_after=0.0))
+    await window.acquire(sleep, "POST")
+    assert sleep.delays == [pytest.approx(0.02)]  # its own 10 ms beat and one skipped
