@@ -171,6 +171,8 @@ class RateWindow:
             raise ValueError("cap must not be below the floor")
         self.cap = cap
         self._resize(min(self.size, float(cap)))
+        if self.observer is not None:
+            self.observer(self)
 
     async def acquire(self, sleep: Sleep = asyncio.sleep, method: str = "GET") -> Ticket:
         """Wait out any pause, for a free slot and for the pace; the ticket for ``release``.
