@@ -3,8 +3,9 @@
 N new tasks, one tick. The fake Jira enforces its documented burst limits (100
 GET/POST per second per tenant), says how much of the budget is left on every
 answer, and adds 50 ms to every request (300 ms for a slow site), so the floor is
-N/100 seconds. With default settings the gateway adapts the number of creates in
-flight to those answers (``gateway.clients.rate_window``); the row before it is the
+N/100 seconds. With default settings the gateway paces its creates to the limit
+the answers state and holds rate x round trip of them in flight
+(``gateway.clients.rate_window``, ``gateway.clients.pacer``); the row before it is the
 gateway without the window, at the old fixed default of 4 (what the gateway did
 before), measured in the same run.
 """

@@ -98,6 +98,20 @@ UPSTREAM_BACKOFF_SECONDS = Counter(
     ["service"],
 )
 
+# -- Jira rate window (gateway.clients.rate_window), per worker process ---------------------
+
+JIRA_WINDOW_SLOTS = Gauge(
+    "gateway_jira_window_slots",
+    "Requests the adaptive window lets be in flight to a Jira site now, by site host.",
+    ["site"],
+)
+JIRA_PACE_PER_SECOND = Gauge(
+    "gateway_jira_pace_per_second",
+    "Requests per second the pacer lets leave for a Jira site now, by site host and kind "
+    "of limit (read: GET/POST, write: PUT/DELETE); absent until the site states its limit.",
+    ["site", "kind"],
+)
+
 # -- ARQ jobs (gateway.worker) -------------------------------------------------------------
 
 JOBS = Counter(

@@ -7,6 +7,7 @@ label has a bounded number of values; nothing from headers or bodies is recorded
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from gateway import metrics
 from gateway.clients.retry import RetryEvent
@@ -43,3 +44,10 @@ def record_retry(event: RetryEvent) -> None:
     status = str(event.status) if event.status is not None else "error"
     metrics.UPSTREAM_RETRIES.labels(service=str(event.service), status=status).inc()
     metrics.UPSTREAM_BACKOFF_SECONDS.labels(service=str(event.service)).inc(event.delay)
+
+
+def report_window(site: str, slots: int, paces: Mapping[str, float]) -> None:
+    """A site's rate window changed: its slots, and its pace per kind of limit (per second)."""
+    metrics.JIRA_WINDOW_SLOTS.labels(site=site).set(slots)
+    for kind, pace in paces.items():
+        metrics.JIRA_PACE_PER_SECOND.labels(site=site, kind=kind).set(pace)

@@ -5,8 +5,27 @@ write windows) and says how close a caller is on every answer: ``X-RateLimit-Lim
 and ``X-RateLimit-Remaining``, ``X-RateLimit-NearLimit`` under 20% left,
 ``Beta-Retry-After`` where a stricter limit would have refused, and 429 (or 503)
 with ``Retry-After`` once it refuses. A fixed number of parallel requests is either
-too few for a slow site or too many for a fast one, so the number of requests in
-flight is a window that adapts, as TCP's congestion window does:
+too few for a slow site or too many for a fast one, so the gateway adapts.
+
+Once the site has stated its limit (its first answer does), the rate is set by a
+pacer (``gateway.clients.pacer``): departures of each kind are spaced to
+``pace_fraction`` of the stated per-second limit, and the pace, not the window,
+takes the decreases. The window then only has to hold enough requests in flight
+for that pace, which by Little's law is rate x round trip: it jumps there
+(``headroom`` times the smoothed round trip) instead of doubling per round trip,
+which on a slow site took seconds and overshot. For paced requests:
+
+- a refusal slows the pace (once per round trip) and only the refused request
+  waits its ``Retry-After`` (its retry honours it): the others leave at the slower
+  pace, which the site's sliding second has room for, instead of every slot
+  stalling a whole second for one late arrival; only when the pace is at its
+  slowest and the site still refuses (someone else spends the budget) does every
+  slot pause for ``Retry-After`` and the window halve;
+- little budget left is not a warning sign: it is the pace using the budget; none
+  left (or a refusal) skips one beat of the pace, so the next arrivals find room.
+
+Before the site states a limit (or with ``pace_fraction=0``), the window alone
+adapts, as TCP's congestion window does:
 
 - it starts small and doubles every round trip (slow start) until the first sign
   of the limit, then grows by one per round trip of successes (additive increase);
@@ -14,14 +33,10 @@ flight is a window that adapts, as TCP's congestion window does:
   shrinks by ``near_factor`` when fewer than ``shrink_fraction`` are left, so the
   requests already on their way do not run into a refusal;
 - a refusal halves it (multiplicative decrease) and pauses every slot for
-  ``Retry-After``: the other requests would be refused too;
-- once the site states its limit, departures of each kind (GET/POST, PUT/DELETE)
-  are spaced to ``pace_fraction`` of it: a window counts requests, not seconds, and
-  at a few tens of milliseconds per round trip one slot more or less is a fifth of
-  the budget, while the per-second limit is exact (Jira's burst limits, the ones
-  these headers state, are per second); a refusal despite the pace slows it (a
-  server that stalls and then counts a bunch of arrivals at once), successes with
-  budget left win the pace back;
+  ``Retry-After``: the other requests would be refused too.
+
+Always:
+
 - a refusal for one hot issue (``RateLimit-Reason: jira-per-issue-on-write``) says
   nothing about the site: only that request waits (the retry honours its
   ``Retry-After``), the window and the other slots carry on;
@@ -40,150 +55,98 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
-from gateway.clients.errors import MAX_RETRY_AFTER_SECONDS, parse_retry_after
+from gateway.clients.instrument import report_window
+from gateway.clients.pacer import MIN_PACE_SCALE, Pacer
+from gateway.clients.rate_signal import (
+    PER_ISSUE_REASON,
+    REFUSALS,
+    Signal,
+    Tuning,
+    limit_kind,
+    read_signal,
+)
+
+__all__ = [
+    "INITIAL_WINDOW",
+    "MIN_PACE_SCALE",
+    "PER_ISSUE_REASON",
+    "REFUSALS",
+    "RateWindow",
+    "Signal",
+    "SiteWindows",
+    "Ticket",
+    "Tuning",
+    "limit_kind",
+    "read_signal",
+]
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+WindowObserver = Callable[["RateWindow"], None]
 
-INITIAL_WINDOW = 4
-"""The old fixed default: a new site starts where every domain used to stay."""
+INITIAL_WINDOW = Tuning().initial
 HISTORY = 256
-REFUSALS = frozenset({429, 503})
-MIN_PACE_SCALE = 0.5
-PER_ISSUE_REASON = "jira-per-issue-on-write"
 DEFAULT_PAUSE_SECONDS = 1.0
 """Pause after a refusal that names no ``Retry-After`` (Jira's burst limits are per second)."""
-
-
-@dataclass(frozen=True)
-class Signal:
-    """What one answer says about the site's budget; every field is optional on the wire."""
-
-    status: int
-    limit: int | None = None
-    remaining: int | None = None
-    retry_after: float | None = None
-    near_limit: bool = False
-    beta_retry_after: bool = False
-    reason: str | None = None
-
-    @property
-    def per_issue(self) -> bool:
-        """The limit of one issue's writes, not the site's budget."""
-        return self.reason == PER_ISSUE_REASON
-
-    @property
-    def refused(self) -> bool:
-        """A 429, or a 503 that names a ``Retry-After`` (Jira sheds load that way too)."""
-        return self.status == 429 or (self.status in REFUSALS and self.retry_after is not None)
-
-
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        return None
-
-
-def read_signal(response: httpx.Response) -> Signal:
-    """The budget headers of one answer; a malformed header counts as absent."""
-    headers = response.headers
-    return Signal(
-        status=response.status_code,
-        limit=_header_int(headers, "X-RateLimit-Limit"),
-        remaining=_header_int(headers, "X-RateLimit-Remaining"),
-        retry_after=parse_retry_after(headers.get("Retry-After")),
-        near_limit=headers.get("X-RateLimit-NearLimit", "").strip().lower() == "true",
-        beta_retry_after="Beta-Retry-After" in headers,
-        reason=headers.get("RateLimit-Reason"),
-    )
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """The window's constants; the defaults suit Jira Cloud's per-second burst limits."""
-
-    floor: int = 1
-    initial: int = INITIAL_WINDOW
-    hold_fraction: float = 0.1
-    """Stop growing while fewer than this share of the limit is left."""
-    shrink_fraction: float = 0.02
-    """Shrink by ``near_factor`` while fewer than this share is left."""
-    near_factor: float = 0.8
-    refused_factor: float = 0.5
-    pace_fraction: float = 0.95
-    """Space departures to this share of a stated per-second limit (0: do not pace)."""
-    pace_backoff: float = 0.85
-    """A refusal despite the pace slows the pace by this factor (down to half) ..."""
-    pace_recovery: float = 0.0005
-    """... and each success with budget left wins this much of it back."""
-    max_pause: float = MAX_RETRY_AFTER_SECONDS
-
-    def __post_init__(self) -> None:
-        if self.floor < 1 or self.initial < 1:
-            raise ValueError("floor and initial window must be at least 1")
-        if not 0 <= self.shrink_fraction <= self.hold_fraction < 1:
-            raise ValueError("need 0 <= shrink_fraction <= hold_fraction < 1")
-        factors = (self.near_factor, self.refused_factor, self.pace_backoff)
-        if not all(0 < factor < 1 for factor in factors):
-            raise ValueError("decrease factors must lie strictly between 0 and 1")
-        if not 0 <= self.pace_fraction <= 1:
-            raise ValueError("pace_fraction must lie between 0 and 1")
+RTT_GAIN = 0.125
+"""Weight of the newest round trip in the smoothed one (TCP's SRTT gain)."""
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """One slot held by one request: its place in the send order, its kind of limit, and
-    how often the window had been full before it left (to tell whether it filled since)."""
+    """One slot held by one request: its place in the send order, its kind of limit, how
+    often the window had been full before it left (to tell whether it filled since),
+    when it left and whether it left paced."""
 
     number: int
     kind: str
     full_before: int
-
-
-def limit_kind(method: str) -> str:
-    """Jira counts GET/POST and PUT/DELETE against separate burst limits."""
-    return "write" if method.upper() in ("PUT", "DELETE", "PATCH") else "read"
+    sent_at: float = 0.0
+    paced: bool = False
 
 
 class RateWindow:
     """How many requests one site may have in flight; ``acquire`` before, ``release`` after."""
 
     def __init__(
-        self, *, cap: int, tuning: Tuning | None = None, clock: Clock = time.monotonic
+        self,
+        *,
+        cap: int,
+        tuning: Tuning | None = None,
+        clock: Clock = time.monotonic,
+        observer: WindowObserver | None = None,
     ) -> None:
         self.tuning = tuning = tuning or Tuning()
         if cap < tuning.floor:
             raise ValueError("a rate window needs 1 <= floor <= cap")
         self.cap = cap
         self.clock = clock
+        self.observer = observer
+        """Told after every change of slots or pace (the metrics' gauges)."""
         self.size = float(min(max(tuning.initial, tuning.floor), cap))
         self.slow_start = True
         self.in_flight = 0
         self.paused_until = 0.0
         self.refusals = 0
         self.decreases = 0
+        self.pace_cuts = 0
         self.smallest = self.size
         self.largest = self.size
         self.history: deque[int] = deque([self.slots], maxlen=HISTORY)
         """The latest slot counts, one entry per change (for logs and tests)."""
-        self.intervals: dict[str, float] = {}
-        """Seconds between departures per kind of limit, once the site stated the limit."""
-        self.pace_scale = 1.0
-        """How much of ``pace_fraction`` the pace allows now (refusals lower it)."""
-        self._next_departure: dict[str, float] = {}
+        self.pacer = Pacer(tuning.pace_fraction, clock)
+        self.round_trip = 0.0
+        """Smoothed seconds from departure to answer of successful requests."""
         self._sent = 0
         self._filled = 0
         """How often a departure filled the window: only a full window has earned growth."""
         self._recovery_from = 0
+        self._pace_cut_from = 0
         self._acked = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -192,12 +155,24 @@ class RateWindow:
         """Requests allowed in flight now: the window's whole part."""
         return max(self.tuning.floor, min(self.cap, int(self.size)))
 
+    @property
+    def intervals(self) -> dict[str, float]:
+        """Seconds between departures per kind at full pace, once the site stated its limit."""
+        return self.pacer.intervals
+
+    @property
+    def pace_scale(self) -> float:
+        """How much of ``pace_fraction`` the pace allows now (refusals lower it)."""
+        return self.pacer.scale
+
     def set_cap(self, cap: int) -> None:
         """A new cap (a domain's ``max_concurrency`` changed); the window is clamped to it."""
         if cap < self.tuning.floor:
             raise ValueError("cap must not be below the floor")
         self.cap = cap
         self._resize(min(self.size, float(cap)))
+        if self.observer is not None:
+            self.observer(self)
 
     async def acquire(self, sleep: Sleep = asyncio.sleep, method: str = "GET") -> Ticket:
         """Wait out any pause, for a free slot and for the pace; the ticket for ``release``.
@@ -215,13 +190,18 @@ class RateWindow:
             if self.in_flight < self.slots:
                 break
             await self._wait_for_slot()
-        ticket = Ticket(self._sent + 1, limit_kind(method), self._filled)
+        kind = limit_kind(method)
+        paced = self.pacer.paced(kind)
+        departure = self.pacer.schedule(kind)
+        ticket = Ticket(self._sent + 1, kind, self._filled, departure, paced)
         self.in_flight += 1
         self._sent += 1
         if self.in_flight >= self.slots:
             self._filled += 1
         try:
-            await self._pace(ticket.kind, sleep)
+            delay = departure - self.clock()
+            if delay > 0:
+                await sleep(delay)
         except BaseException:
             self.release(ticket, None)
             raise
@@ -240,42 +220,69 @@ class RateWindow:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
 
-    async def _pace(self, kind: str, sleep: Sleep) -> None:
-        """Keep departures of one kind apart, so a stated per-second limit is never overrun.
-
-        The next departure is never set before now: a stall does not bank a burst.
-        """
-        interval = self.intervals.get(kind)
-        if not interval:
-            return
-        now = self.clock()
-        start = max(now, self._next_departure.get(kind, 0.0))
-        self._next_departure[kind] = start + interval / self.pace_scale
-        if start > now:
-            await sleep(start - now)
-
     def release(self, ticket: Ticket, signal: Signal | None) -> None:
         """Give the slot back and adapt to the answer (``None``: no answer, e.g. a timeout)."""
         self.in_flight -= 1
         if signal is not None:
+            slots, rate = self.slots, self.pacer.rate(ticket.kind)
             self._adapt(ticket, signal)
+            if self.observer is not None and (slots, rate) != (
+                self.slots,
+                self.pacer.rate(ticket.kind),
+            ):
+                self.observer(self)
         self._wake()
 
     def _adapt(self, ticket: Ticket, signal: Signal) -> None:
-        tuning = self.tuning
-        fresh = ticket.number > self._recovery_from
         if signal.per_issue:
             self.refusals += int(signal.refused)
             return
-        if signal.limit and tuning.pace_fraction:
-            self.intervals[ticket.kind] = 1.0 / (signal.limit * tuning.pace_fraction)
+        if signal.limit:
+            self.pacer.learn(ticket.kind, signal.limit)
+        if ticket.paced:
+            self._adapt_paced(ticket, signal)
+        else:
+            self._adapt_window(ticket, signal)
+
+    def _adapt_paced(self, ticket: Ticket, signal: Signal) -> None:
+        """A paced request's answer moves the pace; the window follows rate x round trip."""
+        tuning = self.tuning
         if signal.refused:
             self.refusals += 1
-            pause = signal.retry_after if signal.retry_after is not None else DEFAULT_PAUSE_SECONDS
-            self.pause(pause)
+            self.pacer.skip_beat(ticket.kind)  # the site's second is full, as below
+            if ticket.number > self._pace_cut_from:  # one cut per round trip, as above
+                self._pace_cut_from = self._sent
+                self.pace_cuts += 1
+                self.pacer.slow_down(tuning.pace_backoff)
+            if self.pacer.slowest:
+                # Refused at half the stated pace: the budget goes elsewhere; wait as told.
+                self.pause(_pause_for(signal))
+                if ticket.number > self._recovery_from:
+                    self._decrease(tuning.refused_factor)
+            return
+        if signal.status >= 400:
+            return
+        if signal.remaining is not None and signal.remaining <= 0:
+            self.pacer.skip_beat(ticket.kind)
+        self.pacer.recover(tuning.pace_recovery)
+        round_trip = max(0.0, self.clock() - ticket.sent_at)
+        smoothed = self.round_trip or round_trip
+        self.round_trip = smoothed + RTT_GAIN * (round_trip - smoothed)
+        needed = self.pacer.rate(ticket.kind) * self.round_trip * tuning.headroom + 1.0
+        if needed > self.size:
+            self.slow_start = False
+            self._resize(needed)
+
+    def _adapt_window(self, ticket: Ticket, signal: Signal) -> None:
+        """An unpaced request's answer moves the window (slow start, AIMD)."""
+        tuning = self.tuning
+        fresh = ticket.number > self._recovery_from
+        if signal.refused:
+            self.refusals += 1
+            self.pause(_pause_for(signal))
             if fresh:
                 self._decrease(tuning.refused_factor)
-                self.pace_scale = max(MIN_PACE_SCALE, self.pace_scale * tuning.pace_backoff)
+                self.pacer.slow_down(tuning.pace_backoff)
             return
         left = self._left(signal)
         if left is not None and left < tuning.shrink_fraction:
@@ -287,7 +294,7 @@ class RateWindow:
             self.slow_start = False
             return
         if signal.status < 400:
-            self.pace_scale = min(1.0, self.pace_scale + tuning.pace_recovery)
+            self.pacer.recover(tuning.pace_recovery)
             if self._filled > ticket.full_before:
                 self._grow()
 
@@ -338,6 +345,20 @@ class RateWindow:
                 free -= 1
 
 
+def _pause_for(signal: Signal) -> float:
+    return signal.retry_after if signal.retry_after is not None else DEFAULT_PAUSE_SECONDS
+
+
+def site_gauges(site: str) -> WindowObserver:
+    """An observer that shows a site's window and pace on the metrics' gauges."""
+
+    def observe(window: RateWindow) -> None:
+        pacer = window.pacer
+        report_window(site, window.slots, {kind: pacer.rate(kind) for kind in pacer.intervals})
+
+    return observe
+
+
 class SiteWindows:
     """One ``RateWindow`` per site base URL, shared by every job of a worker process."""
 
@@ -351,6 +372,9 @@ class SiteWindows:
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = self._factory(cap)
+            if window.observer is None:
+                window.observer = site_gauges(httpx.URL(key).host or key)
+            window.observer(window)
         elif window.cap != cap:
             window.set_cap(cap)
         return window
