@@ -9,7 +9,7 @@ departures of each kind of limit ``1 / (limit x fraction)`` apart holds the rate
 exactly whatever the round trip; the fraction left over absorbs the jitter
 between leaving here and being counted there.
 
-Two rules keep the bucket honest:
+Three rules keep the bucket honest:
 
 - at most ``limit x fraction`` departures of a kind in any second, counting those
   sent before the limit was known (the first requests of a new site leave at once);
