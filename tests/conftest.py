@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from arq.connections import ArqRedis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, make_url
 
 from gateway.clock import OFFSET_FILE_ENV
@@ -24,6 +26,14 @@ from tests.start_order import read_costs, start_order, worker_count
 from tests.world import World
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+# Property tests check behaviour, never speed (timing lives in bench/): on a loaded
+# machine one example can stall past Hypothesis's 200 ms deadline, or a draw past its
+# too-slow health check, and fail a test whose property holds. Example counts stay.
+hypothesis_settings.register_profile(
+    "suite", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
