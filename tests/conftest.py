@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from arq.connections import ArqRedis
-from sqlalchemy import Engine
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import Engine, make_url
 
 from gateway.clock import OFFSET_FILE_ENV
 from gateway.db import make_engine
@@ -19,9 +22,18 @@ from gateway.security.crypto import load_cipher, set_default_cipher
 from gateway.settings import Settings, load_settings
 from tests import postgres
 from tests.fixtures import fake_world
+from tests.start_order import read_costs, start_order, worker_count
 from tests.world import World
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+# Property tests check behaviour, never speed (timing lives in bench/): on a loaded
+# machine one example can stall past Hypothesis's 200 ms deadline, or a draw past its
+# too-slow health check, and fail a test whose property holds. Example counts stay.
+hypothesis_settings.register_profile(
+    "suite", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
@@ -42,15 +54,52 @@ def redis_url(embedded_redis: EmbeddedRedis) -> Iterator[str]:
     yield embedded_redis.url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head through Alembic once per test process.
+
+    Migrating costs a few hundred milliseconds and most tests need a migrated database,
+    so ``engine`` starts each test from a byte copy of this file instead."""
+    path = tmp_path_factory.mktemp("migrated") / "gateway.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_database() -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to head once per test process, which
+    the test databases of ``engine`` users are created from (CREATE DATABASE ... TEMPLATE)."""
+    server = postgres.server_url()
+    assert server is not None, "only used when GATEWAY_TEST_DATABASE_URL is set"
+    with postgres.fresh_database(server) as url:
+        upgrade(url)
+        yield str(make_url(url).database)
+
+
+# The PostgreSQL databases `database_url` created already migrated, for `engine` to know.
+_MIGRATED_COPIES: set[str] = set()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A SQLite file, or a fresh PostgreSQL database when GATEWAY_TEST_DATABASE_URL is set."""
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A SQLite file, or a fresh PostgreSQL database when GATEWAY_TEST_DATABASE_URL is set.
+
+    Empty, unless the test also uses ``engine``: then on PostgreSQL the database is made
+    as a copy of the migrated one (``engine`` copies the SQLite file itself)."""
     server = postgres.server_url()
     if server is None:
         yield f"sqlite:///{tmp_path / 'gateway.db'}"
         return
-    with postgres.fresh_database(server) as url:
-        yield url
+    template = None
+    if "engine" in request.fixturenames:
+        template = request.getfixturevalue("migrated_postgres_database")
+    with postgres.fresh_database(server, template) as url:
+        if template is not None:
+            _MIGRATED_COPIES.add(url)
+        try:
+            yield url
+        finally:
+            _MIGRATED_COPIES.discard(url)
 
 
 @pytest.fixture
@@ -63,15 +112,33 @@ def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
     )
 
 
+def _copied_migrated_database(url: str, request: pytest.FixtureRequest) -> bool:
+    """Whether the database at ``url`` now is a copy of the migrated one: already so on
+    PostgreSQL when ``database_url`` made it; a SQLite file that does not exist yet is
+    copied here. Anything else (an existing file, another server) is left to Alembic."""
+    if url in _MIGRATED_COPIES:
+        return True
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    path = Path(str(parsed.database))
+    if path.exists():
+        return False
+    shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+    return True
+
+
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    """The test database (SQLite or PostgreSQL) migrated to head through Alembic.
+def engine(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The test database (SQLite or PostgreSQL) migrated to head through Alembic: a copy
+    of the database migrated once per test process, or migrated here.
 
     Credentials are encrypted with this test's key (under its data folder), also by
     engines the test makes without one."""
     cipher = load_cipher(settings)
     set_default_cipher(cipher)
-    upgrade(settings.effective_database_url)
+    if not _copied_migrated_database(settings.effective_database_url, request):
+        upgrade(settings.effective_database_url)
     engine = make_engine(settings.effective_database_url, cipher=cipher)
     yield engine
     engine.dispose()
@@ -99,25 +166,6 @@ async def world(
         yield built
 
 
-# Tests that mostly wait on real processes and real seconds (scenarios, deployed-process
-# stories, the state machine): started first, so the parallel run does not end on one
-# of them while the other workers sit idle.
-LONG_RUNNING = (
-    "tests/scenarios/",
-    "tests/ops/",
-    "tests/test_state_machine.py",
-    "tests/gateway/maintenance/test_backup_restore.py",
-    "tests/gateway/tracing/",
-)
-
-
-def _start_rank(item: pytest.Item) -> int:
-    """The position of the item's group in LONG_RUNNING (slowest first); others last."""
-    for rank, prefix in enumerate(LONG_RUNNING):
-        if item.nodeid.startswith(prefix):
-            return rank
-    return len(LONG_RUNNING)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=_start_rank)
+    """Long tests first, spread over the workers (``tests/start_order.py``)."""
+    items[:] = start_order(items, worker_count(), read_costs())

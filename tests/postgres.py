@@ -28,14 +28,20 @@ def server_url() -> str | None:
 
 
 @contextmanager
-def fresh_database(url: str) -> Generator[str]:
-    """Create an empty database next to the one ``url`` names; yield its URL; drop it."""
+def fresh_database(url: str, template: str | None = None) -> Generator[str]:
+    """Create a database next to the one ``url`` names; yield its URL; drop it.
+
+    Empty by default; with ``template`` (the name of a database on the same server that
+    nobody is connected to) a copy of that one, which PostgreSQL makes at file level:
+    much cheaper than running the migrations again for every test.
+    """
     base = make_url(url)
     name = f"test_{uuid.uuid4().hex[:16]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT", pool_size=1)
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
         try:
             yield base.set(database=name).render_as_string(hide_password=False)
         finally:

@@ -3,6 +3,7 @@ and a world of fakes on loopback for the actions that call PeopleForce and Jira.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator
@@ -12,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from gateway.admin.accounts import create_api_token, create_user
+from gateway.admin.accounts import create_api_token, hash_password
 from gateway.api.app import create_app
 from gateway.db import session_scope
+from gateway.models import AdminUser, Role
 from gateway.settings import Settings
 
 ADMIN_USER = "admin"
@@ -52,10 +54,21 @@ def sign_in(client: TestClient, username: str = ADMIN_USER, password: str = ADMI
     )
 
 
+@functools.cache
+def admin_password_hash() -> str:
+    """The argon2 hash of ADMIN_PASSWORD, made once per test process: hashing costs about
+    150 ms of CPU on purpose, and one salted hash verifies as well as a fresh one."""
+    return hash_password(ADMIN_PASSWORD)
+
+
 @pytest.fixture
 def admin_user(engine: Engine) -> str:
+    """The admin account, stored as ``create_user`` stores it (test_roles and the CLI tests
+    make accounts through it), with the process's one hash of ADMIN_PASSWORD."""
     with session_scope(engine) as session:
-        create_user(session, ADMIN_USER, ADMIN_PASSWORD)
+        session.add(
+            AdminUser(username=ADMIN_USER, password_hash=admin_password_hash(), role=Role.ADMIN)
+        )
     return ADMIN_USER
 
 
