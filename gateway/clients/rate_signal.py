@@ -82,7 +82,7 @@ class Tuning:
     """Shrink by ``near_factor`` while fewer than this share is left (unpaced requests)."""
     near_factor: float = 0.8
     refused_factor: float = 0.5
-    pace_fraction: float = 0.97
+    pace_fraction: float = 0.985
     """Space departures to this share of a stated per-second limit (0: do not pace).
     The rest absorbs the jitter between leaving here and being counted there."""
     pace_backoff: float = 0.9
