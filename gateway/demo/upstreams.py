@@ -19,7 +19,7 @@ from fakes.clock import FakeClock
 from fakes.faults import FaultPlane
 from fakes.jira import FakeJira, WebhookDispatcher, create_jira_app
 from fakes.peopleforce import FakePeopleForce, create_peopleforce_app
-from fakes.server import FakeServer
+from fakes.server import FakeServer, stop_servers
 from gateway.demo.records import JIRA_EMAIL, JIRA_TOKEN, PF_KEY
 
 PEOPLEFORCE = "peopleforce"
@@ -75,8 +75,7 @@ class Upstreams(FakeApps):
         self.jira_faults.reset_log()
 
     def stop(self) -> None:
-        for server in (self.jira_server, self.pf_server):
-            server.stop()
+        stop_servers([self.jira_server, self.pf_server])
 
 
 def start_upstreams(
