@@ -3,53 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
-from fakes.server import FakeServer
-from gateway.api.app import create_app
 from gateway.jobs import ISSUE_EVENT_JOB
 from gateway.models import EventType, ReopenPolicy
-from tests.conftest import WEBHOOK_SECRET
+from tests.return_path import gateway_api, one_synced_task, wait_for_deliveries
 from tests.world import World
 
+__all__ = ["gateway_api"]  # the fixture, used by name
+
 COMPLETE = "/tasks/{task_id}/complete"
-
-
-@pytest.fixture
-async def gateway_api(world: World) -> AsyncIterator[str]:
-    """The real gateway API on loopback, registered as the fake Jira's admin webhook."""
-    server = FakeServer(create_app(world.settings)).start()
-    world.jira.webhooks.register(
-        f"{server.url}/api/v1/webhooks/jira",
-        name="PF-Jira Sync: Task Completion Return Vector",
-        events=["jira:issue_updated"],
-        jql="labels = PeopleForce AND statusCategory = Done",
-        secret=WEBHOOK_SECRET,
-    )
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-async def one_synced_task(world: World, title: str = "Welcome lunch") -> tuple[dict, str]:
-    world.add_domain()
-    task = world.pf.create_task(title)
-    await world.tick()
-    [issue] = world.issues()
-    return task, issue["key"]
-
-
-async def wait_for_deliveries(world: World, count: int, timeout: float = 10.0) -> None:
-    """Wait until the fake Jira has finished ``count`` delivery attempts."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if world.jira.webhooks.pending == 0 and len(world.jira.webhooks.log) >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"deliveries: {world.jira.webhooks.log}")
 
 
 def completes(world: World) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Generator, Sequence
@@ -14,7 +13,6 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from gateway.logs import configure_logging
-from tests.world import World
 
 
 def named(spans: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:
@@ -50,25 +48,6 @@ def lineage(spans: Sequence[ReadableSpan], span: ReadableSpan) -> list[str]:
         span = by_id[span.parent.span_id]
         names.append(span.name)
     return names
-
-
-async def wait_for_deliveries(world: World, count: int, timeout: float = 10.0) -> None:
-    """Wait until the fake Jira has finished ``count`` delivery attempts."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if world.jira.webhooks.pending == 0 and len(world.jira.webhooks.log) >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"deliveries: {world.jira.webhooks.log}")
-
-
-async def one_synced_task(world: World, title: str = "Welcome lunch") -> tuple[dict, str]:
-    """A domain with one task created in Jira by a tick: (the task, its issue key)."""
-    world.add_domain()
-    task = world.pf.create_task(title)
-    await world.tick()
-    [issue] = world.issues()
-    return task, issue["key"]
 
 
 @contextmanager

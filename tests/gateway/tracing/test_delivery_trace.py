@@ -24,11 +24,10 @@ from tests.gateway.tracing.spans import (
     lines,
     of_kind,
     one,
-    one_synced_task,
     span_id,
     trace_id,
-    wait_for_deliveries,
 )
+from tests.return_path import one_synced_task, wait_for_deliveries
 from tests.world import World
 
 INGRESS = "POST /api/v1/webhooks/jira"

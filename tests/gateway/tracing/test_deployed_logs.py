@@ -13,7 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gateway.demo.processes import gateway_command
 from gateway.demo.stack import register_webhook
-from tests.gateway.tracing.spans import json_logs, lines, one, one_synced_task, wait_for_deliveries
+from tests.gateway.tracing.spans import json_logs, lines, one
+from tests.return_path import one_synced_task, wait_for_deliveries
 from tests.world import World
 
 LOOPBACK = "127.0.0.1"
