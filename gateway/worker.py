@@ -49,9 +49,13 @@ from gateway.runtime.recovery import Recovery
 from gateway.runtime.unavailable import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
-from gateway.sync.breaker import allows_writes
 from gateway.sync.deps import JIRA_WINDOWS, SyncDeps
-from gateway.sync.inbound import Outcome, dead_letter_issue_event, process_issue_event
+from gateway.sync.inbound import (
+    Outcome,
+    dead_letter_issue_event,
+    held_back,
+    process_issue_event,
+)
 from gateway.sync.ledger import Catalog, Ledger
 from gateway.sync.locks import LockBusy
 from gateway.sync.reconciler import run_reconcile
@@ -64,8 +68,6 @@ log = logging.getLogger("gateway.worker")
 
 INBOUND_MAX_TRIES = 8
 # The webhook job's result when its domain is paused (beside gateway.sync.inbound.Outcome).
-DOMAIN_PAUSED = "domain_paused"
-BREAKER_OPEN = "breaker_open"
 INBOUND_MAX_DEFER_SECONDS = 300
 UNAVAILABLE_RETRY_MAX_SECONDS = 60
 RETRIED_WHEN_UNAVAILABLE = frozenset({ISSUE_EVENT_JOB, REPLAY_JOB})
@@ -249,29 +251,18 @@ async def process_jira_issue_event(ctx: dict[str, Any], domain_id: int, issue_id
     deps = SyncDeps.from_ctx(ctx)
     domain = await Ledger(ctx["engine"], domain_id).domain()
     name = domain.name if domain is not None else str(domain_id)
-    if domain is not None and not domain.is_active:
-        # Paused: nothing is written for it; the sweep after resuming reconciles the issue.
+    held = held_back(domain)
+    if held is not None:
+        outcome, why = held
         log.info(
-            "skipped Jira issue %s: domain %s is paused; the sweep reconciles it after resume",
+            "skipped Jira issue %s: domain %s %s",
             issue_id,
             name,
+            why,
             extra={"domain": name, "issue_id": issue_id},
         )
-        metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=DOMAIN_PAUSED).inc()
-        return DOMAIN_PAUSED
-    if domain is not None and not allows_writes(domain):
-        # Refused credentials: a call would fail and dead-letter a delivery that is not
-        # lost. The sweep waits for the breaker too and covers this delivery's time.
-        log.info(
-            "skipped Jira issue %s: domain %s's breaker is open (%s); the sweep reconciles "
-            "it once the breaker closes",
-            issue_id,
-            name,
-            domain.breaker_reason,
-            extra={"domain": name, "issue_id": issue_id},
-        )
-        metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=BREAKER_OPEN).inc()
-        return BREAKER_OPEN
+        metrics.INBOUND_OUTCOMES.labels(domain=name, outcome=outcome).inc()
+        return outcome
     try:
         with log_context(domain=name, issue_id=issue_id):
             outcome = await process_issue_event(deps, domain_id, issue_id)

@@ -17,6 +17,7 @@ from gateway.clients.models import JiraIssue
 from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clock import utcnow
 from gateway.models import DomainConfig, EventType, ReopenPolicy, SyncState, SyncStatus
+from gateway.sync.breaker import allows_writes
 from gateway.sync.deps import SyncDeps
 from gateway.sync.ledger import Ledger
 from gateway.sync.lineage import lineage_matches
@@ -52,6 +53,28 @@ class Outcome(StrEnum):
     TASK_GONE = "task_gone"
     DOMAIN_GONE = "domain_gone"
     DEAD_LETTERED = "dead_lettered"
+    DOMAIN_PAUSED = "domain_paused"
+    BREAKER_OPEN = "breaker_open"
+
+
+def held_back(domain: DomainConfig | None) -> tuple[Outcome, str] | None:
+    """Why a webhook job of ``domain`` must not act now (outcome, the log's reason), or None.
+
+    Paused, nothing is written for the domain; with its breaker open a call would fail
+    and dead-letter a delivery that is not lost. Either way the sweep, which waits too,
+    covers the delivery's time afterwards.
+    """
+    if domain is None:
+        return None
+    if not domain.is_active:
+        return Outcome.DOMAIN_PAUSED, "is paused; the sweep reconciles it after resume"
+    if not allows_writes(domain):
+        return (
+            Outcome.BREAKER_OPEN,
+            f"has its breaker open ({domain.breaker_reason}); the sweep reconciles it once "
+            "the breaker closes",
+        )
+    return None
 
 
 async def process_issue_event(
