@@ -13,9 +13,11 @@ puts them together. Read-only: PeopleForce is only listed (it has no
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -107,22 +109,21 @@ def _read_ledger(session: Session, domain_id: int, task_id: int) -> _Ledger:
 
 
 async def _find_task(
-    settings: Settings, domain: DomainConfig, task_id: int, completed_first: bool
+    http: httpx.AsyncClient, domain: DomainConfig, task_id: int, completed_first: bool
 ) -> tuple[PFTask | None, str]:
     """The task as PeopleForce lists it now, and where it was found (or why not)."""
     order = (True, False) if completed_first else (False, True)
+    client = peopleforce_client(http, domain)
     try:
-        async with http_client(settings) as http:
-            client = peopleforce_client(http, domain)
-            for completed in order:
-                pages = client.iter_task_pages(completed, max_pages=TRACE_MAX_PAGES)
-                try:
-                    async for page in pages:
-                        for task in page.tasks:
-                            if task.id == task_id:
-                                return task, "completed" if completed else "open"
-                finally:
-                    await pages.aclose()
+        for completed in order:
+            pages = client.iter_task_pages(completed, max_pages=TRACE_MAX_PAGES)
+            try:
+                async for page in pages:
+                    for task in page.tasks:
+                        if task.id == task_id:
+                            return task, "completed" if completed else "open"
+            finally:
+                await pages.aclose()
     except UpstreamError as error:
         return None, f"PeopleForce could not be read: {describe(error, domain)}"
     return None, (
@@ -231,15 +232,18 @@ async def trace_task(engine: Engine, settings: Settings, domain_id: int, task_id
     ledger = await in_session(engine, lambda s: _read_ledger(s, domain_id, task_id))
     domain = ledger.domain
     completed_first = ledger.state is not None and ledger.state.is_completed
-    task, found = await _find_task(settings, domain, task_id, completed_first)
+    async with http_client(settings) as http:
+        # Independent reads: PeopleForce's lists and the mapped issue in Jira, at once.
+        (task, found), jira = await asyncio.gather(
+            _find_task(http, domain, task_id, completed_first),
+            read_issue_now(http, domain, ledger.state),
+        )
     routing = None
     if task is not None:
         routing = preview_row(
             task, ledger.specs, DomainDefaults.from_model(domain), domain, ledger.state
         )
     state = _state_view(domain, ledger.state, task) if ledger.state is not None else None
-    async with http_client(settings) as http:
-        jira = await read_issue_now(http, domain, ledger.state)
     return TaskTrace(
         domain_id=domain_id,
         domain_name=domain.name,
