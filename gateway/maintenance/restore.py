@@ -41,7 +41,8 @@ from gateway.redis import RedisTarget, redis_client
 from gateway.runtime.presence import read_presence
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings
-from gateway.sync.lineage import lineage_matches, orphan_jql
+from gateway.sync.lineage import orphan_jql
+from gateway.sync.orphans import issues_by_lineage
 
 BEFORE_RESTORE_SUFFIX = ".before-restore"
 # Issues created this long before the backup's last write are searched too: clocks of
@@ -151,16 +152,9 @@ async def _lineage_since(
     or made by the gateway's account), by its lineage property."""
     minutes = int((utcnow() - since + RECOVERY_MARGIN).total_seconds() // 60) + 1
     jql = orphan_jql(domain, minutes)
-    found: dict[int, str] = {}
     async with http_client(settings) as http:
-        jira = jira_client(http, domain)
-        async for issue in jira.search_jql(jql, fields=["labels", "created"]):
-            task_id = lineage_matches(
-                await jira.get_property(issue.id, domain.property_key), domain
-            )
-            if task_id is not None:
-                found.setdefault(task_id, issue.id)
-    return found
+        found = await issues_by_lineage(jira_client(http, domain), domain, jql)
+    return {task_id: issue.id for task_id, issue in found.items()}
 
 
 async def recover_lineage(engine: Engine, settings: Settings) -> int:

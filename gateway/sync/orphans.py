@@ -84,13 +84,22 @@ class OrphanSearch:
         self.searched.update(wanted)
 
     async def _lineage_hits(self, jql: str, wanted: set[int]) -> dict[int, JiraIssue]:
-        found: dict[int, JiraIssue] = {}
-        async for issue in self.jira.search_jql(jql, fields=["labels", "created"]):
-            value = await self.jira.get_property(issue.id, self.domain.property_key)
-            task_id = lineage_matches(value, self.domain)
-            if task_id in wanted and task_id not in found:
-                found[task_id] = issue
-        return found
+        return await issues_by_lineage(self.jira, self.domain, jql, wanted)
+
+
+async def issues_by_lineage(
+    jira: JiraClient, domain: DomainConfig, jql: str, wanted: set[int] | None = None
+) -> dict[int, JiraIssue]:
+    """Task id -> the first issue ``jql`` finds whose lineage property names that task of
+    ``domain`` (only the ``wanted`` tasks, when given). The orphan search and the
+    restore's search for issues made after a backup both read Jira this way."""
+    found: dict[int, JiraIssue] = {}
+    async for issue in jira.search_jql(jql, fields=["labels", "created"]):
+        task_id = lineage_matches(await jira.get_property(issue.id, domain.property_key), domain)
+        if task_id is None or task_id in found or (wanted is not None and task_id not in wanted):
+            continue
+        found[task_id] = issue
+    return found
 
 
 async def adopt_orphan(tick: TickContext, state: SyncState, orphan: JiraIssue) -> SyncState:
