@@ -39,9 +39,11 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# The database-touching tests again, against PostgreSQL, plus the concurrent-workers
-# scenario: each test gets a fresh database on the server this URL names (the role needs
-# CREATEDB). .ci/run starts one. Fakes, clients and the SQLite-only scenarios run once.
+# The database-touching tests again, against PostgreSQL, plus the concurrent-workers and
+# database-restart scenarios: each test gets a fresh database on the server this URL names
+# (the role needs CREATEDB). .ci/run starts one. Only tests that use a database fixture run
+# here (tests/conftest.py deselects the rest); fakes, clients and the SQLite-only
+# scenarios run once.
 TEST_DATABASE_URL ?= postgresql+psycopg://gateway:gateway@127.0.0.1:5432/gateway
 POSTGRES_TESTS := tests/gateway tests/ops tests/scenarios/test_scenarios_postgres.py
 test-postgres: $(STAMP)

@@ -39,6 +39,8 @@ KILLED_CODES = {1, 3}
 SURVIVED_CODES = {0}
 NO_TESTS_CODES = {5, 33}
 TIMEOUT_CODES = {36, 24, -24, 152, 255}
+# mutmut's wall-clock limit per mutant is (the mutant's tests' own time + 1 s) times this.
+TIMEOUT_MULTIPLIER = 3.0
 _NAME = re.compile(r"^(?P<module>[\w.]+?)\.x(?:_|ǁ)(?P<function>.+?)__mutmut_(?P<n>\d+)$")
 
 
@@ -125,6 +127,10 @@ def scratch_copy(target: Target, into: Path) -> Path:
         "also_copy": ["fakes", "scenarios"],
         "pytest_add_cli_args": ["-p", "no:cacheprovider"],
         "pytest_add_cli_args_test_selection": target.tests,
+        # A mutant that hangs (a lost wake-up, a loop that never ends) counts as killed
+        # either way; mutmut's default waits 15x the tests' own time before saying so,
+        # which made these few mutants most of the run's wall time.
+        "timeout_multiplier": TIMEOUT_MULTIPLIER,
     }
     lines = ["", "[tool.mutmut]"] + [
         f"{key} = {json.dumps(value)}" for key, value in config.items()
@@ -140,6 +146,7 @@ def run_target(target: Target, equivalents: list[dict[str, str]], children: int)
     with tempfile.TemporaryDirectory(prefix=f"mutate-{target.name}-") as folder:
         work = scratch_copy(target, Path(folder))
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["GATEWAY_HYPOTHESIS_PROFILE"] = "mutation"  # fewer examples per mutant
         command = [str(MUTMUT), "run", "--max-children", str(children), *target.mutant_globs()]
         run = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
         meta = work / "mutants" / f"{target.module}.meta"

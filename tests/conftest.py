@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,7 +34,12 @@ WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 hypothesis_settings.register_profile(
     "suite", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-hypothesis_settings.load_profile("suite")
+# `make mutate` runs a module's tests once per mutant: a mutant that changes behaviour
+# fails on the first few examples, so there it draws 25 rather than 100 per test.
+hypothesis_settings.register_profile(
+    "mutation", parent=hypothesis_settings.get_profile("suite"), max_examples=25
+)
+hypothesis_settings.load_profile(os.environ.get("GATEWAY_HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(scope="session")
@@ -166,6 +172,29 @@ async def world(
         yield built
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long tests first, spread over the workers (``tests/start_order.py``)."""
+@pytest.fixture
+def postgres_server() -> str:
+    """The PostgreSQL server of the PostgreSQL pass, for a test that makes its own
+    databases on it; the test is skipped in the SQLite pass."""
+    server = postgres.server_url()
+    if server is None:
+        pytest.skip(f"needs a PostgreSQL server: set {postgres.TEST_DATABASE_URL_ENV}")
+    return server
+
+
+# A test reaches the database only through one of these fixtures (directly or through
+# ``settings``, ``engine``, ``world``): the PostgreSQL pass runs those tests alone.
+DATABASE_FIXTURES = frozenset({"database_url", "postgres_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long tests first, spread over the workers (``tests/start_order.py``).
+
+    In the PostgreSQL pass, a test that uses no database fixture would only repeat what
+    the SQLite pass ran (it has no database, or makes its own SQLite file), so it is
+    deselected there."""
+    if postgres.server_url() is not None:
+        uses = [bool(DATABASE_FIXTURES & set(getattr(i, "fixturenames", ()))) for i in items]
+        config.hook.pytest_deselected(items=[i for i, u in zip(items, uses, strict=True) if not u])
+        items[:] = [i for i, u in zip(items, uses, strict=True) if u]
     items[:] = start_order(items, worker_count(), read_costs())

@@ -7,27 +7,19 @@ the SQLite pass runs the same scenario in tests/scenarios/test_scenarios_pass.py
 
 from __future__ import annotations
 
-import pytest
-
 from scenarios import run_scenario
 from tests import postgres
 
 
-def test_concurrent_worker_processes_on_postgresql() -> None:
-    server = postgres.server_url()
-    if server is None:
-        pytest.skip(f"needs a PostgreSQL server: set {postgres.TEST_DATABASE_URL_ENV}")
-    with postgres.fresh_database(server) as url:
+def test_concurrent_worker_processes_on_postgresql(postgres_server: str) -> None:
+    with postgres.fresh_database(postgres_server) as url:
         result = run_scenario("concurrent-workers", seed=5, tasks=10, database_url=url)
     assert result.passed, [c for c in result.checks if not c.ok]
     assert set(result.issues_per_task) == {1}
 
 
-def test_database_restart_on_postgresql() -> None:
+def test_database_restart_on_postgresql(postgres_server: str) -> None:
     """Connections terminated and refused twice: ticks resume, nothing accepted is lost."""
-    server = postgres.server_url()
-    if server is None:
-        pytest.skip(f"needs a PostgreSQL server: set {postgres.TEST_DATABASE_URL_ENV}")
-    with postgres.fresh_database(server) as url:
+    with postgres.fresh_database(postgres_server) as url:
         result = run_scenario("database-restart", seed=5, tasks=12, database_url=url)
     assert result.passed, (result.reasons, result.notes)
