@@ -1,4 +1,5 @@
-"""The dashboard's runtime view: live workers, queue depth and the last sweep's repairs."""
+"""The dashboard's runtime view: live workers, queue depth, the last sweep's repairs, and
+each domain's circuit breaker and last reconcile pass."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from gateway.clock import utcnow
 from gateway.db import session_scope
 from gateway.heartbeat import HEARTBEAT_KEY_PREFIX, HEARTBEAT_TTL_SECONDS
 from gateway.jobs import QUEUE_NAME
-from gateway.models import EventType, SyncEvent
+from gateway.models import DomainConfig, EventType, SyncEvent
 from tests.gateway.admin.conftest import Admin
 
 PAGES = ("/admin", "/admin/fragments/dashboard")
@@ -140,3 +141,29 @@ def test_database_size_and_oldest_event_kept(admin: Admin, engine: Engine, path:
     html = admin.client.get(path).text
     oldest = re.search(r'data-testid="oldest-event">(.*?)</dd>', html, re.S)
     assert oldest is not None and ">3 d ago</time>" in oldest.group(1)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_breaker_state_and_last_reconcile_per_domain(admin: Admin, engine: Engine, path: str):
+    acme = _domain(engine, "acme")
+    other = _domain(engine, "other")
+    html = admin.client.get(path).text
+    assert f'data-testid="breaker-{acme}"' not in html
+    assert re.search(rf'data-testid="last-reconcile-{acme}">never · every 60 min<', html)
+    with session_scope(engine) as db:
+        domain = db.get(DomainConfig, acme)
+        assert domain is not None
+        domain.breaker_opened_at = utcnow()
+        domain.breaker_reason = "jira refused: 401"
+        domain.last_reconcile_at = utcnow() - timedelta(minutes=5)
+        domain.last_reconcile_outcome = "read 3 in 1 requests"
+    html = admin.client.get(path).text
+    badge = re.search(rf'<span [^>]*data-testid="breaker-{acme}"[^>]*>([^<]*)<', html)
+    assert badge is not None and "circuit breaker open" in badge.group(1)
+    assert 'title="jira refused: 401"' in badge.group(0)
+    assert f'data-testid="breaker-{other}"' not in html
+    reconcile = re.search(rf'data-testid="last-reconcile-{acme}">(.*?)</dd>', html, re.S)
+    assert reconcile is not None and "read 3 in 1 requests" in reconcile.group(1)
+    page = admin.client.get(f"/admin/domains/{acme}").text
+    assert 'data-testid="breaker"' in page and "circuit breaker open since" in page
+    assert "read 3 in 1 requests" in page

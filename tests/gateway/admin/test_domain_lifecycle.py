@@ -94,6 +94,34 @@ def test_cli_update_refuses_bad_input_with_one_line(run) -> None:
     assert shown(run)["poll_interval_seconds"] != 1
 
 
+def test_cli_update_of_where_credentials_go_needs_them_entered_again(run) -> None:
+    """The CLI holds the same line as the API and the form: stored secrets never follow
+    a changed base URL or account email to a new server."""
+    added = run(
+        "domain", "add", "acme", "--pf-base-url", PF_URL, "--jira-base-url",
+        "https://acme.atlassian.net", "--jira-email", "bot@acme.test",
+        "--pf-api-key-stdin", "--jira-api-token-stdin", stdin="pf-secret\njira-secret\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    before = shown(run)
+    for change, needed in (
+        (("--pf-base-url", "https://evil.test/api/public/v3"), "pf_api_key"),
+        (("--jira-base-url", "https://evil.test"), "jira_api_token"),
+        (("--jira-email", "attacker@evil.test"), "jira_api_token"),
+    ):
+        refused = run("domain", "update", "acme", *change)
+        assert refused.exit_code == 1, (change, refused.output)
+        assert needed in refused.output, refused.output
+        assert len(refused.output.strip().splitlines()) == 1, refused.output
+    assert shown(run) == before
+    moved = run(
+        "domain", "update", "acme", "--pf-base-url", "https://acme.peopleforce.io/api/public/v3",
+        "--pf-api-key-stdin", stdin="pf-secret-2\n",
+    )  # fmt: skip
+    assert moved.exit_code == 0, moved.output
+    assert shown(run)["pf_base_url"] == "https://acme.peopleforce.io/api/public/v3"
+
+
 def test_update_and_rule_add_help_say_how_secrets_and_operators_work(run) -> None:
     update_help = " ".join(run("domain", "update", "--help").output.split())
     assert "--pf-api-key-stdin" in update_help and "GATEWAY_NEW_PF_API_KEY" in update_help

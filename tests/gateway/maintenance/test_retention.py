@@ -1,4 +1,5 @@
-"""The audit prune on hand-made rows: the window, each keep rule and its negative, batches."""
+"""The audit prune on hand-made rows: the window, each keep rule and its negative, batches,
+and ``gateway audit prune --older-than``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
 from gateway.admin import domains
 from gateway.admin.schemas import DomainCreate
+from gateway.cli import app as cli
 from gateway.clock import utcnow
 from gateway.db import session_scope
 from gateway.maintenance.retention import (
@@ -21,7 +24,7 @@ from gateway.maintenance.retention import (
     prune_audit,
 )
 from gateway.models import DeadLetter, EventType, SyncEvent, SyncState, SyncStatus
-from gateway.settings import ConfigurationError, load_settings
+from gateway.settings import ConfigurationError, Settings, load_settings
 
 OLD = timedelta(days=200)
 
@@ -196,3 +199,31 @@ def test_batches_are_sized_to_the_lock_budget() -> None:
     assert next_batch_size(4_000, 1.0, 5_000) == 5_000  # never above the largest
     assert next_batch_size(150, 10_000.0, 5_000) == 100  # never below the smallest
     assert next_batch_size(2, 10_000.0, 2) == 2
+
+
+def test_the_command_prunes_the_window_it_is_given(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
+    now = utcnow()
+    twenty = _event(engine, now - timedelta(days=20), EventType.WEBHOOK_UNKNOWN_SITE)
+    five = _event(engine, now - timedelta(days=5), EventType.WEBHOOK_UNKNOWN_SITE)
+    runner = CliRunner()
+
+    default = runner.invoke(cli, ["audit", "prune"])
+    assert default.exit_code == 0, default.output
+    assert "older than 90 days" in default.output
+    assert {twenty, five} <= _ids(engine)
+
+    dry = runner.invoke(cli, ["audit", "prune", "--older-than", "10", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would delete" in dry.output and {twenty, five} <= _ids(engine)
+
+    pruned = runner.invoke(cli, ["audit", "prune", "--older-than", "10"])
+    assert pruned.exit_code == 0, pruned.output
+    assert "older than 10 days" in pruned.output
+    assert twenty not in _ids(engine) and five in _ids(engine)
+
+    refused = runner.invoke(cli, ["audit", "prune", "--older-than", "0"])
+    assert refused.exit_code == 2 and five in _ids(engine)
