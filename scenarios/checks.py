@@ -76,18 +76,24 @@ def check_completion_agrees(h: Harness, ctx: RunContext, label: str = "completio
     return len(wrong)
 
 
+AT_REST_SHOWN = 5  # requests named in a failed at-rest check, to say what still moved
+
+
 async def check_at_rest(h: Harness, ctx: RunContext) -> int:
     """Run one more round after settling; nothing may be sent to Jira, nothing written to PF."""
     h.reset_logs()
     await h.round()
-    jira = len(h.requests("jira"))
-    pf_writes = sum(1 for r in h.requests("peopleforce") if is_write("peopleforce", r))
+    jira = list(h.requests("jira"))
+    pf_writes = [r for r in h.requests("peopleforce") if is_write("peopleforce", r)]
+    sent = jira + pf_writes
+    shown = ", ".join(f"{r.method} {r.path} ({r.status})" for r in sent[:AT_REST_SHOWN])
     ctx.check(
         "zero writes at rest",
-        jira == 0 and pf_writes == 0,
-        f"a round at rest sent {jira} requests to Jira and {pf_writes} writes to PeopleForce",
+        not sent,
+        f"a round at rest sent {len(jira)} requests to Jira and {len(pf_writes)} writes to "
+        f"PeopleForce: {shown}",
     )
-    return jira + pf_writes
+    return len(sent)
 
 
 def check_writes_bounded(ctx: RunContext, writes: int, human_changes: int) -> None:
