@@ -62,6 +62,18 @@ def settings_or_exit() -> Settings:
         raise fail(f"configuration: {error}", code=2) from None
 
 
+def reachable_or_exit(settings: Settings, *, database: bool = True, redis: bool = False) -> None:
+    """What the command needs (data folder, database, Redis) is usable, or one line naming
+    the setting and the cause, and exit 1: the same check ``serve`` and ``worker`` make
+    before they start (``gateway.runtime.preflight``)."""
+    from gateway.runtime.preflight import StartupError, preflight
+
+    try:
+        preflight(settings, database=database, redis=redis)
+    except StartupError as error:
+        raise fail(str(error)) from None
+
+
 def prepare_database(settings: Settings) -> None:
     """Refuse to run on an old schema; the default SQLite file migrates itself."""
     from gateway.db import make_engine
@@ -110,6 +122,7 @@ def configured_engine() -> Generator[tuple[Engine, Settings]]:
     from gateway.security.crypto import load_cipher
 
     settings = settings_or_exit()
+    reachable_or_exit(settings)
     prepare_database(settings)
     engine = make_engine(settings.effective_database_url, cipher=load_cipher(settings))
     try:
@@ -167,6 +180,7 @@ def run_like_a_worker(work: Callable[[Any], Awaitable[T]]) -> T:
     from gateway.sync.deps import SyncDeps
 
     with configured_engine() as (engine, settings):
+        reachable_or_exit(settings, database=False, redis=True)
 
         async def main() -> T:
             try:

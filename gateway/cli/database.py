@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from gateway.cli._common import fail, out, settings_or_exit
+from gateway.cli._common import fail, out, reachable_or_exit, settings_or_exit
 from gateway.redis import RedisTarget
 from gateway.settings import Settings
 
@@ -57,6 +57,7 @@ def db_current() -> None:
     from gateway.migrate import current_revision, head_revision
 
     settings = settings_or_exit()
+    reachable_or_exit(settings)
     engine = make_engine(settings.effective_database_url)
     try:
         out.print(f"current: {current_revision(engine) or 'none'}  head: {head_revision()}")
