@@ -46,7 +46,11 @@ from gateway.monitoring.tracing import carried_job, configure_from_environment
 from gateway.notify import AlertKind
 from gateway.runtime import presence
 from gateway.runtime.recovery import Recovery
-from gateway.runtime.unavailable import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
+from gateway.runtime.unavailable import (
+    DATABASE_UNAVAILABLE,
+    REDIS_UNAVAILABLE,
+    unavailable_line,
+)
 from gateway.security.crypto import load_cipher
 from gateway.settings import Settings, get_settings
 from gateway.sync.deps import JIRA_WINDOWS, SyncDeps
@@ -201,9 +205,16 @@ def observed(function: JobFunction) -> WorkerCoroutine:
         except (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE) as error:
             # The database or Redis is restarting (or SQLite is locked): run a one-shot job
             # again later rather than drop it (a webhook job would leave its delivery to
-            # the next sweep). Ticks and sweeps fail: the scheduler queues them again.
+            # the next sweep). Ticks and sweeps fail: the scheduler queues them again. An
+            # outage is not a bug: one line, not ARQ's traceback of every failed job.
             if name not in RETRIED_WHEN_UNAVAILABLE:
-                raise
+                log.warning(
+                    "%s %s failed, %s; the scheduler queues it again",
+                    name,
+                    ctx.get("job_id", ""),
+                    unavailable_line(error),
+                )
+                return None
             outcome = "retry"
             delay = min(UNAVAILABLE_RETRY_MAX_SECONDS, 2 ** int(ctx.get("job_try", 1)))
             raise Retry(defer=delay) from error

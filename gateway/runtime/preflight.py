@@ -22,6 +22,7 @@ from gateway.redis import (
     redact_url,
     resolve_redis,
 )
+from gateway.runtime.unavailable import first_line
 from gateway.settings import ENV_PREFIX, Settings
 
 DATA_DIR_SETTING = f"{ENV_PREFIX}DATA_DIR"
@@ -33,14 +34,6 @@ STARTUP_FAILURE_EXIT_CODE = 1
 
 class StartupError(Exception):
     """Something a command needs cannot be used; the message is one line for the operator."""
-
-
-def first_line(error: BaseException) -> str:
-    """The cause of ``error`` in one line (SQLAlchemy's own text spans several)."""
-    cause = getattr(error, "orig", None) or error
-    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-    text = lines[0] if lines else ""
-    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
 def check_folder(path: Path, setting: str = DATA_DIR_SETTING) -> None:

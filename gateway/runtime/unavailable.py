@@ -20,3 +20,17 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 """Errors that mean the database cannot be used now: down, restarting, or locked past
 SQLite's busy timeout."""
+
+
+def first_line(error: BaseException) -> str:
+    """The cause of ``error`` in one line (SQLAlchemy's own text spans several)."""
+    cause = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+
+
+def unavailable_line(error: BaseException) -> str:
+    """What is unavailable and why, in one line."""
+    what = "Redis" if isinstance(error, REDIS_UNAVAILABLE) else "the database"
+    return f"{what} is unavailable: {first_line(error)}"

@@ -24,7 +24,7 @@ from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
 from gateway.monitoring.tick_status import TickProgress, record_report
 from gateway.monitoring.tracing import traced
-from gateway.runtime.preflight import first_line
+from gateway.runtime.unavailable import first_line
 from gateway.sync.breaker import refused_credentials
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
