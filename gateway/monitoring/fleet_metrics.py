@@ -38,7 +38,9 @@ SNAPSHOT_TTL_SECONDS = 120
 WORKER_LABEL = "worker"
 # Gauges that describe one worker process; the others are read from the database or
 # Redis by whoever is scraped, so copying them from workers would count them twice.
-WORKER_GAUGES = frozenset({"gateway_jobs_running"})
+WORKER_GAUGES = frozenset(
+    {"gateway_jobs_running", "gateway_jira_window_slots", "gateway_jira_pace_per_second"}
+)
 MIN_PUBLISH_INTERVAL_SECONDS = 1.0
 
 _last_publish = 0.0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import httpx
 import pytest
@@ -243,3 +245,25 @@ async def test_jobs_are_counted_by_outcome() -> None:
     after = (count("fine", "ok"), count("flaky", "retry"), count("broken", "failed"))
     assert after == tuple(value + 1 for value in before)
     assert sample("gateway_jobs_running") == 0
+
+
+def test_every_metric_the_readme_serves_from_workers_is_in_their_snapshot() -> None:
+    """The README's metrics table says which metrics the API serves with the ``worker``
+    label: those are the ones a worker publishes (``fleet_metrics.snapshot``)."""
+    from gateway.monitoring.fleet_metrics import WORKER_GAUGES
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `gateway_")]
+    from_workers = [
+        name
+        for row in rows
+        if "label `worker`" in row.split("|")[4]
+        for name in re.findall(r"`(gateway_[a-z_]+)`", row.split("|")[1])
+    ]
+    assert "gateway_ticks_total" in from_workers, "the README's metrics table was not found"
+    types = {family.name: family.type for family in REGISTRY.collect()}
+    for name in from_workers:
+        family = name.removesuffix("_total")
+        assert family in types, f"{name} is in the README but not registered"
+        if types[family] == "gauge":
+            assert family in WORKER_GAUGES, f"{name}: the README says so, workers never publish it"
