@@ -15,7 +15,7 @@ import httpx
 
 from gateway.admin.upstream import describe, jira_client
 from gateway.clients import NotFoundError, UpstreamError
-from gateway.models import DomainConfig, SyncState
+from gateway.models import DomainConfig, ReopenPolicy, SyncState
 from gateway.sync.drift import BASE_FIELDS
 from gateway.sync.lineage import lineage_matches
 
@@ -57,6 +57,13 @@ def _drift(domain: DomainConfig, state: SyncState, issue_key: str, view: IssueNo
             "done in Jira while the task is open: its webhook job, the sweep or the "
             "reconciler completes the task"
         )
+    if not view.done and state.is_completed:
+        then = (
+            "the reconciler's next pass reopens the task"
+            if domain.reopen_policy == ReopenPolicy.INCOMPLETE
+            else "the task stays completed (reopen policy 'leave')"
+        )
+        notes.append(f"reopened in Jira after the task was completed: {then}")
     return notes
 
 

@@ -92,6 +92,15 @@ async def test_json_api_trace_of_a_completed_task_with_a_dead_letter(
     assert [e["event_type"] for e in trace["events"]][:1] == ["created"]
     assert "transitioned" in [e["event_type"] for e in trace["events"]]
 
+    # A person reopens the issue of the completed task: the trace says so, and what follows.
+    world.jira.reopen(world.states()[tasks["laptop"]].jira_issue_key or "")
+    reopened = client.get(f"/api/v1/admin/domains/acme/tasks/{tasks['laptop']}", headers=bearer)
+    assert reopened.json()["jira"]["drift"] == [
+        "reopened in Jira after the task was completed: the task stays completed "
+        "(reopen policy 'leave')"
+    ]
+    assert "In Jira now: reopened in Jira" in reopened.json()["verdict"]
+
     failed = client.get(f"/api/v1/admin/domains/acme/tasks/{fresh}", headers=bearer).json()
     assert failed["verdict"].startswith("Failed permanently: dead letter")
     assert "Cost centre" in failed["verdict"] and failed["dead_letters"][0]["state"] == "open"
