@@ -20,7 +20,9 @@ worker exited; the domain ticked again within the bound after each outage;
 every delivery answered 2xx completed its task before any sweep; every task
 synced; after one sweep every pair agrees; one issue per task; zero writes at
 rest. Without the API's outage handlers (negative test) the admin API answers
-500: FAIL.
+500: FAIL; on PostgreSQL, with workers that do not retry a webhook job meeting
+the outage (``Knobs(recovery=False)``), deliveries answered 202 are left to the
+sweep: FAIL.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from gateway.db import SQLITE_BUSY_TIMEOUT_MS, session_scope
 from scenarios.checks import check_every_recovery
 from scenarios.harness import Harness
 from scenarios.operations import (
+    GATEWAY_WORKER,
     RECOVERY_BOUND_SECONDS,
     check_accepted_deliveries,
     checked_synced_and_agreeing,
@@ -62,13 +65,17 @@ SQLITE_LOCK_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000 + 3
 POSTGRES_OUTAGE_SECONDS = 5.0
 JIRA_LATENCY_SECONDS = 0.3
 PROBE_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000 + 20
+# Knobs(recovery=False): workers that drop a webhook job meeting the outage (negative test).
+UNRETRIED_WORKER = ("scenarios.unretried_worker",)
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
     outage = _postgres_outage if h.storage.database_url.startswith("postgresql") else _sqlite_lock
     token = _api_token(h)
+    command = GATEWAY_WORKER if ctx.knobs.recovery else UNRETRIED_WORKER
     workers = [
-        start_ops_worker(h, f"worker-{n}", compressed_environment()) for n in range(1, WORKERS + 1)
+        start_ops_worker(h, f"worker-{n}", compressed_environment(), command=command)
+        for n in range(1, WORKERS + 1)
     ]
     batch = max(1, ctx.tasks // (OUTAGES + 1))
     closed: dict[str, int] = {}
