@@ -11,7 +11,8 @@ Faults: the Jira token is revoked while HR edits, creates and completes tasks;
 later the token is restored. Then the PeopleForce key is revoked and restored.
 
 Checks: the breaker opens within K ticks with at most K failed writes to Jira;
-one breaker_opened audit event per outage; while open, a round sends no request
+one breaker_opened audit event per outage; one alert (to a Slack-compatible
+receiver) when it opens; while open, a round sends no request
 at all; after the fix and one probe interval it closes and everything
 converges (titles, new issues, completions); the same for the PeopleForce key,
 where an open breaker stops the listing requests too.
@@ -19,6 +20,9 @@ where an open breaker stops the listing requests too.
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
+from fakes.alerts import AlertReceiver
 from gateway.demo.records import JIRA_TOKEN, PF_KEY
 from gateway.settings import Settings
 from scenarios.harness import Harness, is_write
@@ -33,6 +37,20 @@ QUIET_ROUNDS = 5
 
 
 async def run(h: Harness, ctx: RunContext) -> None:
+    receiver = AlertReceiver()
+    receiver.server.start()
+    h.settings = h.settings.model_copy(update={"notify_webhook_url": SecretStr(receiver.url)})
+    try:
+        await _story(h, ctx, receiver)
+    finally:
+        receiver.server.stop()
+
+
+def _breaker_alerts(receiver: AlertReceiver) -> int:
+    return sum(1 for text in receiver.texts() if "circuit breaker open" in text)
+
+
+async def _story(h: Harness, ctx: RunContext, receiver: AlertReceiver) -> None:
     ids = await sync_tasks(h, ctx.tasks, ctx)
     edited, completed = ids[: len(ids) // 2], ids[len(ids) // 2 : len(ids) // 2 + 2]
 
@@ -52,6 +70,8 @@ async def run(h: Harness, ctx: RunContext) -> None:
         f"at most {K} failed writes to Jira", len(refused) <= K, f"{len(refused)} refused writes"
     )
     await _quiet_while_open(h, ctx, "jira")
+    alerts = _breaker_alerts(receiver)
+    ctx.check("one alert when the breaker opens", alerts == 1, f"{alerts} breaker alerts")
 
     h.phase("the Jira token is restored")
     h.jira.api_token = JIRA_TOKEN
@@ -72,6 +92,10 @@ async def run(h: Harness, ctx: RunContext) -> None:
     ctx.check("the edits made meanwhile sync", not stale_titles(h, edited), "")
     opened = len(h.events("breaker_opened"))
     ctx.check("one breaker_opened event per outage", opened == 2, f"{opened} events")
+    # The second outage follows the first within seconds of real time: alerts of one
+    # kind for one domain are rate limited, so it may add one alert or none.
+    alerts = _breaker_alerts(receiver)
+    ctx.check("at most one alert per outage", 1 <= alerts <= 2, f"{alerts} breaker alerts")
 
 
 async def _until_open(h: Harness, ctx: RunContext, service: str) -> None:

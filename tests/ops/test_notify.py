@@ -11,34 +11,15 @@ from fastapi import FastAPI, Request, Response
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from fakes.alerts import AlertReceiver
 from fakes.server import FakeServer
 from gateway.notify import AlertKind, Delivery, notify
 from gateway.settings import Settings
 
 
-class Receiver:
-    """A tiny incoming-webhook endpoint that records posts and can be told to fail."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.status = 200
-        app = FastAPI()
-
-        @app.post("/hook")
-        async def hook(request: Request) -> Response:
-            self.posts.append(await request.json())
-            return Response("ok", status_code=self.status)
-
-        self.server = FakeServer(app)
-
-    @property
-    def url(self) -> str:
-        return f"{self.server.url}/hook"
-
-
 @pytest.fixture
-def receivers() -> Iterator[tuple[Receiver, Receiver]]:
-    primary, fallback = Receiver(), Receiver()
+def receivers() -> Iterator[tuple[AlertReceiver, AlertReceiver]]:
+    primary, fallback = AlertReceiver(), AlertReceiver()
     primary.server.start()
     fallback.server.start()
     try:
@@ -75,7 +56,7 @@ def configured(settings: Settings, primary: str, fallback: str | None = None) ->
 
 
 async def test_alert_is_posted_once_per_interval_per_kind_and_domain(
-    settings: Settings, redis_url: str, receivers: tuple[Receiver, Receiver]
+    settings: Settings, redis_url: str, receivers: tuple[AlertReceiver, AlertReceiver]
 ) -> None:
     primary, _ = receivers
     chosen = configured(settings, primary.url)
@@ -89,7 +70,7 @@ async def test_alert_is_posted_once_per_interval_per_kind_and_domain(
 
 
 async def test_fallback_is_used_when_the_primary_fails(
-    settings: Settings, redis_url: str, receivers: tuple[Receiver, Receiver]
+    settings: Settings, redis_url: str, receivers: tuple[AlertReceiver, AlertReceiver]
 ) -> None:
     primary, fallback = receivers
     primary.status = 500
@@ -99,7 +80,7 @@ async def test_fallback_is_used_when_the_primary_fails(
 
 
 async def test_unreachable_webhooks_fail_and_release_the_claim(
-    settings: Settings, redis_url: str, receivers: tuple[Receiver, Receiver]
+    settings: Settings, redis_url: str, receivers: tuple[AlertReceiver, AlertReceiver]
 ) -> None:
     primary, _ = receivers
     primary.status = 503
@@ -127,7 +108,7 @@ async def test_worker_alerts_when_ticks_keep_failing(
     settings: Settings,
     engine: Any,
     arq_pool: Any,
-    receivers: tuple[Receiver, Receiver],
+    receivers: tuple[AlertReceiver, AlertReceiver],
 ) -> None:
     from prometheus_client import REGISTRY
     from sqlmodel import Session
@@ -231,7 +212,7 @@ async def test_both_channels_say_the_same_and_one_working_channel_is_enough(
     settings: Settings,
     redis_url: str,
     telegram: TelegramReceiver,
-    receivers: tuple[Receiver, Receiver],
+    receivers: tuple[AlertReceiver, AlertReceiver],
 ) -> None:
     primary, _ = receivers
     chosen = with_telegram(configured(settings, primary.url), telegram)
@@ -300,7 +281,10 @@ async def test_the_bot_token_never_reaches_the_log(
 
 @pytest.mark.parametrize("kind", list(AlertKind))
 async def test_every_alert_kind_is_sent_with_a_link_when_a_public_url_is_set(
-    settings: Settings, redis_url: str, receivers: tuple[Receiver, Receiver], kind: AlertKind
+    settings: Settings,
+    redis_url: str,
+    receivers: tuple[AlertReceiver, AlertReceiver],
+    kind: AlertKind,
 ) -> None:
     """A kind without an admin page must not make the alert fail to build (it did, for the
     breaker and the sweep cap: a KeyError, reduced to one warning, and no alert sent)."""

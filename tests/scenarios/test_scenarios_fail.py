@@ -294,6 +294,7 @@ def test_credentials_revoked_without_the_breaker_keeps_hammering(
         "the breaker opens within 3 ticks (Jira)",
         "at most 3 failed writes to Jira",
         "no request to jira while open",
+        "one alert when the breaker opens",
     )
 
 
