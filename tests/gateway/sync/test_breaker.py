@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from fakes.alerts import AlertReceiver
 from gateway.admin.schemas import DomainOut
 from gateway.api.app import create_app
 from gateway.demo.records import JIRA_TOKEN, PF_KEY
 from gateway.jobs import ISSUE_EVENT_JOB, SWEEP_JOB, sweep_job_id
 from gateway.models import EventType
 from gateway.monitoring.tick_status import read_tick_status
-from tests.ops.test_notify import Receiver
 from tests.world import World
 
 K = 3
@@ -27,8 +27,8 @@ PROBE_SECONDS = 300
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver()
+def receiver() -> Iterator[AlertReceiver]:
+    hook = AlertReceiver()
     hook.server.start()
     try:
         yield hook
@@ -47,7 +47,7 @@ def jira_writes(world: World, status: int | None = None) -> int:
 
 
 async def test_a_revoked_jira_token_opens_the_breaker_after_k_refused_writes(
-    world: World, receiver: Receiver
+    world: World, receiver: AlertReceiver
 ) -> None:
     world.settings = world.settings.model_copy(
         update={"notify_webhook_url": SecretStr(receiver.url), "breaker_threshold": K}
