@@ -229,6 +229,8 @@ class DomainConfig(_Stamped, table=True):
     breaker_reason: str | None = None
     breaker_next_probe_at: datetime | None = None
     breaker_strikes: int = 0
+    # Creates Jira refused with 400 since it last accepted one, across ticks.
+    breaker_refused_creates: int = 0
 
 
 class RoutingRule(_Stamped, table=True):

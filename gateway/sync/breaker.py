@@ -77,6 +77,7 @@ class Breaker:
     opened_at: datetime | None = None
     opened_now: bool = False
     saved_strikes: int = 0
+    refused_creates: int = 0
 
     @classmethod
     def of(cls, ledger: Ledger, domain: DomainConfig, settings: Settings) -> Breaker:
@@ -87,6 +88,7 @@ class Breaker:
             strikes=domain.breaker_strikes,
             saved_strikes=domain.breaker_strikes,
             opened_at=as_utc(domain.breaker_opened_at),
+            refused_creates=domain.breaker_refused_creates,
         )
 
     @property
@@ -112,19 +114,27 @@ class Breaker:
             )
 
     async def after_creates(self, *, refused: int, created: int) -> None:
-        """Schema failures: K different creates refused with 400 in a tick, none accepted.
+        """Schema failures: K different creates refused with 400 since Jira last accepted
+        one, counted across ticks (a domain with one new task a tick meets a changed
+        schema as surely as one with many).
 
         Each refused create is already dead-lettered (no loop); the breaker stops the
         domain from sending every new task into the same refusal until a probe, and
-        says so once. A tick in which some creates succeed is a rule problem of some
-        tasks, not of the domain.
+        says so once. A create that succeeds shows the schema takes the domain's tasks:
+        the refusals are a rule problem of some tasks, not of the domain, and the count
+        starts again.
         """
-        if self.is_open or created or refused < self.threshold:
-            return
-        await self.open(
-            f"jira refused {refused} different creates with HTTP 400 and accepted none: "
-            "a required field or a changed schema? Fix the rules, then replay the dead letters"
-        )
+        before = self.refused_creates
+        self.refused_creates = 0 if created or self.is_open else before + refused
+        if self.refused_creates >= self.threshold:
+            await self.open(
+                f"jira refused {self.refused_creates} different creates with HTTP 400 and "
+                "accepted none since: a required field or a changed schema? Fix the rules, "
+                "then replay the dead letters"
+            )
+            self.refused_creates = 0
+        if self.refused_creates != before:
+            await self.ledger.update_domain(breaker_refused_creates=self.refused_creates)
 
     async def open(self, reason: str) -> None:
         now = utcnow()

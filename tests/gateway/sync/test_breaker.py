@@ -168,6 +168,38 @@ async def test_k_creates_refused_with_400_and_none_accepted_open_the_breaker(wor
     assert world.jira_requests() == 0, "no create is sent into the same refusal"
 
 
+async def test_creates_refused_one_a_tick_add_up_to_the_threshold(world: World) -> None:
+    """A domain that gets one new task a tick meets a changed schema too: K refused creates
+    in a row open the breaker even when no single tick saw K of them."""
+    world.settings = world.settings.model_copy(update={"breaker_threshold": K})
+    world.add_domain()
+    world.jira.require_field("HR", "Task", "priority")
+    for n in range(K):
+        world.pf.create_task(f"Task {n}")
+        await world.tick()
+        opened = world.domain().breaker_opened_at is not None
+        assert opened == (n == K - 1), f"after {n + 1} refused creates"
+    assert "3 different creates" in (world.domain().breaker_reason or "")
+
+
+async def test_an_accepted_create_starts_the_count_of_refusals_again(world: World) -> None:
+    world.settings = world.settings.model_copy(update={"breaker_threshold": K})
+    world.add_domain()
+    world.add_rule(
+        "laptops to IT",
+        [{"path": "title", "op": "regex", "value": "laptop"}],
+        project="IT",
+        issue_type="Task",
+        priority=10,
+    )
+    world.jira.require_field("HR", "Task", "priority")
+    for title in ["Task 1", "Task 2", "Order laptop", "Task 3", "Task 4"]:
+        world.pf.create_task(title)
+        await world.tick()
+    assert world.domain().breaker_opened_at is None
+    assert world.domain().breaker_refused_creates == 2
+
+
 async def test_refused_creates_beside_an_accepted_one_leave_the_breaker_closed(
     world: World,
 ) -> None:
