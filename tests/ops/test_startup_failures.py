@@ -13,6 +13,7 @@ import pytest
 
 UNUSABLE_FOLDER = "/proc/nope"
 UNUSABLE_DATA_DIR = {"GATEWAY_DATA_DIR": UNUSABLE_FOLDER}
+UNREACHABLE_POSTGRES = "postgresql+psycopg://gateway:pw-hunter2@127.0.0.1:{port}/gateway"
 
 
 def closed_port() -> int:
@@ -41,6 +42,9 @@ CASES = {
         },
     ),
     "demo, data folder unusable": (["demo", "--data-dir", UNUSABLE_FOLDER], {}),
+    "check, Redis unreachable": (["check"], {"GATEWAY_REDIS_URL": "redis://127.0.0.1:{port}"}),
+    "check, database unreachable": (["check"], {"GATEWAY_DATABASE_URL": UNREACHABLE_POSTGRES}),
+    "worker, database unreachable": (["worker"], {"GATEWAY_DATABASE_URL": UNREACHABLE_POSTGRES}),
     # Every other command needs the same things and says so the same way.
     "domain list, data folder unusable": (["domain", "list"], UNUSABLE_DATA_DIR),
     "audit, data folder unusable": (["audit"], UNUSABLE_DATA_DIR),
