@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 out = Console()
 err = Console(stderr=True)
+# Columns of a timestamp to the second with its offset: 2026-12-01T05:56:00+00:00.
+TIMESTAMP_WIDTH = 25
 
 DOMAIN_LIST_HINT = " (see `gateway domain list`)"
 

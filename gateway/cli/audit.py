@@ -18,7 +18,7 @@ from gateway.admin import audit as audit_log
 from gateway.admin import domains
 from gateway.admin.paging import MAX_PAGE_SIZE
 from gateway.admin.schemas import EventOut
-from gateway.cli._common import configured_engine, database, out, print_json
+from gateway.cli._common import TIMESTAMP_WIDTH, configured_engine, database, out, print_json
 
 app = typer.Typer(
     help="Show the audit log (sync events and admin changes), newest first; `audit prune`.",
@@ -55,7 +55,12 @@ def audit(
         return
     table = Table(title=f"Audit log ({total} events)")
     for column in ("when", "domain", "event", "by", "reason"):
-        table.add_column(column)
+        # The reason wraps; a timestamp cut short ("2026-12-01T05:56…") says nothing.
+        table.add_column(
+            column,
+            no_wrap=column != "reason",
+            min_width=TIMESTAMP_WIDTH if column == "when" else None,
+        )
     for event in events:
         table.add_row(
             event.created_at.isoformat(timespec="seconds"),

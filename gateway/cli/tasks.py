@@ -15,7 +15,7 @@ from rich.table import Table
 from gateway.admin import domains
 from gateway.admin.domains import DOMAIN_REF_HELP
 from gateway.admin.task_trace import TaskTrace, trace_task
-from gateway.cli._common import database, out, print_json, run_action
+from gateway.cli._common import TIMESTAMP_WIDTH, database, out, print_json, run_action
 
 app = typer.Typer(help="One PeopleForce task as the gateway sees it.", no_args_is_help=True)
 
@@ -84,7 +84,12 @@ def _print_history(trace: TaskTrace) -> None:
         )
     table = Table(title=f"events ({len(trace.events)}, oldest first)", show_header=True)
     for column in ("when", "event", "issue", "reason"):
-        table.add_column(column)
+        # The reason wraps; a timestamp cut short ("2026-12-01T05:56…") says nothing.
+        table.add_column(
+            column,
+            no_wrap=column != "reason",
+            min_width=TIMESTAMP_WIDTH if column == "when" else None,
+        )
     for event in trace.events:
         table.add_row(
             event.created_at.isoformat(timespec="seconds"),

@@ -108,3 +108,9 @@ def test_cli_changes_are_attributed_and_listed(settings: Settings, engine: Engin
     assert [e["reason"] for e in items] == ["cli:ops created user 1 (vera)"]
     assert "password_hash" not in listed.stdout
     assert items[0]["details"]["after"]["role"] == "admin"
+
+    # On an 80-column terminal the table keeps each event's time whole.
+    monkeypatch.setenv("COLUMNS", "80")
+    table = runner.invoke(cli, ["audit", "--type", "admin_change"])
+    assert table.exit_code == 0, table.output
+    assert items[0]["created_at"][:19] in table.stdout, table.stdout
