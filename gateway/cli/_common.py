@@ -35,6 +35,12 @@ TIMESTAMP_WIDTH = 25
 DOMAIN_LIST_HINT = " (see `gateway domain list`)"
 
 
+def command_group(**options: Any) -> typer.Typer:
+    """A typer app whose ``--help`` is click's plain text, which wraps at any terminal
+    width; typer's boxed rich tables cut long option names off at 80 columns."""
+    return typer.Typer(rich_markup_mode=None, **options)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear line to stderr; the caller raises the returned Exit."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)

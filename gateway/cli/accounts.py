@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 
 from gateway.admin import accounts
-from gateway.cli._common import database, out
+from gateway.cli._common import command_group, database, out
 
-app = typer.Typer(help="Admin accounts and API tokens.", no_args_is_help=True)
+app = command_group(help="Admin accounts and API tokens.", no_args_is_help=True)
 
 RoleOption = Annotated[
     str,

@@ -18,9 +18,16 @@ from gateway.admin import audit as audit_log
 from gateway.admin import domains
 from gateway.admin.paging import MAX_PAGE_SIZE
 from gateway.admin.schemas import EventOut
-from gateway.cli._common import TIMESTAMP_WIDTH, configured_engine, database, out, print_json
+from gateway.cli._common import (
+    TIMESTAMP_WIDTH,
+    command_group,
+    configured_engine,
+    database,
+    out,
+    print_json,
+)
 
-app = typer.Typer(
+app = command_group(
     help="Show the audit log (sync events and admin changes), newest first; `audit prune`.",
     invoke_without_command=True,
 )

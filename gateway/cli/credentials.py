@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli._common import configured_engine, fail, out
+from gateway.cli._common import command_group, configured_engine, fail, out
 
-app = typer.Typer(help="Keys that encrypt the stored credentials.", no_args_is_help=True)
+app = command_group(help="Keys that encrypt the stored credentials.", no_args_is_help=True)
 
 
 @app.command("new-key")

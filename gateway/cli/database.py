@@ -12,11 +12,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from gateway.cli._common import fail, out, reachable_or_exit, settings_or_exit
+from gateway.cli._common import command_group, fail, out, reachable_or_exit, settings_or_exit
 from gateway.redis import RedisTarget
 from gateway.settings import Settings
 
-app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app = command_group(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
 
 def _migrate(direction: Literal["upgrade", "downgrade"], revision: str, failed: str) -> None:

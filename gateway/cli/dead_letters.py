@@ -14,9 +14,11 @@ from rich.table import Table
 from gateway.admin import dead_letters, domains
 from gateway.admin.paging import MAX_PAGE_SIZE
 from gateway.admin.schemas import DeadLetterOut
-from gateway.cli._common import database, err, out, print_json, run_like_a_worker
+from gateway.cli._common import command_group, database, err, out, print_json, run_like_a_worker
 
-app = typer.Typer(help="Work that failed permanently: list, replay, discard.", no_args_is_help=True)
+app = command_group(
+    help="Work that failed permanently: list, replay, discard.", no_args_is_help=True
+)
 
 LetterId = Annotated[int, typer.Argument(help="Dead letter id.")]
 

@@ -53,13 +53,18 @@ def domain_add(
     jira_base_url: Annotated[str, typer.Option(help="Jira Cloud site URL.")],
     jira_email: Annotated[str, typer.Option(help="Jira account email of the API token.")] = "",
     pf_api_key_stdin: Annotated[
-        bool, typer.Option(help=f"Read the PeopleForce API key from stdin (else ${PF_KEY_ENV}).")
+        bool,
+        typer.Option(
+            "--pf-api-key-stdin",
+            help=f"Read the PeopleForce API key from stdin (else ${PF_KEY_ENV}).",
+        ),
     ] = False,
     jira_api_token_stdin: Annotated[
         bool,
         typer.Option(
+            "--jira-api-token-stdin",
             help=f"Read the Jira API token from stdin, after the PeopleForce key "
-            f"(else ${JIRA_TOKEN_ENV})."
+            f"(else ${JIRA_TOKEN_ENV}).",
         ),
     ] = False,
     poll_interval: Annotated[
@@ -107,7 +112,9 @@ def domain_add(
     edited_field_policy: Annotated[
         EditedFieldPolicy, typer.Option(help="On a synced field edited in Jira.")
     ] = DOMAIN_DEFAULTS.edited_field_policy,
-    paused: Annotated[bool, typer.Option(help="Create it paused.")] = not DOMAIN_DEFAULTS.is_active,
+    paused: Annotated[
+        bool, typer.Option("--paused", help="Create it paused.")
+    ] = not DOMAIN_DEFAULTS.is_active,
 ) -> None:
     """Add a sync domain.
 
@@ -167,14 +174,16 @@ def domain_update(
     pf_api_key_stdin: Annotated[
         bool,
         typer.Option(
-            help=f"Read a new PeopleForce API key from stdin (else ${PF_KEY_ENV}, if set)."
+            "--pf-api-key-stdin",
+            help=f"Read a new PeopleForce API key from stdin (else ${PF_KEY_ENV}, if set).",
         ),
     ] = False,
     jira_api_token_stdin: Annotated[
         bool,
         typer.Option(
+            "--jira-api-token-stdin",
             help=f"Read a new Jira API token from stdin, after the PeopleForce key "
-            f"(else ${JIRA_TOKEN_ENV}, if set)."
+            f"(else ${JIRA_TOKEN_ENV}, if set).",
         ),
     ] = False,
     active: Annotated[

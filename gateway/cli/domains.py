@@ -20,7 +20,7 @@ from gateway.admin.connection import check_connection
 from gateway.admin.preview import PreviewRow, preview_routing, sync_since_note
 from gateway.admin.schemas import DomainOut
 from gateway.admin.webhook_secrets import issue_webhook_secret
-from gateway.cli._common import database, out, print_json, report, run_action
+from gateway.cli._common import command_group, database, out, print_json, report, run_action
 from gateway.cli.domain_settings import (
     AsJson,
     DomainRef,
@@ -31,7 +31,7 @@ from gateway.models import (
     DomainConfig,
 )
 
-app = typer.Typer(
+app = command_group(
     help="Sync domains (one PeopleForce account + one Jira site).", no_args_is_help=True
 )
 

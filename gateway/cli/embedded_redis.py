@@ -6,13 +6,11 @@ for it, answering 503) until ``start`` or a newly started gateway process starts
 
 from __future__ import annotations
 
-import typer
-
-from gateway.cli._common import fail, out, settings_or_exit
+from gateway.cli._common import command_group, fail, out, settings_or_exit
 
 START_HINT = "`gateway redis start` starts it again"
 
-app = typer.Typer(
+app = command_group(
     help="The embedded Redis server (when GATEWAY_REDIS_URL is unset).", no_args_is_help=True
 )
 

@@ -16,7 +16,7 @@ import typer
 # Typer vendors click (0.22+): its usage errors are these classes, not click's.
 from typer._click import exceptions as click_errors
 
-from gateway.cli._common import err
+from gateway.cli._common import command_group, err
 from gateway.cli.accounts import app as admin_app
 from gateway.cli.audit import register as register_audit
 from gateway.cli.credentials import app as credentials_app
@@ -30,7 +30,7 @@ from gateway.cli.server import register as register_server
 from gateway.cli.sync import register as register_sync
 from gateway.cli.tasks import app as task_app
 
-app = typer.Typer(
+app = command_group(
     help="PeopleForce <-> Jira Cloud sync gateway.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -12,11 +12,11 @@ from gateway.admin import domains, rules
 from gateway.admin.domains import DOMAIN_REF_HELP
 from gateway.admin.rule_checks import validate_rule_against_jira
 from gateway.admin.schemas import RuleIn, RuleOut
-from gateway.cli._common import database, out, print_json, report, run_action
+from gateway.cli._common import command_group, database, out, print_json, report, run_action
 from gateway.models import RuleAction
 from gateway.sync.conditions import OP_SEMANTICS
 
-app = typer.Typer(help="Routing rules of a domain.", no_args_is_help=True)
+app = command_group(help="Routing rules of a domain.", no_args_is_help=True)
 
 DomainRef = Annotated[str, typer.Argument(help=DOMAIN_REF_HELP)]
 RuleId = Annotated[int, typer.Argument(help="The rule's id.")]

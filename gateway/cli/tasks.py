@@ -15,9 +15,16 @@ from rich.table import Table
 from gateway.admin import domains
 from gateway.admin.domains import DOMAIN_REF_HELP
 from gateway.admin.task_trace import TaskTrace, trace_task
-from gateway.cli._common import TIMESTAMP_WIDTH, database, out, print_json, run_action
+from gateway.cli._common import (
+    TIMESTAMP_WIDTH,
+    command_group,
+    database,
+    out,
+    print_json,
+    run_action,
+)
 
-app = typer.Typer(help="One PeopleForce task as the gateway sees it.", no_args_is_help=True)
+app = command_group(help="One PeopleForce task as the gateway sees it.", no_args_is_help=True)
 
 
 def _print_routing(trace: TaskTrace) -> None:
