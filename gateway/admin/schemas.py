@@ -57,6 +57,15 @@ def _blank_to_none(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _blank_secret_to_none(value: Any) -> Any:
+    """A secret of only whitespace (a stray space, a pasted blank line) was not typed on
+    purpose: it counts as not given, so it neither re-enters a credential for a new
+    destination nor wipes the stored one. ``""`` stays the explicit way to clear one."""
+    if isinstance(value, str) and value and not value.strip():
+        return None
+    return value
+
+
 def _check_domain_name(value: str) -> str:
     if value.isascii() and value.isdigit():
         raise ValueError("a domain name cannot be only digits: a number is read as a domain id")
@@ -108,7 +117,9 @@ OptionalIssueType = Annotated[
 SweepTime = Annotated[str, AfterValidator(_check_sweep_time)]
 UtcDatetime = Annotated[datetime | None, BeforeValidator(_blank_to_none), AfterValidator(_as_utc)]
 Email = Annotated[str, Field(max_length=255)]
-Secret = Annotated[SecretStr, Field(max_length=2000)] | None
+Secret = Annotated[
+    Annotated[SecretStr, Field(max_length=2000)] | None, BeforeValidator(_blank_secret_to_none)
+]
 
 
 class _Input(BaseModel):
@@ -147,7 +158,8 @@ class DomainCreate(_Input):
 
 
 class DomainUpdate(_Input):
-    """Partial update: omitted fields keep their value; a secret given as "" is cleared."""
+    """Partial update: omitted fields keep their value; a secret given as "" is cleared,
+    one of only whitespace is ignored."""
 
     name: DomainName | None = None
     is_active: bool | None = None
