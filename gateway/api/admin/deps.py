@@ -257,6 +257,13 @@ async def page_user(request: Request) -> Principal:
     return principal
 
 
+async def page_admin(principal: Principal = Depends(page_user)) -> Principal:
+    """A signed-in admin, for a page that exists only to change something (a delete
+    confirmation, a row of an editor): a viewer gets 403 there, as for the change."""
+    _require_admin(principal)
+    return principal
+
+
 async def page_poster(request: Request, principal: Principal = Depends(page_user)) -> Principal:
     """A signed-in user (any role) whose form or htmx request carries the CSRF token:
     for posts that change nothing but the caller's own session (sign-out)."""
@@ -276,4 +283,5 @@ Reader = Annotated[Principal, Depends(api_principal)]
 Writer = Annotated[Principal, Depends(api_writer)]
 PageUser = Annotated[Principal, Depends(page_user)]
 PageWriter = Annotated[Principal, Depends(page_writer)]
+PageAdmin = Annotated[Principal, Depends(page_admin)]
 PagePoster = Annotated[Principal, Depends(page_poster)]
