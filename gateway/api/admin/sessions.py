@@ -36,10 +36,6 @@ class SessionData:
     csrf: str
     owner: SessionOwner | None = None
 
-    @property
-    def user_id(self) -> int | None:
-        return None if self.owner is None else self.owner.user_id
-
     @classmethod
     def fresh(cls, owner: SessionOwner | None = None) -> SessionData:
         """A new id and CSRF token: issued at login so a planted cookie cannot be reused."""
