@@ -342,14 +342,28 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+def new_session_epoch() -> str:
+    """A random value naming one generation of an account's sessions (see AdminUser)."""
+    return secrets.token_urlsafe(24)
+
+
 class AdminUser(_Row, table=True):
-    """A person who signs in to the admin UI; only the argon2 hash of the password is kept."""
+    """A person who signs in to the admin UI; only the argon2 hash of the password is kept.
+
+    ``session_epoch`` is random per account and carried in every session cookie it
+    issues: a cookie counts only while it still matches, so replacing it ends every
+    session of the account at once (password or role change), and a cookie of a deleted
+    account can never match the account made after it. Ids are never reused either
+    (AUTOINCREMENT on SQLite), so "user 7" in the audit log is one person for good.
+    """
 
     __tablename__ = "admin_user"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     username: str = Field(index=True, unique=True, max_length=100)
     password_hash: str = Field(max_length=255)
     role: Role = Field(default=Role.ADMIN, sa_type=AutoString(length=20))
+    session_epoch: str = Field(default_factory=new_session_epoch, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import secrets
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -20,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
 from gateway.db import session_scope
-from gateway.models import AdminUser, ApiToken, Role
+from gateway.models import AdminUser, ApiToken, Role, new_session_epoch
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.accounts")
@@ -30,6 +31,10 @@ MIN_PASSWORD_LENGTH = 12
 MAX_USERNAME_LENGTH = 100
 # last_used_at is informative; writing it on every request would serialise API calls.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+# The stored "hash" of an account that signs in only with SSO. Not an argon2 hash, so it
+# never verifies; sign-in treats it as an unknown user (same cost, same answer).
+SSO_PASSWORD_MARKER = "!sso"
 
 _hasher = PasswordHasher()
 
@@ -60,6 +65,24 @@ _unknown_user_hash = _UnknownUserHash()
 
 class AccountError(ValueError):
     """Bad input for an account operation; the message is meant for the admin."""
+
+
+@dataclass(frozen=True)
+class SessionOwner:
+    """The account a session is issued for: its id and the session epoch it had then.
+    The session counts only while the account still has that epoch (``identity_of``)."""
+
+    user_id: int
+    epoch: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a live session belongs to; ``sso`` when the account signs in only by SSO."""
+
+    name: str
+    role: Role
+    sso: bool
 
 
 def hash_password(password: str) -> str:
@@ -102,11 +125,37 @@ def create_user(
     """Add a user with ``role``; AccountError if the name is taken or the password too weak."""
     name = normalize_username(username)
     check_password_rules(password)
+    return add_account(session, name, hash_password(password), role)
+
+
+def add_account(session: Session, username: str, password_hash: str, role: Role) -> AdminUser:
+    """Store a new account (a password one, or an SSO one with SSO_PASSWORD_MARKER).
+
+    The one way accounts are made, by the CLI, the bootstrap and SSO sign-in alike, so
+    each is recorded in the admin audit under whoever the context names as acting.
+    """
+    name = normalize_username(username)
     if session.exec(select(AdminUser).where(AdminUser.username == name)).first():
         raise AccountError(f"user {name!r} already exists")
-    user = AdminUser(username=name, password_hash=hash_password(password), role=Role(role))
+    user = AdminUser(username=name, password_hash=password_hash, role=Role(role))
     session.add(user)
     session.flush()
+    return user
+
+
+def end_sessions(user: AdminUser) -> None:
+    """End every session of ``user`` at once, in every browser: a new epoch, which no
+    cookie issued so far carries. Takes effect when the caller's transaction commits."""
+    user.session_epoch = new_session_epoch()
+
+
+def set_role(session: Session, user: AdminUser, role: Role) -> AdminUser:
+    """Give ``user`` another role; its sessions end, so none goes on with the old one."""
+    if Role(user.role) != Role(role):
+        user.role = Role(role)
+        end_sessions(user)
+        session.add(user)
+        session.flush()
     return user
 
 
@@ -126,9 +175,10 @@ def list_accounts(session: Session) -> tuple[list[AdminUser], list[ApiToken]]:
 
 
 def delete_user(session: Session, username: str) -> AdminUser:
-    """Remove an account (someone who left); their sessions end with it, since every
-    request looks the user up. The last admin cannot go: nobody could then add one
-    but an operator with shell access."""
+    """Remove an account (someone who left); their sessions end with it: every request
+    looks the account up by id and epoch, and ids are never reused, so no later account
+    inherits them. The last admin cannot go: nobody could then add one but an operator
+    with shell access."""
     user = _user_named(session, username)
     if user.role == Role.ADMIN:
         admins = session.exec(select(AdminUser).where(AdminUser.role == Role.ADMIN)).all()
@@ -140,24 +190,28 @@ def delete_user(session: Session, username: str) -> AdminUser:
 
 
 def set_password(session: Session, username: str, password: str) -> AdminUser:
-    """Replace a user's password (forgotten, or shared by mistake)."""
+    """Replace a user's password (forgotten, or shared by mistake); every session of the
+    account ends, so whoever knew the old password is signed out too."""
     user = _user_named(session, username)
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    end_sessions(user)
     session.add(user)
     session.flush()
     return user
 
 
 def _stored_hash(engine: Engine, username: str) -> tuple[int | None, str]:
-    """The account's id and password hash; the dummy hash when there is no such account."""
+    """The account's id and password hash; the dummy hash when there is no account with a
+    password: none of that name, or an SSO one. Both then cost one argon2 verification,
+    as a real account does, so the answer's timing does not tell them apart."""
     try:
         name = normalize_username(username)
     except AccountError:
         return None, _unknown_user_hash.get()
     with Session(engine) as session:
         user = session.exec(select(AdminUser).where(AdminUser.username == name)).first()
-        if user is None:
+        if user is None or user.password_hash == SSO_PASSWORD_MARKER:
             return None, _unknown_user_hash.get()
         return user.id, user.password_hash
 
@@ -169,19 +223,22 @@ def _password_matches(stored: str, password: str) -> bool:
         return False
 
 
-def _record_login(engine: Engine, user_id: int, stored: str, password: str) -> None:
+def _record_login(engine: Engine, user_id: int, stored: str, password: str) -> SessionOwner | None:
     with session_scope(engine) as session:
         user = session.get(AdminUser, user_id)
-        if user is None:
-            return
-        if user.password_hash == stored and _hasher.check_needs_rehash(stored):
+        # Changed meanwhile (deleted, or a new password): the verified one no longer counts.
+        if user is None or user.password_hash != stored:
+            return None
+        if _hasher.check_needs_rehash(stored):
             user.password_hash = hash_password(password)
         user.last_login_at = utcnow()
         session.add(user)
+        return SessionOwner(user_id=user_id, epoch=user.session_epoch)
 
 
-def authenticate(engine: Engine, username: str, password: str) -> int | None:
-    """The user's id when the password matches, else None, in constant-ish time.
+def authenticate(engine: Engine, username: str, password: str) -> SessionOwner | None:
+    """The account to issue a session for when the password matches, else None, in
+    constant-ish time.
 
     argon2 costs about 150 ms of CPU on purpose, so the API calls this through
     ``gateway.admin.offload``, never on its event loop; and the hash is verified
@@ -191,14 +248,18 @@ def authenticate(engine: Engine, username: str, password: str) -> int | None:
     user_id, stored = _stored_hash(engine, username)
     if not _password_matches(stored, password) or user_id is None:
         return None
-    _record_login(engine, user_id, stored, password)
-    return user_id
+    return _record_login(engine, user_id, stored, password)
 
 
-def identity_of(session: Session, user_id: int) -> tuple[str, Role] | None:
-    """The signed-in user's name and role, or None when the account was deleted meanwhile."""
-    user = session.get(AdminUser, user_id)
-    return (user.username, Role(user.role)) if user is not None else None
+def identity_of(session: Session, owner: SessionOwner) -> Identity | None:
+    """Who a session belongs to, or None once it has ended: the account was deleted, or
+    its sessions were ended (password or role change) after this one was issued."""
+    user = session.get(AdminUser, owner.user_id)
+    if user is None:
+        return None
+    if not secrets.compare_digest(user.session_epoch.encode(), owner.epoch.encode()):
+        return None
+    return Identity(user.username, Role(user.role), user.password_hash == SSO_PASSWORD_MARKER)
 
 
 def hash_token(token: str) -> str:

@@ -47,7 +47,8 @@ AUDITED: dict[type, str] = {
 }
 # Every column stored encrypted is a secret: its change is shown, never its value.
 SECRET_COLUMNS = frozenset(column for _, column in ENCRYPTED_COLUMNS)
-HIDDEN_COLUMNS = frozenset({"password_hash", "token_hash"})
+# Hashes, and the session epoch (a change of it only means "sessions ended"), never show.
+HIDDEN_COLUMNS = frozenset({"password_hash", "token_hash", "session_epoch"})
 BOOKKEEPING_COLUMNS = frozenset(
     {
         "created_at",

@@ -101,10 +101,12 @@ def check_credentials_follow(domain: DomainConfig, data: DomainUpdate) -> None:
     """Refuse a new destination for a stored credential unless it is re-entered.
 
     A destination "changes" only when the new value differs from the stored one, so
-    forms that send every field unchanged pass. CredentialRequired otherwise.
+    forms that send every field unchanged pass. Only a real secret counts as re-entered:
+    an empty one (a clear) does not, so no request moves a destination without one.
+    CredentialRequired otherwise.
     """
     for secret, destinations in CREDENTIAL_DESTINATIONS.items():
-        if getattr(data, secret) is not None or not getattr(domain, secret):
+        if _secret(getattr(data, secret)) or not getattr(domain, secret):
             continue
         moved = [
             name

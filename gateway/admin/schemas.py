@@ -45,6 +45,8 @@ from gateway.sync.routing import Op
 T = TypeVar("T")
 
 _LABEL = re.compile(r"^\S+$")
+# A domain name is one path segment of every admin URL and CLI argument that names it.
+_DOMAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
 _SWEEP_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -57,8 +59,24 @@ def _blank_to_none(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _blank_secret_to_none(value: Any) -> Any:
+    """A secret of only whitespace (a stray space, a pasted blank line) was not typed on
+    purpose: it counts as not given, so it neither re-enters a credential for a new
+    destination nor wipes the stored one. ``""`` stays the explicit way to clear one."""
+    if isinstance(value, str) and value and not value.strip():
+        return None
+    return value
+
+
 def _check_domain_name(value: str) -> str:
-    if value.isascii() and value.isdigit():
+    """One rule for a new or renamed domain, on every surface; existing names are left
+    alone. Names like ``a/b`` or ``x?y=1`` could not be addressed in a URL afterwards."""
+    if not _DOMAIN_NAME.match(value):
+        raise ValueError(
+            "a domain name may contain only letters, digits, '.', '_' and '-', and starts "
+            "with a letter or digit (it is part of URLs)"
+        )
+    if value.isdigit():
         raise ValueError("a domain name cannot be only digits: a number is read as a domain id")
     return value
 
@@ -108,7 +126,9 @@ OptionalIssueType = Annotated[
 SweepTime = Annotated[str, AfterValidator(_check_sweep_time)]
 UtcDatetime = Annotated[datetime | None, BeforeValidator(_blank_to_none), AfterValidator(_as_utc)]
 Email = Annotated[str, Field(max_length=255)]
-Secret = Annotated[SecretStr, Field(max_length=2000)] | None
+Secret = Annotated[
+    Annotated[SecretStr, Field(max_length=2000)] | None, BeforeValidator(_blank_secret_to_none)
+]
 
 
 class _Input(BaseModel):
@@ -147,7 +167,8 @@ class DomainCreate(_Input):
 
 
 class DomainUpdate(_Input):
-    """Partial update: omitted fields keep their value; a secret given as "" is cleared."""
+    """Partial update: omitted fields keep their value; a secret given as "" is cleared,
+    one of only whitespace is ignored."""
 
     name: DomainName | None = None
     is_active: bool | None = None

@@ -112,7 +112,7 @@ def set_password(
     username: Annotated[str, typer.Argument(help="The login name.")],
     password_stdin: PasswordStdin = False,
 ) -> None:
-    """Give an account a new password (the old one stops working)."""
+    """Give an account a new password; the old one and every session of the account end."""
     password = _read_password(password_stdin)
     with database() as session:
         name = accounts.set_password(session, username, password).username

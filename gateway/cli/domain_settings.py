@@ -46,7 +46,10 @@ def read_secrets(pf_stdin: bool, jira_stdin: bool) -> tuple[str | None, str | No
 
 
 def domain_add(
-    name: Annotated[str, typer.Argument(help="Unique domain name (not all digits).")],
+    name: Annotated[
+        str,
+        typer.Argument(help="Unique domain name: letters, digits, '.', '_', '-' (not all digits)."),
+    ],
     pf_base_url: Annotated[
         str, typer.Option(help=f"PeopleForce base URL, e.g. {PF_BASE_URL_EXAMPLE}.")
     ],

@@ -7,6 +7,7 @@ addresses the issuer says it verified.
 
 from __future__ import annotations
 
+from gateway.models import Role
 from gateway.settings import Settings
 
 ROLE_ADMIN = "admin"
@@ -37,3 +38,12 @@ def sso_role(settings: Settings, email: str) -> str:
     if email.strip().lower() in _entries(settings.oidc_admin_emails):
         return ROLE_ADMIN
     return settings.oidc_role
+
+
+def sso_access(settings: Settings, email: str) -> Role | None:
+    """The role ``email`` has under the current settings; None when it may not sign in
+    (SSO switched off, or the address no longer allowed). Sign-in and every request of
+    an SSO session ask this, so a change of the settings applies to live sessions too."""
+    if not settings.sso_enabled or not is_allowed(settings, email):
+        return None
+    return Role(sso_role(settings, email))

@@ -43,6 +43,7 @@ from gateway.api.admin.sessions import SessionCodec, SessionData, is_session_rev
 from gateway.db import in_session, session_scope
 from gateway.models import DeadLetter, DomainConfig, Role, RoutingRule
 from gateway.settings import Settings
+from gateway.sso.policy import sso_access
 
 # --- resources the app's lifespan opened -------------------------------------------------
 
@@ -170,16 +171,24 @@ async def read_session(request: Request) -> SessionData | None:
     return session
 
 
-async def _session_principal(request: Request) -> Principal | None:
+async def session_principal(request: Request) -> Principal | None:
+    """Whoever the session cookie signs in, or None: no cookie, signed out, or its
+    account deleted, its sessions ended, or (SSO) its address no longer allowed."""
     session = await read_session(request)
-    if session is None or session.user_id is None:
+    if session is None or session.owner is None:
         return None
-    user_id = session.user_id
-    found = await in_session(get_engine(request), lambda db: accounts.identity_of(db, user_id))
+    owner = session.owner
+    found = await in_session(get_engine(request), lambda db: accounts.identity_of(db, owner))
     if found is None:
         return None
-    name, role = found
-    return Principal(kind="session", name=name, session=session, role=role)
+    role = found.role
+    if found.sso:
+        # Checked against the settings this process runs with, on every request, so
+        # de-listing an address (or an admin email) takes effect without a sign-in.
+        role = sso_access(get_settings(request), found.name)
+        if role is None:
+            return None
+    return Principal(kind="session", name=found.name, session=session, role=role)
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -215,7 +224,7 @@ async def api_principal(
         if found is None:
             raise _unauthorized("invalid or revoked API token")
         return Principal(kind="token", name=found[0], role=found[1])
-    principal = await _session_principal(request)
+    principal = await session_principal(request)
     if principal is None:
         raise _unauthorized(
             "authentication required: send Authorization: Bearer <token> or sign in"
@@ -242,9 +251,16 @@ def _next_path(request: Request) -> str:
 
 async def page_user(request: Request) -> Principal:
     """A signed-in admin, or LoginRequired (redirect to the login page)."""
-    principal = await _session_principal(request)
+    principal = await session_principal(request)
     if principal is None:
         raise LoginRequired(_next_path(request) if request.method == "GET" else "/admin")
+    return principal
+
+
+async def page_admin(principal: Principal = Depends(page_user)) -> Principal:
+    """A signed-in admin, for a page that exists only to change something (a delete
+    confirmation, a row of an editor): a viewer gets 403 there, as for the change."""
+    _require_admin(principal)
     return principal
 
 
@@ -267,4 +283,5 @@ Reader = Annotated[Principal, Depends(api_principal)]
 Writer = Annotated[Principal, Depends(api_writer)]
 PageUser = Annotated[Principal, Depends(page_user)]
 PageWriter = Annotated[Principal, Depends(page_writer)]
+PageAdmin = Annotated[Principal, Depends(page_admin)]
 PagePoster = Annotated[Principal, Depends(page_poster)]

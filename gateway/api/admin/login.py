@@ -23,6 +23,7 @@ from gateway.api.admin.deps import (
     RedisDep,
     get_session_codec,
     read_session,
+    session_principal,
 )
 from gateway.api.admin.sessions import SessionData, revoke_session
 from gateway.api.admin.templating import render
@@ -58,8 +59,10 @@ def _client_address(request: Request) -> str:
 async def login_form(request: Request, next: str | None = None) -> Response:
     """The sign-in form; its CSRF token lives in a pre-login session cookie."""
     session = await read_session(request)
-    if session is not None and session.user_id is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+    if session is not None and session.owner is not None:
+        if await session_principal(request) is not None:
+            return RedirectResponse(safe_next(next), status_code=303)
+        session = None  # an ended session (account gone, sessions ended): start afresh
     if session is None:
         session = SessionData.fresh()
     response = render(
@@ -100,14 +103,14 @@ async def login(request: Request, engine: EngineDep, redis: RedisDep) -> Respons
     if attempt.delay_seconds:
         # Many attempts on this username from elsewhere: slow down, never lock out.
         await asyncio.sleep(attempt.delay_seconds)
-    user_id = await run_in_thread(authenticate, engine, username, password)
-    if user_id is None:
+    owner = await run_in_thread(authenticate, engine, username, password)
+    if owner is None:
         log.warning("admin sign-in failed", extra={"client": address})
         return again("Invalid username or password.", 401)
     await throttle.record_success(username, address)
     response = RedirectResponse(next_path, status_code=303)
     # A new id and CSRF token at sign-in, so a cookie planted before login is worthless.
-    get_session_codec(request).write(request, response, SessionData.fresh(user_id))
+    get_session_codec(request).write(request, response, SessionData.fresh(owner))
     log.info("admin signed in", extra={"client": address})
     return response
 

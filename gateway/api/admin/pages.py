@@ -20,6 +20,7 @@ from gateway.api.admin.deps import (
     DomainSnapshotDep,
     EngineDep,
     FormDep,
+    PageAdmin,
     PageUser,
     PageWriter,
     Principal,
@@ -172,7 +173,7 @@ def update_domain(
 
 @router.get("/admin/domains/{domain}/delete")
 def delete_domain_page(
-    request: Request, principal: PageUser, domain: DomainDep, db: SessionDep
+    request: Request, principal: PageAdmin, domain: DomainDep, db: SessionDep
 ) -> HTMLResponse:
     """What deleting the domain removes and keeps, with the button that does it."""
     summary = domains.describe_deletion(db, domain)

@@ -27,6 +27,7 @@ from gateway.api.admin.deps import (
     DomainSnapshotDep,
     EngineDep,
     FormDep,
+    PageAdmin,
     PageUser,
     PageWriter,
     Principal,
@@ -293,8 +294,8 @@ _NEW_ROWS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 @router.get("/admin/fragments/{kind}-row")
-def new_row(request: Request, principal: PageUser, kind: str) -> HTMLResponse:
-    """One more condition or mapping row for the editor."""
+def new_row(request: Request, principal: PageAdmin, kind: str) -> HTMLResponse:
+    """One more condition or mapping row for the editor (a viewer's editor is read-only)."""
     if kind not in _NEW_ROWS:
         raise HTTPException(status_code=404)
     template, context = _NEW_ROWS[kind]

@@ -1,8 +1,10 @@
 """Signed session cookies for the admin UI.
 
-The cookie holds only ids and the CSRF token, signed with itsdangerous and
-time-limited; logout records the session id in Redis until the cookie would
-expire anyway, so a copied cookie stops working once its owner signs out.
+The cookie holds only ids, the account's session epoch and the CSRF token, signed
+with itsdangerous and time-limited; logout records the session id in Redis until
+the cookie would expire anyway, so a copied cookie stops working once its owner
+signs out. The epoch binds the session to the account it was issued for (see
+``gateway.admin.accounts.identity_of``): a cookie without one never signs anyone in.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.asyncio import Redis
 
+from gateway.admin.accounts import SessionOwner
 from gateway.security.keyfile import read_or_create_private_file
 from gateway.settings import Settings
 
@@ -27,16 +30,16 @@ _SALT = "gateway.admin.session"
 
 @dataclass(frozen=True)
 class SessionData:
-    """What the cookie carries; ``user_id`` is None before login (CSRF for the login form)."""
+    """What the cookie carries; ``owner`` is None before login (CSRF for the login form)."""
 
     sid: str
     csrf: str
-    user_id: int | None = None
+    owner: SessionOwner | None = None
 
     @classmethod
-    def fresh(cls, user_id: int | None = None) -> SessionData:
+    def fresh(cls, owner: SessionOwner | None = None) -> SessionData:
         """A new id and CSRF token: issued at login so a planted cookie cannot be reused."""
-        return cls(sid=secrets.token_urlsafe(16), csrf=secrets.token_urlsafe(32), user_id=user_id)
+        return cls(sid=secrets.token_urlsafe(16), csrf=secrets.token_urlsafe(32), owner=owner)
 
 
 def load_or_create_secret_key(settings: Settings) -> str:
@@ -71,16 +74,27 @@ class SessionCodec:
         if not isinstance(data, dict):
             return None
         sid, csrf, user_id = data.get("sid"), data.get("csrf"), data.get("uid")
+        epoch = data.get("ep")
         if not isinstance(sid, str) or not isinstance(csrf, str):
             return None
-        if user_id is not None and not isinstance(user_id, int):
+        if user_id is None:
+            return SessionData(sid=sid, csrf=csrf)
+        # A signed-in cookie names its account by id and epoch; one without the epoch
+        # (issued before sessions were bound to accounts) is not a session.
+        if not isinstance(user_id, int) or not isinstance(epoch, str):
             return None
-        return SessionData(sid=sid, csrf=csrf, user_id=user_id)
+        return SessionData(sid=sid, csrf=csrf, owner=SessionOwner(user_id, epoch))
 
     def write(self, request: Request, response: Response, session: SessionData) -> None:
         """Set the signed cookie: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+        owner = session.owner
         value = self._serializer.dumps(
-            {"sid": session.sid, "csrf": session.csrf, "uid": session.user_id}
+            {
+                "sid": session.sid,
+                "csrf": session.csrf,
+                "uid": None if owner is None else owner.user_id,
+                "ep": None if owner is None else owner.epoch,
+            }
         )
         response.set_cookie(
             COOKIE_NAME,

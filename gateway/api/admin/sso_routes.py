@@ -20,11 +20,10 @@ from gateway.api.admin.deps import EngineDep, SettingsDep, get_session_codec
 from gateway.api.admin.login import LOGIN_PATH, safe_next
 from gateway.api.admin.sessions import SessionData
 from gateway.api.admin.templating import render
-from gateway.models import Role
 from gateway.settings import Settings
 from gateway.sso.accounts import sso_account
 from gateway.sso.oidc import PendingLogin, RelyingParty, SsoRefused
-from gateway.sso.policy import is_allowed, sso_role
+from gateway.sso.policy import sso_access
 
 log = logging.getLogger("gateway.admin")
 router = APIRouter(include_in_schema=False)
@@ -121,16 +120,18 @@ async def sso_callback(request: Request, engine: EngineDep, settings: SettingsDe
         if pending is None:
             raise SsoRefused("no_pending_login", "The sign-in expired; please start again.")
         identity = await flow.party.finish(pending, dict(request.query_params))
-        if not is_allowed(settings, identity.email):
+        role = sso_access(settings, identity.email)
+        if role is None:
             raise SsoRefused("not_allowed", "This address may not sign in to the gateway.")
-        role = Role(sso_role(settings, identity.email))
-        user_id = await run_in_thread(sso_account, engine, identity.email, role)
+        owner = await run_in_thread(
+            sso_account, engine, str(settings.oidc_issuer), identity.email, role
+        )
     except SsoRefused as error:
         return _refused(request, error)
     response = RedirectResponse(pending.next_path, status_code=303)
     response.delete_cookie(PENDING_COOKIE, path=SSO_PATH)
     # A fresh session id and CSRF token, as for a password sign-in.
-    get_session_codec(request).write(request, response, SessionData.fresh(user_id))
+    get_session_codec(request).write(request, response, SessionData.fresh(owner))
     log.info(
         "admin signed in with SSO",
         extra={"username": identity.email, "role": role.value},

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from starlette.routing import Mount
 
 from gateway.db import session_scope
-from gateway.models import DeadLetter, SyncEvent, SyncState
+from gateway.models import DeadLetter, DomainConfig, SyncEvent, SyncState
 from tests.gateway.admin.conftest import Admin
 
 PUBLIC = {
@@ -123,7 +123,7 @@ JSON = [
 def test_secrets_and_scripts_never_reach_a_response(admin: Admin, engine: Engine):
     secrets = ("PF-SECRET-1a2b3c", "JIRA-SECRET-4d5e6f")
     body = {
-        "name": f"acme {XSS}",
+        "name": "acme",
         "pf_base_url": "https://pf.test",
         "jira_base_url": "https://j.test",
         "jira_email": "ops@acme.test",
@@ -145,6 +145,12 @@ def test_secrets_and_scripts_never_reach_a_response(admin: Admin, engine: Engine
         == 201
     )
     _seed(engine, 1)
+    # New names cannot hold markup (test_domain_names); a row named before that rule
+    # keeps its name, so the pages must still escape it.
+    with session_scope(engine) as session:
+        domain = session.get(DomainConfig, 1)
+        assert domain is not None
+        domain.name = f"acme {XSS}"
     for path in PAGES + JSON:
         response = admin.client.get(path)
         assert response.status_code == 200, path
