@@ -1,7 +1,7 @@
 """The breaker counts creates Jira refused with 400 across ticks, not within one.
 
-Revision ID: 0007_refused_creates
-Revises: 0006_drift
+Revision ID: 0008_refused_creates
+Revises: 0007_session_epoch
 Create Date: 2026-12-01 07:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_refused_creates"
-down_revision = "0006_drift"
+revision = "0008_refused_creates"
+down_revision = "0007_session_epoch"
 branch_labels = None
 depends_on = None
 
