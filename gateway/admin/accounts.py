@@ -285,7 +285,9 @@ def create_api_token(session: Session, name: str, role: Role = Role.ADMIN) -> tu
 def resolve_api_token(
     session: Session, plaintext: str, now: datetime | None = None
 ) -> ApiToken | None:
-    """The live token matching ``plaintext`` (recording its use), or None."""
+    """The live token matching ``plaintext``, or None. Reads only: recording the use is
+    ``touch_due`` and ``touch_api_token``, off the request, so a read with a token still
+    answers while the database refuses writes (SQLite locked by a long write)."""
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
     token = session.exec(
@@ -293,11 +295,21 @@ def resolve_api_token(
     ).first()
     if token is None or token.revoked_at is not None:
         return None
-    now = now or utcnow()
-    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        token.last_used_at = now
-        session.add(token)
     return token
+
+
+def touch_due(token: ApiToken, now: datetime | None = None) -> bool:
+    """Whether ``last_used_at`` is old enough to be written again."""
+    last = token.last_used_at
+    return last is None or (now or utcnow()) - last >= TOKEN_TOUCH_INTERVAL
+
+
+def touch_api_token(session: Session, token_id: int, now: datetime | None = None) -> None:
+    """Record a token's use (at most once per ``TOKEN_TOUCH_INTERVAL``)."""
+    token = session.get(ApiToken, token_id)
+    if token is not None and touch_due(token, now):
+        token.last_used_at = now or utcnow()
+        session.add(token)
 
 
 def revoke_api_token(session: Session, token_id: int) -> ApiToken:

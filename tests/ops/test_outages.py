@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gateway.admin.accounts import TOKEN_PREFIX, create_api_token, create_user
 from gateway.api.app import create_app
@@ -230,3 +231,37 @@ def test_redis_stopped_on_purpose_is_reported_and_started_again_from_the_cli(
         assert run_cli("redis", "start", cwd=tmp_path, env=env).stdout.startswith("already")
     finally:
         server.stop()
+
+
+def test_a_token_read_answers_while_sqlite_is_locked_and_its_use_is_recorded_after(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Recording a token's last use is a write; it happens beside the request, so a read
+    with a token answers while another process holds SQLite's write lock (before, the
+    request waited out the busy timeout and answered 503)."""
+    settings = gateway_settings(tmp_path, redis_url=redis_url)
+    engine = make_engine(settings.effective_database_url)
+    token = seed_admin(engine)
+    bearer = {"Authorization": f"Bearer {token}"}
+    stale = "UPDATE api_token SET last_used_at = '2020-01-01 00:00:00.000000'"
+    with engine.begin() as connection:
+        connection.execute(text(stale))
+    holder = sqlite3.connect(tmp_path / "gateway.db", isolation_level=None)
+    try:
+        with TestClient(create_app(settings)) as client:
+            holder.execute("BEGIN EXCLUSIVE")
+            answer = client.get("/api/v1/admin/me", headers=bearer)
+            assert answer.status_code == 200, answer.text
+            holder.execute("ROLLBACK")
+            wait_for(
+                lambda: last_used_year(engine) > 2020, 30, lambda: "the token's use not recorded"
+            )
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def last_used_year(engine: Engine) -> int:
+    with engine.connect() as connection:
+        used = connection.execute(text("SELECT last_used_at FROM api_token")).scalar_one()
+    return int(str(used)[:4])

@@ -20,6 +20,8 @@ pool FastAPI also runs plain ``def`` routes in.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
@@ -42,8 +44,11 @@ from gateway.api.admin.csrf import verify_csrf
 from gateway.api.admin.sessions import SessionCodec, SessionData, is_session_revoked
 from gateway.db import in_session, session_scope
 from gateway.models import DeadLetter, DomainConfig, Role, RoutingRule
+from gateway.runtime.unavailable import first_line
 from gateway.settings import Settings
 from gateway.sso.policy import sso_access
+
+log = logging.getLogger("gateway.api.admin")
 
 # --- resources the app's lifespan opened -------------------------------------------------
 
@@ -199,9 +204,36 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def _token_identity(db: Session, plaintext: str) -> tuple[str, Role] | None:
+def _token_identity(db: Session, plaintext: str) -> tuple[str, Role, int | None] | None:
+    """The token's name and role, and its id when its last use is due to be recorded."""
     token = accounts.resolve_api_token(db, plaintext)
-    return None if token is None else (token.name, Role(token.role))
+    if token is None:
+        return None
+    return token.name, Role(token.role), token.id if accounts.touch_due(token) else None
+
+
+_touching: set[int] = set()
+_touches: set[asyncio.Task[None]] = set()
+
+
+def _record_use(engine: Engine, token_id: int) -> None:
+    """Write the token's ``last_used_at`` in the background, one write per token at a
+    time: the request does not wait for it, and a locked database delays only this."""
+    if token_id in _touching:
+        return
+    _touching.add(token_id)
+
+    async def touch() -> None:
+        try:
+            await in_session(engine, lambda db: accounts.touch_api_token(db, token_id))
+        except Exception as error:
+            log.info("API token %s: last use not recorded: %s", token_id, first_line(error))
+        finally:
+            _touching.discard(token_id)
+
+    task = asyncio.get_running_loop().create_task(touch())
+    _touches.add(task)
+    task.add_done_callback(_touches.discard)
 
 
 def _require_admin(principal: Principal) -> None:
@@ -220,10 +252,14 @@ async def api_principal(
     """A valid bearer token or a signed-in session; otherwise 401."""
     if credentials is not None:
         plaintext = credentials.credentials
-        found = await in_session(get_engine(request), lambda db: _token_identity(db, plaintext))
+        engine = get_engine(request)
+        found = await in_session(engine, lambda db: _token_identity(db, plaintext))
         if found is None:
             raise _unauthorized("invalid or revoked API token")
-        return Principal(kind="token", name=found[0], role=found[1])
+        name, role, touch = found
+        if touch is not None:
+            _record_use(engine, touch)
+        return Principal(kind="token", name=name, role=role)
     principal = await session_principal(request)
     if principal is None:
         raise _unauthorized(
