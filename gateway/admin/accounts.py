@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from gateway.admin.change_log import acting_as
 from gateway.clock import utcnow
 from gateway.db import session_scope
 from gateway.models import AdminUser, ApiToken, Role, new_session_epoch
@@ -31,6 +32,7 @@ MIN_PASSWORD_LENGTH = 12
 MAX_USERNAME_LENGTH = 100
 # last_used_at is informative; writing it on every request would serialise API calls.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+BOOTSTRAP_ACTOR = "settings:GATEWAY_ADMIN_USERNAME"
 
 # The stored "hash" of an account that signs in only with SSO. Not an argon2 hash, so it
 # never verifies; sign-in treats it as an unknown user (same cost, same answer).
@@ -332,7 +334,8 @@ def ensure_bootstrap_admin(engine: Engine, settings: Settings) -> bool:
     if not settings.admin_username or settings.admin_password is None:
         return False
     name = normalize_username(settings.admin_username)
-    with session_scope(engine) as session:
+    # Audited like any account made by a person, under the setting that made it.
+    with acting_as(BOOTSTRAP_ACTOR), session_scope(engine) as session:
         if session.exec(select(AdminUser).where(AdminUser.username == name)).first():
             return False
         create_user(session, name, settings.admin_password.get_secret_value())

@@ -87,6 +87,20 @@ def test_bootstrap_admin_is_created_at_startup(settings, engine):
     with TestClient(create_app(boot)) as client:
         assert sign_in(client, "boot", "x" * 16).status_code == 303
 
+    from sqlmodel import Session, select
+
+    from gateway.models import SyncEvent
+
+    with Session(engine) as session:
+        changes = session.exec(select(SyncEvent).where(SyncEvent.event_type == "admin_change"))
+        made = [(e.actor, e.reason) for e in changes]
+    assert made == [
+        (
+            "settings:GATEWAY_ADMIN_USERNAME",
+            "settings:GATEWAY_ADMIN_USERNAME created user 1 (boot)",
+        )
+    ]
+
 
 def test_secret_key_is_generated_once_with_private_mode(settings):
     from gateway.api.admin.sessions import load_or_create_secret_key
