@@ -83,7 +83,7 @@ async def domain_verified_body(request: Request, public_id: str) -> tuple[bytes,
     """
     settings: Settings = request.app.state.settings
     identifier = request.headers.get(IDENTIFIER_HEADER)
-    body = await read_body(request, settings.webhook_max_body_bytes, identifier)
+    body = await read_body(request, settings, identifier)
     header = signature_header(request)
     failure = header_failure(header)
     if failure is not None:

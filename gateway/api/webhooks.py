@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import anyio.to_thread
 import orjson
 from arq.connections import ArqRedis
@@ -46,6 +47,7 @@ RETRY_HEADER = "X-Atlassian-Webhook-Retry"
 DEDUPE_KEY_PREFIX = "gateway:webhook:seen:"
 JOB_ID_PREFIX = "jira-event:"
 INVALID_SIGNATURE = "invalid signature"
+BODY_TIMEOUT = "body not received in time"
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -54,6 +56,7 @@ _CONTENT_LENGTH = re.compile(r"[0-9]+")
 _SAFE_IDENTIFIER = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ISSUE_ID = re.compile(r"[0-9]{1,19}")
 _MAX_ISSUE_KEY_LENGTH = 255
+_CLOSE = {"Connection": "close"}
 
 router = APIRouter(tags=["webhooks"])
 
@@ -98,25 +101,35 @@ def loggable(identifier: str | None) -> str:
     return "".join(c if c.isprintable() else "?" for c in identifier[:80])
 
 
-def reject(status: int, reason: str, detail: str, identifier: str | None) -> HTTPException:
+def reject(
+    status: int, reason: str, detail: str, identifier: str | None, *, close: bool = False
+) -> HTTPException:
+    """The refusal to raise, counted and logged; ``close`` ends the connection after it."""
     metrics.WEBHOOKS_REJECTED.labels(reason=reason).inc()
     log.warning("webhook rejected: reason=%s delivery=%s", reason, loggable(identifier))
-    return HTTPException(status_code=status, detail=detail)
+    return HTTPException(status_code=status, detail=detail, headers=_CLOSE if close else None)
 
 
-async def read_body(request: Request, limit: int, identifier: str | None) -> bytes:
-    """The raw body, refusing (413) as soon as it is known to exceed ``limit`` bytes."""
+async def read_body(request: Request, settings: Settings, identifier: str | None) -> bytes:
+    """The raw body, refusing (413) as soon as it is known to exceed the size limit, and
+    (408, closing the connection) when it has not arrived in full within the time limit:
+    a client trickling a body must not hold a connection and a task for as long as it likes.
+    """
+    limit = settings.webhook_max_body_bytes
     declared = request.headers.get("content-length", "").strip()
     if _CONTENT_LENGTH.fullmatch(declared) and int(declared) > limit:
         raise reject(413, "too_large", "payload too large", identifier)
     body = bytearray()
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise reject(413, "too_large", "payload too large", identifier)
+        with anyio.fail_after(settings.webhook_body_timeout_seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise reject(413, "too_large", "payload too large", identifier)
     except ClientDisconnect:
         raise HTTPException(status_code=400, detail="incomplete body") from None
+    except TimeoutError:
+        raise reject(408, "slow_body", BODY_TIMEOUT, identifier, close=True) from None
     return bytes(body)
 
 
@@ -129,7 +142,7 @@ async def verified_body(request: Request) -> bytes:
     """The raw body of a delivery whose size and signature are acceptable (else 413/401)."""
     settings: Settings = request.app.state.settings
     identifier = request.headers.get(IDENTIFIER_HEADER)
-    body = await read_body(request, settings.webhook_max_body_bytes, identifier)
+    body = await read_body(request, settings, identifier)
     header = signature_header(request)
     check = verify_signature(body=body, header=header, secrets=configured_secrets(settings))
     if check.failure is not None:
