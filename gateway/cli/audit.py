@@ -13,12 +13,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from gateway.admin import audit as audit_log
 from gateway.admin import domains
 from gateway.admin.paging import MAX_PAGE_SIZE
 from gateway.admin.schemas import EventOut
 from gateway.cli._common import configured_engine, database, out, print_json
+from gateway.security.exposure import terminal_reason
 
 app = typer.Typer(
     help="Show the audit log (sync events and admin changes), newest first; `audit prune`.",
@@ -61,8 +63,8 @@ def audit(
             event.created_at.isoformat(timespec="seconds"),
             str(event.domain_id or ""),
             event.event_type,
-            event.actor or "",
-            event.reason,
+            Text(event.actor or ""),
+            Text(terminal_reason(event.reason)),
         )
     out.print(table)
 
