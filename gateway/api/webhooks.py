@@ -104,7 +104,6 @@ def loggable(identifier: str | None) -> str:
 def reject(
     status: int, reason: str, detail: str, identifier: str | None, *, close: bool = False
 ) -> HTTPException:
-    """The refusal to raise, counted and logged; ``close`` ends the connection after it."""
     metrics.WEBHOOKS_REJECTED.labels(reason=reason).inc()
     log.warning("webhook rejected: reason=%s delivery=%s", reason, loggable(identifier))
     return HTTPException(status_code=status, detail=detail, headers=_CLOSE if close else None)
@@ -288,6 +287,7 @@ async def enqueue(
     domains: list[SiteDomain],
     token: str,
     identifier: str | None,
+    directory: tuple[str, str] = ("", ""),
 ) -> Response:
     """Dedupe, then queue one job per domain, atomically; 202 only once they are queued."""
     jobs = [
@@ -305,6 +305,7 @@ async def enqueue(
             dedupe_key=dedupe_key(issue.site, token),
             dedupe_ttl_seconds=settings.webhook_dedupe_ttl_seconds,
             jobs=jobs,
+            directory=directory,
         )
     except _REDIS_ERRORS as error:
         raise _queue_unavailable(error, identifier) from None
@@ -379,7 +380,7 @@ async def receive_jira_webhook(request: Request) -> Response:
     app: FastAPI = request.app
     state = ingress_state(app)
     try:
-        domains = await state.sites.lookup(app.state.engine, issue.site)
+        domains = await state.sites.lookup(app.state.engine, issue.site, app.state.redis)
     except SQLAlchemyError as error:
         log.error("webhook not routed, database unavailable: %s", type(error).__name__)
         raise HTTPException(status_code=503, detail="database unavailable") from None
