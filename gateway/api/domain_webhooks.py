@@ -80,11 +80,12 @@ def _database_unavailable(error: Exception) -> HTTPException:
     return HTTPException(status_code=503, detail="database unavailable")
 
 
-async def _snapshot(app: FastAPI, *, fresh: bool = False) -> Directory:
-    """The in-process snapshot of the domains (``fresh``: loaded again first)."""
+async def _snapshot(app: FastAPI, *, stale: str | None = None) -> Directory:
+    """The in-process snapshot of the domains, loaded again first if it is still the one
+    stamped with the ``stale`` version."""
     sites = ingress_state(app).sites
-    if fresh:
-        sites.forget()
+    if stale is not None:
+        sites.forget(stale)
     try:
         return await sites.snapshot(app.state.engine, app.state.redis)
     except SQLAlchemyError as error:
@@ -110,7 +111,9 @@ def _check(directory: Directory, public_id: str, body: bytes, header: str | None
     return hook, check, directory.version
 
 
-async def _verify(request: Request, public_id: str, body: bytes, *, fresh: bool) -> Verified:
+async def _verify(
+    request: Request, public_id: str, body: bytes, *, stale: str | None = None
+) -> Verified:
     """The domain whose secret signed ``body``, and the directory version that said so.
 
     The header's form first (401), so garbage never reaches the directory. Then the
@@ -125,7 +128,7 @@ async def _verify(request: Request, public_id: str, body: bytes, *, fresh: bool)
     if not _PUBLIC_ID.fullmatch(public_id):
         raise reject(401, "unknown_domain", INVALID_SIGNATURE, identifier)
     hook, check, version = _check(
-        await _snapshot(request.app, fresh=fresh), public_id, body, header
+        await _snapshot(request.app, stale=stale), public_id, body, header
     )
     if not check.valid and await _reloaded(request.app):
         hook, check, version = _check(await _snapshot(request.app), public_id, body, header)
@@ -189,14 +192,14 @@ async def receive_domain_webhook(request: Request, public_id: PublicId) -> Respo
     app: FastAPI = request.app
     identifier = request.headers.get(IDENTIFIER_HEADER)
     body = await read_body(request, app.state.settings, identifier)
-    hook, version = await _verify(request, public_id, body, fresh=False)
+    hook, version = await _verify(request, public_id, body)
     issue = parse_issue_event(body, identifier)
     if issue is None:
         return ignored("event_type")
     try:
         return await _queue(app, hook, issue, body, identifier, version)
     except StaleDirectory:
-        hook, version = await _verify(request, public_id, body, fresh=True)
+        hook, version = await _verify(request, public_id, body, stale=version)
     try:
         return await _queue(app, hook, issue, body, identifier, version)
     except StaleDirectory:

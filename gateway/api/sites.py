@@ -10,6 +10,7 @@ committed, each snapshot remembers the counter it was loaded under (read before 
 query), and a per-domain delivery is queued only if the counter still has that value,
 checked inside the same atomic script that queues it (``gateway.api.delivery_queue``).
 A stale snapshot is reloaded and the delivery verified again against it.
+
 Deliveries from sites no domain knows are recorded in the audit log, throttled
 per site so a misdirected webhook cannot fill the database.
 """
@@ -131,10 +132,15 @@ class Directory:
 
 
 async def directory_version(redis: Redis | None) -> str:
-    """The counter's current value ("0" before any rotation); unknown without Redis."""
+    """The counter's current value ("0" before any rotation); unknown without Redis, or
+    when it does not answer (queueing then fails with a 503 of its own, or, once Redis is
+    back, finds the snapshot stale)."""
     if redis is None:
         return UNKNOWN_VERSION
-    value = await redis.get(DIRECTORY_VERSION_KEY)
+    try:
+        value = await redis.get(DIRECTORY_VERSION_KEY)
+    except (RedisError, OSError):
+        return UNKNOWN_VERSION
     return value.decode() if isinstance(value, bytes) else str(value or 0)
 
 
@@ -245,9 +251,12 @@ class SiteDirectory:
         await self._reload_older(engine, seconds, redis)
         return True
 
-    def forget(self) -> None:
-        """Drop the snapshot: the next lookup loads the domains again."""
-        self._loaded_at = float("-inf")
+    def forget(self, version: str | None = None) -> None:
+        """Drop the snapshot, so the next lookup loads the domains again; with ``version``,
+        only if the snapshot is still the one stamped with it (a burst of deliveries that
+        found it stale reloads once)."""
+        if version is None or self._directory.version == version:
+            self._loaded_at = float("-inf")
 
 
 class UnknownSiteThrottle:
