@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from gateway.admin.accounts import AccountError, check_password_rules, normalize_username
 from gateway.admin.base_urls import pf_base_url_warning
 from gateway.db import make_engine
+from gateway.maintenance.backup import BackupError, sqlite_file
 from gateway.migrate import current_revision, head_revision
-from gateway.models import DomainConfig
+from gateway.models import AdminUser, DomainConfig
 from gateway.redis import EmbeddedRedis, RedisUnavailable, check_redis, redact_url, resolve_redis
 from gateway.runtime.preflight import (
     StartupError,
@@ -18,6 +22,7 @@ from gateway.runtime.preflight import (
 )
 from gateway.runtime.unknown_settings import unknown_variables
 from gateway.security.crypto import KEYS_VARIABLE, key_file, parse_keys
+from gateway.security.file_modes import readable_by_others, shared_files
 from gateway.settings import Settings
 
 CheckResult = tuple[str, bool, str]
@@ -132,12 +137,68 @@ def check_domain_urls(settings: Settings) -> list[CheckResult]:
     return results
 
 
+def check_bootstrap_admin(settings: Settings) -> CheckResult | None:
+    """Whether ``gateway serve`` can create GATEWAY_ADMIN_USERNAME from the environment:
+    the same rules ``create_user`` applies at start-up, so the reason is the one serve logs
+    ("bootstrap admin not created: ..."). An existing account is not recreated, so then
+    the rules do not matter. None when no bootstrap admin is configured."""
+    if not settings.admin_username or settings.admin_password is None:
+        return None
+    try:
+        name = normalize_username(settings.admin_username)
+        check_password_rules(settings.admin_password.get_secret_value())
+    except AccountError as error:
+        if _account_exists(settings, settings.admin_username):
+            return ("bootstrap admin", True, f"account exists; GATEWAY_ADMIN_* unused ({error})")
+        return ("bootstrap admin", False, f"bootstrap admin not created: {error}")
+    return ("bootstrap admin", True, f"{name!r} is created at start-up if missing")
+
+
+def _account_exists(settings: Settings, username: str) -> bool:
+    """Whether the account is already there (False when the database cannot say)."""
+    try:
+        name = normalize_username(username)
+        engine = make_engine(settings.effective_database_url)
+        try:
+            with Session(engine) as session:
+                found = session.exec(select(AdminUser).where(AdminUser.username == name))
+                return found.first() is not None
+        finally:
+            engine.dispose()
+    except (AccountError, SQLAlchemyError):
+        return False
+
+
+def check_file_modes(settings: Settings) -> CheckResult:
+    """A warning naming the files under the data folder (and the SQLite database) that
+    other local users may read: they hold the database, queued payloads or keys."""
+    found = set(shared_files(settings.data_dir))
+    with contextlib.suppress(BackupError):  # an in-memory database has no file
+        database = sqlite_file(settings.effective_database_url)
+        if database is not None:
+            files = (database.with_name(database.name + end) for end in ("", "-wal", "-shm"))
+            found.update(path for path in files if readable_by_others(path))
+    if not found:
+        return ("file permissions", True, "database and data folder files are owner-only")
+    names = ", ".join(str(path) for path in sorted(found))
+    return (
+        "file permissions",
+        True,
+        f"warning: readable by group or others: {names}; make them owner-only "
+        "(chmod 600 FILE, chmod 700 on their folders)",
+    )
+
+
 def run_checks(settings: Settings) -> list[CheckResult]:
     results = check_database(settings)
     if all(ok for _, ok, _ in results):  # else the database lines above say why
         results.extend(check_domain_urls(settings))
     results.append(check_redis_reachable(settings))
     results.append(check_credentials_key(settings))
+    results.append(check_file_modes(settings))
+    bootstrap = check_bootstrap_admin(settings)
+    if bootstrap is not None:
+        results.append(bootstrap)
     results.extend(("unknown setting", False, line) for line in unknown_variables())
     if settings.jira_webhook_secret is None:
         results.append(

@@ -26,6 +26,7 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
 from gateway.security.crypto import CredentialCipher, bind_cipher
+from gateway.security.file_modes import create_owner_only_file, owner_only_folder
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -43,7 +44,8 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str, cipher: CredentialCipher | None = None) -> Engine:
-    """Create the engine for ``url``, creating the SQLite file's folder if needed.
+    """Create the engine for ``url``, creating the SQLite file (0600) and its folder (0700)
+    if needed.
 
     ``cipher`` encrypts and decrypts the stored credentials of this engine; without
     one the process default (from the environment) does."""
@@ -57,7 +59,8 @@ def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            owner_only_folder(Path(parsed.database).parent)
+            create_owner_only_file(Path(parsed.database))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -39,6 +39,7 @@ from redis.sentinel import Sentinel
 
 from gateway.runtime.owner_death import death_signal_preexec
 from gateway.runtime.replication import ReplicatedArqRedis
+from gateway.security.file_modes import owner_only_folder
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.redis")
@@ -112,7 +113,7 @@ class EmbeddedRedis:
         """Start the server unless one already answers; return its URL."""
         if self.is_running():
             return self.url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        owner_only_folder(self.data_dir)
         with open(self.data_dir / LOCK_NAME, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             (self.data_dir / STOPPED_NAME).unlink(missing_ok=True)
@@ -174,6 +175,7 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             cwd=self.data_dir,
+            umask=0o077,  # its AOF and RDB hold queued payloads: owner-only files
             preexec_fn=death_signal_preexec() if self.owned else None,
         )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

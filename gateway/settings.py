@@ -5,7 +5,6 @@ Secrets are ``SecretStr`` so they print masked wherever the object is shown.
 
 from __future__ import annotations
 
-import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -18,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from gateway.maintenance.settings import MaintenanceSettings
 from gateway.runtime.sentinel_settings import RedisSentinelSettings
+from gateway.runtime.server_settings import ServerSettings
 from gateway.sync.tuning import SyncTuning
 
 ENV_PREFIX = "GATEWAY_"
@@ -27,7 +27,9 @@ SUPPORTED_DATABASE_BACKENDS = ("sqlite", "postgresql")
 SUPPORTED_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-class Settings(BaseSettings, SyncTuning, MaintenanceSettings, RedisSentinelSettings):
+class Settings(
+    BaseSettings, SyncTuning, MaintenanceSettings, RedisSentinelSettings, ServerSettings
+):
     """Effective configuration; see the README's configuration table."""
 
     model_config = SettingsConfigDict(
@@ -80,12 +82,6 @@ class Settings(BaseSettings, SyncTuning, MaintenanceSettings, RedisSentinelSetti
         default=None,
         description="Comma-separated Fernet keys that encrypt stored credentials; the first "
         "encrypts, all decrypt (rotation). Unset: generated once in data_dir/credentials_key.",
-    )
-    forwarded_allow_ips: str = Field(
-        default="",
-        description="Addresses or networks of the reverse proxies whose X-Forwarded-For and "
-        "X-Forwarded-Proto the API trusts (comma-separated, e.g. 127.0.0.1 or 172.16.0.0/12); "
-        "empty: trust none and use the socket's address.",
     )
     http_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of every upstream request."
@@ -294,21 +290,6 @@ class Settings(BaseSettings, SyncTuning, MaintenanceSettings, RedisSentinelSetti
                     "make one with `gateway credentials new-key`"
                 ) from None
         return value
-
-    @field_validator("forwarded_allow_ips")
-    @classmethod
-    def _check_forwarded_allow_ips(cls, value: str) -> str:
-        items = [item.strip() for item in value.split(",") if item.strip()]
-        for item in items:
-            if item == "*":
-                continue
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8, *)"
-                ) from None
-        return ",".join(items)
 
     @field_validator("notify_webhook_url", "notify_webhook_url_fallback")
     @classmethod

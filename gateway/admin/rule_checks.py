@@ -28,6 +28,7 @@ from gateway.clients.models import FieldMeta
 from gateway.clock import utcnow
 from gateway.db import in_session
 from gateway.models import DomainConfig, RoutingRule, RuleAction
+from gateway.security.exposure import bounded_excerpt
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.admin")
@@ -92,7 +93,8 @@ async def _check_createmeta(
             metas = await jira.get_createmeta_fields(project, match.id)
         except UpstreamError as error:
             if error.status in (400, 404):
-                return "invalid", f"Jira does not know project {project}: {error.message}"
+                answer = bounded_excerpt(error.message)
+                return "invalid", f"Jira does not know project {project}: {answer}"
             return "error", f"Could not ask Jira: {describe(error, domain)}"
     return _verdict_on_fields(project, issue_type, metas, fields)
 

@@ -39,19 +39,23 @@ from redis.exceptions import NoScriptError, ResponseError
 from gateway.monitoring.tracing import job_kwargs, traced
 from gateway.runtime.replication import confirmation_commands, settle_batch, waits_for_replica
 
-# KEYS: dedupe key, queue, then (job key, result key) per job.
-# ARGV: dedupe TTL (s), job expiry (ms), score (ms), then (job id, job bytes) per job.
+# KEYS: dedupe key, queue, directory version, then (job key, result key) per job.
+# ARGV: dedupe TTL (s), job expiry (ms), score (ms), the directory version the delivery
+# was verified under ('' = not checked), then (job id, job bytes) per job.
 _QUEUE_DELIVERY = """
+if ARGV[4] ~= '' and (redis.call('GET', KEYS[3]) or '0') ~= ARGV[4] then
+  return -1
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-local jobs = (#KEYS - 2) / 2
+local jobs = (#KEYS - 3) / 2
 for i = 1, jobs do
-  local job_key = KEYS[1 + 2 * i]
-  local result_key = KEYS[2 + 2 * i]
+  local job_key = KEYS[2 + 2 * i]
+  local result_key = KEYS[3 + 2 * i]
   if redis.call('EXISTS', job_key, result_key) == 0 then
-    redis.call('PSETEX', job_key, ARGV[2], ARGV[3 + 2 * i])
-    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2 + 2 * i])
+    redis.call('PSETEX', job_key, ARGV[2], ARGV[4 + 2 * i])
+    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[3 + 2 * i])
   end
 end
 redis.call('SET', KEYS[1], 'queued', 'EX', ARGV[1])
@@ -60,6 +64,11 @@ return 1
 _QUEUE_DELIVERY_SHA = hashlib.sha1(_QUEUE_DELIVERY.encode()).hexdigest()
 
 Command = tuple[Any, ...]
+
+
+class StaleDirectory(Exception):
+    """The delivery was verified against a snapshot of the domains older than a secret
+    rotation: nothing was queued; verify it again against a fresh snapshot."""
 
 
 @dataclass(frozen=True)
@@ -206,12 +215,19 @@ def round_trips(redis: ArqRedis) -> RoundTrips:
 
 
 def script_command(
-    redis: ArqRedis, *, dedupe_key: str, dedupe_ttl_seconds: int, jobs: list[QueuedJob]
+    redis: ArqRedis,
+    *,
+    dedupe_key: str,
+    dedupe_ttl_seconds: int,
+    jobs: list[QueuedJob],
+    directory: tuple[str, str] = ("", ""),
 ) -> Command:
-    """The script's key count, keys and arguments for one delivery."""
+    """The script's key count, keys and arguments for one delivery; ``directory`` is the
+    version key and the version the delivery was verified under (empty: not checked)."""
     now_ms = int(time.time() * 1000)
-    keys: list[str] = [dedupe_key, redis.default_queue_name]
-    args: list[Any] = [dedupe_ttl_seconds, redis.expires_extra_ms, now_ms]
+    version_key, version = directory
+    keys: list[str] = [dedupe_key, redis.default_queue_name, version_key or dedupe_key]
+    args: list[Any] = [dedupe_ttl_seconds, redis.expires_extra_ms, now_ms, version]
     # The request id and trace context ride in the job, so the worker continues both.
     carried = job_kwargs()
     for job in jobs:
@@ -230,13 +246,26 @@ def script_command(
     result_attributes=lambda queued: {"gateway.webhook.duplicate": not queued},
 )
 async def queue_delivery(
-    redis: ArqRedis, *, dedupe_key: str, dedupe_ttl_seconds: int, jobs: list[QueuedJob]
+    redis: ArqRedis,
+    *,
+    dedupe_key: str,
+    dedupe_ttl_seconds: int,
+    jobs: list[QueuedJob],
+    directory: tuple[str, str] = ("", ""),
 ) -> bool:
     """Queue ``jobs`` unless the delivery was seen; False means it is a duplicate.
 
-    Raises the Redis client's error when Redis is unreachable; nothing is then written.
+    Raises the Redis client's error when Redis is unreachable, and StaleDirectory when
+    ``directory``'s version is no longer current; nothing is then written.
     """
     command = script_command(
-        redis, dedupe_key=dedupe_key, dedupe_ttl_seconds=dedupe_ttl_seconds, jobs=jobs
+        redis,
+        dedupe_key=dedupe_key,
+        dedupe_ttl_seconds=dedupe_ttl_seconds,
+        jobs=jobs,
+        directory=directory,
     )
-    return bool(await round_trips(redis).run(command))
+    answer = await round_trips(redis).run(command)
+    if answer == -1:
+        raise StaleDirectory
+    return bool(answer)

@@ -3,6 +3,14 @@
 Deliveries come in bursts, so the site -> domains map (and, for the per-domain
 webhook URLs, the public id -> domain map with its secrets) is cached in-process
 for a few seconds: one query per burst, and a newly added domain is seen quickly.
+
+A rotated secret must stop being accepted at once, in every API process, not when
+each cache expires: a rotation increments a version counter in Redis once it is
+committed, each snapshot remembers the counter it was loaded under (read before the
+query), and a per-domain delivery is queued only if the counter still has that value,
+checked inside the same atomic script that queues it (``gateway.api.delivery_queue``).
+A stale snapshot is reloaded and the delivery verified again against it.
+
 Deliveries from sites no domain knows are recorded in the audit log, throttled
 per site so a misdirected webhook cannot fill the database.
 """
@@ -18,13 +26,21 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import anyio.to_thread
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from gateway.db import session_scope
 from gateway.models import DomainConfig, EventType, SyncEvent
+from gateway.redis import RedisUnavailable, redis_client, resolve_redis
+from gateway.settings import Settings
 
 SITE_CACHE_TTL_SECONDS = 5.0
+DIRECTORY_VERSION_KEY = "gateway:webhook:directory:version"
+# The version of a snapshot loaded without asking Redis: it matches no counter, so a
+# per-domain delivery verified against it is verified again against a fresh one.
+UNKNOWN_VERSION = "unknown"
 # A per-domain delivery that fails verification may reload the cache (a secret just
 # rotated, a domain just added), but no more often than this: forged requests cannot
 # turn into a query each.
@@ -107,13 +123,49 @@ class DomainHook:
 
 @dataclass(frozen=True)
 class Directory:
-    """One snapshot of the domains: grouped by normalised Jira site, and by public id."""
+    """One snapshot of the domains: grouped by normalised Jira site, and by public id, with
+    the directory version (Redis's counter) read before it was loaded."""
 
     sites: dict[str, tuple[SiteDomain, ...]]
     hooks: dict[str, DomainHook]
+    version: str = UNKNOWN_VERSION
 
 
-def load_directory(engine: Engine) -> Directory:
+async def directory_version(redis: Redis | None) -> str:
+    """The counter's current value ("0" before any rotation); unknown without Redis, or
+    when it does not answer (queueing then fails with a 503 of its own, or, once Redis is
+    back, finds the snapshot stale)."""
+    if redis is None:
+        return UNKNOWN_VERSION
+    try:
+        value = await redis.get(DIRECTORY_VERSION_KEY)
+    except (RedisError, OSError):
+        return UNKNOWN_VERSION
+    return value.decode() if isinstance(value, bytes) else str(value or 0)
+
+
+async def announce_directory_change(redis: Redis) -> None:
+    """Call once a change of the webhook secrets is committed: every API process's next
+    per-domain delivery then finds its snapshot stale and loads the domains again."""
+    await redis.incr(DIRECTORY_VERSION_KEY)
+
+
+def announce_directory_change_from(settings: Settings) -> str | None:
+    """``announce_directory_change`` for a process without an event loop (the CLI); the
+    reason when Redis could not be told (the API processes then see the change within
+    ``SITE_CACHE_TTL_SECONDS``), else None."""
+    try:
+        client = redis_client(resolve_redis(settings), timeout=5)
+        try:
+            client.incr(DIRECTORY_VERSION_KEY)
+        finally:
+            client.close()
+    except (RedisError, RedisUnavailable, OSError) as error:
+        return f"Redis: {type(error).__name__}"
+    return None
+
+
+def load_directory(engine: Engine, version: str = UNKNOWN_VERSION) -> Directory:
     """Every domain (active or paused), in one query."""
     with engine.connect() as connection:
         rows = connection.execute(
@@ -137,14 +189,16 @@ def load_directory(engine: Engine) -> Directory:
         secrets = tuple(value for value in (secret, previous) if value)
         hooks[public_id] = DomainHook(domain_id, site, label, secrets)
     grouped = {site: tuple(sorted(found, key=lambda d: d.id)) for site, found in sites.items()}
-    return Directory(sites=grouped, hooks=hooks)
+    return Directory(sites=grouped, hooks=hooks, version=version)
 
 
 class SiteDirectory:
-    """The site -> domains and public id -> domain maps, reloaded at most every ``ttl_seconds``.
+    """The site -> domains and public id -> domain maps, reloaded at most every ``ttl_seconds``
+    (and at once when the directory version says a secret was rotated).
 
     Lookups are called on the event loop; the reload is a blocking query run in a
-    worker thread, serialised by a thread lock so a burst reloads once.
+    worker thread, serialised by a thread lock so a burst reloads once. ``redis``, when
+    given, supplies the directory version the reloaded snapshot is stamped with.
     """
 
     def __init__(
@@ -159,32 +213,50 @@ class SiteDirectory:
     def _fresh(self) -> bool:
         return self._clock() < self._loaded_at + self._ttl
 
-    def _reload(self, engine: Engine, max_age: float) -> None:
+    def _reload(self, engine: Engine, max_age: float, version: str) -> None:
         with self._lock:
             if self._clock() < self._loaded_at + max_age:
                 return
-            self._directory = load_directory(engine)
+            self._directory = load_directory(engine, version)
             self._loaded_at = self._clock()
 
-    async def _current(self, engine: Engine) -> Directory:
+    async def _reload_older(self, engine: Engine, max_age: float, redis: Redis | None) -> None:
+        version = await directory_version(redis)  # before the query: never newer than it
+        await anyio.to_thread.run_sync(self._reload, engine, max_age, version)
+
+    async def snapshot(self, engine: Engine, redis: Redis | None = None) -> Directory:
+        """The current snapshot, reloaded first when older than the TTL."""
         if not self._fresh():
-            await anyio.to_thread.run_sync(self._reload, engine, self._ttl)
+            await self._reload_older(engine, self._ttl, redis)
         return self._directory
 
-    async def lookup(self, engine: Engine, site: str) -> tuple[SiteDomain, ...]:
+    async def lookup(
+        self, engine: Engine, site: str, redis: Redis | None = None
+    ) -> tuple[SiteDomain, ...]:
         """The domains linked to ``site`` (normalised), oldest first; empty when none."""
-        return (await self._current(engine)).sites.get(site, ())
+        return (await self.snapshot(engine, redis)).sites.get(site, ())
 
-    async def hook(self, engine: Engine, public_id: str) -> DomainHook | None:
+    async def hook(
+        self, engine: Engine, public_id: str, redis: Redis | None = None
+    ) -> DomainHook | None:
         """The domain whose webhook URL carries ``public_id``, or None."""
-        return (await self._current(engine)).hooks.get(public_id)
+        return (await self.snapshot(engine, redis)).hooks.get(public_id)
 
-    async def reload_if_older(self, engine: Engine, seconds: float) -> bool:
+    async def reload_if_older(
+        self, engine: Engine, seconds: float, redis: Redis | None = None
+    ) -> bool:
         """Reload unless the snapshot is younger than ``seconds``; True when it reloaded."""
         if self._clock() < self._loaded_at + seconds:
             return False
-        await anyio.to_thread.run_sync(self._reload, engine, seconds)
+        await self._reload_older(engine, seconds, redis)
         return True
+
+    def forget(self, version: str | None = None) -> None:
+        """Drop the snapshot, so the next lookup loads the domains again; with ``version``,
+        only if the snapshot is still the one stamped with it (a burst of deliveries that
+        found it stale reloads once)."""
+        if version is None or self._directory.version == version:
+            self._loaded_at = float("-inf")
 
 
 class UnknownSiteThrottle:

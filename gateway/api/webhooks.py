@@ -9,6 +9,7 @@ retries (5xx) whatever the gateway could not take on.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -46,6 +47,7 @@ RETRY_HEADER = "X-Atlassian-Webhook-Retry"
 DEDUPE_KEY_PREFIX = "gateway:webhook:seen:"
 JOB_ID_PREFIX = "jira-event:"
 INVALID_SIGNATURE = "invalid signature"
+BODY_TIMEOUT = "body not received in time"
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -54,6 +56,7 @@ _CONTENT_LENGTH = re.compile(r"[0-9]+")
 _SAFE_IDENTIFIER = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ISSUE_ID = re.compile(r"[0-9]{1,19}")
 _MAX_ISSUE_KEY_LENGTH = 255
+_CLOSE = {"Connection": "close"}
 
 router = APIRouter(tags=["webhooks"])
 
@@ -98,25 +101,34 @@ def loggable(identifier: str | None) -> str:
     return "".join(c if c.isprintable() else "?" for c in identifier[:80])
 
 
-def reject(status: int, reason: str, detail: str, identifier: str | None) -> HTTPException:
+def reject(
+    status: int, reason: str, detail: str, identifier: str | None, *, close: bool = False
+) -> HTTPException:
     metrics.WEBHOOKS_REJECTED.labels(reason=reason).inc()
     log.warning("webhook rejected: reason=%s delivery=%s", reason, loggable(identifier))
-    return HTTPException(status_code=status, detail=detail)
+    return HTTPException(status_code=status, detail=detail, headers=_CLOSE if close else None)
 
 
-async def read_body(request: Request, limit: int, identifier: str | None) -> bytes:
-    """The raw body, refusing (413) as soon as it is known to exceed ``limit`` bytes."""
+async def read_body(request: Request, settings: Settings, identifier: str | None) -> bytes:
+    """The raw body: 413 as soon as it is known to exceed the size limit, 408 (closing the
+    connection) when it has not arrived in full in time, so a client trickling a body
+    cannot hold a connection and a task for as long as it likes."""
+    limit = settings.webhook_max_body_bytes
     declared = request.headers.get("content-length", "").strip()
     if _CONTENT_LENGTH.fullmatch(declared) and int(declared) > limit:
         raise reject(413, "too_large", "payload too large", identifier)
     body = bytearray()
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise reject(413, "too_large", "payload too large", identifier)
+        # asyncio's timeout costs a third of the CPU of anyio.fail_after per request
+        async with asyncio.timeout(settings.webhook_body_timeout_seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise reject(413, "too_large", "payload too large", identifier)
     except ClientDisconnect:
         raise HTTPException(status_code=400, detail="incomplete body") from None
+    except TimeoutError:
+        raise reject(408, "slow_body", BODY_TIMEOUT, identifier, close=True) from None
     return bytes(body)
 
 
@@ -129,7 +141,7 @@ async def verified_body(request: Request) -> bytes:
     """The raw body of a delivery whose size and signature are acceptable (else 413/401)."""
     settings: Settings = request.app.state.settings
     identifier = request.headers.get(IDENTIFIER_HEADER)
-    body = await read_body(request, settings.webhook_max_body_bytes, identifier)
+    body = await read_body(request, settings, identifier)
     header = signature_header(request)
     check = verify_signature(body=body, header=header, secrets=configured_secrets(settings))
     if check.failure is not None:
@@ -275,6 +287,7 @@ async def enqueue(
     domains: list[SiteDomain],
     token: str,
     identifier: str | None,
+    directory: tuple[str, str] = ("", ""),
 ) -> Response:
     """Dedupe, then queue one job per domain, atomically; 202 only once they are queued."""
     jobs = [
@@ -292,6 +305,7 @@ async def enqueue(
             dedupe_key=dedupe_key(issue.site, token),
             dedupe_ttl_seconds=settings.webhook_dedupe_ttl_seconds,
             jobs=jobs,
+            directory=directory,
         )
     except _REDIS_ERRORS as error:
         raise _queue_unavailable(error, identifier) from None
@@ -366,7 +380,7 @@ async def receive_jira_webhook(request: Request) -> Response:
     app: FastAPI = request.app
     state = ingress_state(app)
     try:
-        domains = await state.sites.lookup(app.state.engine, issue.site)
+        domains = await state.sites.lookup(app.state.engine, issue.site, app.state.redis)
     except SQLAlchemyError as error:
         log.error("webhook not routed, database unavailable: %s", type(error).__name__)
         raise HTTPException(status_code=503, detail="database unavailable") from None

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from gateway.admin import audit as audit_log
 from gateway.admin import domains
@@ -26,6 +27,7 @@ from gateway.cli._common import (
     out,
     print_json,
 )
+from gateway.security.exposure import terminal_reason
 
 app = command_group(
     help="Show the audit log (sync events and admin changes), newest first; `audit prune`.",
@@ -73,8 +75,8 @@ def audit(
             event.created_at.isoformat(timespec="seconds"),
             str(event.domain_id or ""),
             event.event_type,
-            event.actor or "",
-            event.reason,
+            Text(event.actor or ""),
+            Text(terminal_reason(event.reason)),
         )
     out.print(table)
 

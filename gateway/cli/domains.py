@@ -20,7 +20,16 @@ from gateway.admin.connection import check_connection
 from gateway.admin.preview import PreviewRow, preview_routing, sync_since_note
 from gateway.admin.schemas import DomainOut
 from gateway.admin.webhook_secrets import issue_webhook_secret
-from gateway.cli._common import command_group, database, out, print_json, report, run_action
+from gateway.cli._common import (
+    command_group,
+    database,
+    err,
+    out,
+    print_json,
+    report,
+    run_action,
+    settings_or_exit,
+)
 from gateway.cli.domain_settings import (
     AsJson,
     DomainRef,
@@ -166,9 +175,18 @@ def domain_webhook_secret(
     as_json: AsJson = False,
 ) -> None:
     """Generate the domain's own Jira webhook secret and print it, this once."""
+    from gateway.api.sites import SITE_CACHE_TTL_SECONDS, announce_directory_change_from
+
     with database() as session:
         found = domains.find_domain(session, domain)
         issued = issue_webhook_secret(session, found, rotate=rotate)
+    unannounced = announce_directory_change_from(settings_or_exit())
+    if unannounced is not None:
+        err.print(
+            f"warning: {unannounced}: running API processes accept the retired secret for "
+            f"up to {SITE_CACHE_TTL_SECONDS:.0f} s",
+            highlight=False,
+        )
     if as_json:
         print_json(issued.model_dump())
         return

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from gateway.cli._common import fail, out, prepare_database, settings_or_exit
+from gateway.runtime.server_settings import server_limits
 from gateway.settings import Settings
 
 
@@ -27,7 +28,12 @@ def serve(
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings)
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_config=None, **proxy_options(settings)
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        **proxy_options(settings),
+        **server_limits(settings),
     )
 
 

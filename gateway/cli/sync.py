@@ -57,7 +57,7 @@ def tick(
     else:
         out.print(f"{name}: {report.outcome}; {report.summary()}")
         for line in report.errors[:20]:
-            out.print(f"  {line}", highlight=False)
+            out.print(f"  {line}", highlight=False, markup=False)
     if report.outcome != "ok":
         raise typer.Exit(1)
 
@@ -128,7 +128,7 @@ def reconcile(
     else:
         out.print(f"{name}: {report.summary()}")
         for line in report.errors[:20]:
-            out.print(f"  {line}", highlight=False)
+            out.print(f"  {line}", highlight=False, markup=False)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import httpx
 
+from gateway.security.exposure import bounded_excerpt
+
 Service = Literal["peopleforce", "jira"]
 
 MAX_MESSAGE_CHARS = 500
@@ -57,9 +59,11 @@ class UpstreamError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        """What logs, the audit, dead letters and the API show: the status and at most
+        ``MAX_EXCERPT_CHARS`` of the answer, escaped (``gateway.security.exposure``)."""
         status = "transport error" if self.status is None else f"HTTP {self.status}"
         where = f" {self.method} {self.url}" if self.method or self.url else ""
-        return f"{self.service}{where}: {status}: {self.message}"
+        return f"{self.service}{where}: {status}: {bounded_excerpt(self.message)}"
 
     def __repr__(self) -> str:
         return (
@@ -153,10 +157,8 @@ def parse_retry_after(
 
 
 def _clip(text: str) -> str:
-    text = _SPACE_RE.sub(" ", text).strip()
-    if len(text) > MAX_MESSAGE_CHARS:
-        return text[: MAX_MESSAGE_CHARS - 1] + "\u2026"
-    return text
+    """The upstream's text on one line, control characters escaped, cut to the bound."""
+    return bounded_excerpt(text, MAX_MESSAGE_CHARS)
 
 
 def _messages_from_json(body: Any) -> tuple[list[str], dict[str, str]]:
@@ -179,7 +181,7 @@ def _messages_from_json(body: Any) -> tuple[list[str], dict[str, str]]:
     errors = body.get("errors")
     if isinstance(errors, dict):
         for field, text in errors.items():
-            fields[str(field)] = str(text)
+            fields[str(field)] = _clip(str(text))
             messages.append(f"{field}: {text}")
     elif isinstance(errors, list):
         for item in errors:

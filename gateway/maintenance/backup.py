@@ -6,6 +6,7 @@ never blocks the API's or the workers' writes, and one step sees one snapshot (a
 stepwise backup would start over each time another process writes, and might never
 end on a busy gateway). The copy goes to ``PATH.partial`` and is renamed into place
 only once it has been checked, so a crash never leaves a half-written file at PATH.
+The copy is owner-only (0600): it is the whole database.
 
 PostgreSQL has its own tool for this: ``pg_dump_command`` says how to call it.
 """
@@ -25,6 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from gateway.migrate import MIGRATIONS_DIR
+from gateway.security.file_modes import create_owner_only_file, owner_only_folder
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Tables every gateway database has, whatever its revision.
@@ -71,6 +73,8 @@ def check_gateway_database(path: Path) -> str:
     """The migration revision of the gateway database at ``path``; BackupError if it is
     not one (not SQLite, damaged, another application's, or a revision this version of
     the gateway does not know)."""
+    if path.is_dir():
+        raise BackupError(f"{path}: is a directory, not a database file")
     if not path.is_file():
         raise BackupError(f"{path}: no such file")
     with path.open("rb") as file:
@@ -121,7 +125,13 @@ def _watch(partial: Path, total: int, done: threading.Event, progress: Progress)
 
 
 def copy_database(source: Path, target: Path, progress: Progress | None = None) -> None:
-    """Copy the SQLite database ``source`` to ``target`` in one consistent snapshot."""
+    """Copy the SQLite database ``source`` to ``target`` in one consistent snapshot.
+
+    ``target`` is made owner-only (it is the whole database) and left in rollback-journal
+    mode: a copy of a WAL database would otherwise stay in WAL mode, and merely opening it
+    (to check it) would leave ``-wal`` and ``-shm`` files beside it.
+    """
+    create_owner_only_file(target)
     with contextlib.closing(sqlite3.connect(source, timeout=10)) as src:
         pages = src.execute("PRAGMA page_count").fetchone()[0]
         total = pages * src.execute("PRAGMA page_size").fetchone()[0]
@@ -133,6 +143,7 @@ def copy_database(source: Path, target: Path, progress: Progress | None = None) 
         try:
             with contextlib.closing(sqlite3.connect(target)) as dst:
                 src.backup(dst, pages=-1)
+                dst.execute("PRAGMA journal_mode=DELETE")
         finally:
             done.set()
             if watcher is not None:
@@ -152,7 +163,7 @@ def backup_sqlite(
         raise BackupError(f"{target} exists; pass --force to overwrite it")
     if target.resolve() == source.resolve():
         raise BackupError(f"{target} is the live database itself")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    owner_only_folder(target.parent)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -163,5 +174,6 @@ def backup_sqlite(
     except sqlite3.Error as error:
         raise BackupError(f"backup failed: {type(error).__name__}: {error}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        for leftover in ("", "-wal", "-shm", "-journal"):
+            partial.with_name(partial.name + leftover).unlink(missing_ok=True)
     return BackupReport(target, target.stat().st_size, time.perf_counter() - started, revision)

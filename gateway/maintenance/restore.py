@@ -40,6 +40,7 @@ from gateway.models import DomainConfig, SyncEvent, SyncState, SyncStatus
 from gateway.redis import RedisTarget, redis_client
 from gateway.runtime.presence import read_presence
 from gateway.security.crypto import load_cipher
+from gateway.security.file_modes import owner_only_folder
 from gateway.settings import Settings
 from gateway.sync.lineage import orphan_jql
 from gateway.sync.orphans import issues_by_lineage
@@ -114,7 +115,7 @@ async def restore_sqlite(backup: Path, live: Path, settings: Settings | None) ->
     revision = check_gateway_database(backup)
     if backup.resolve() == live.resolve():
         raise BackupError(f"{backup} is the live database itself")
-    live.parent.mkdir(parents=True, exist_ok=True)
+    owner_only_folder(live.parent)
     incoming = live.with_name(live.name + ".restoring")
     incoming.unlink(missing_ok=True)
     try:

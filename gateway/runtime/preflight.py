@@ -23,6 +23,7 @@ from gateway.redis import (
     resolve_redis,
 )
 from gateway.runtime.unavailable import first_line
+from gateway.security.file_modes import owner_only_folder
 from gateway.settings import ENV_PREFIX, Settings
 
 DATA_DIR_SETTING = f"{ENV_PREFIX}DATA_DIR"
@@ -39,7 +40,7 @@ class StartupError(Exception):
 def check_folder(path: Path, setting: str = DATA_DIR_SETTING) -> None:
     """Raise StartupError unless ``path`` exists (or can be made) and is writable."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        owner_only_folder(path)
     except OSError as error:
         raise StartupError(
             f"{setting}: {path} cannot be created: {error.strerror or error}"

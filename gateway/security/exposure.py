@@ -14,6 +14,7 @@ from http import HTTPStatus
 
 MAX_EXCERPT_CHARS = 120
 MAX_ERROR_CHARS = 300
+MAX_REASON_CHARS = 500  # what the audit log stores of a reason
 _SPACE = re.compile(r"\s+")
 
 
@@ -43,3 +44,10 @@ def upstream_error_text(text: str | None) -> str:
     """A stored error (a tick's last error) as an admin sees it: one escaped line of at
     most ``MAX_ERROR_CHARS``, whatever the upstream put in it."""
     return bounded_excerpt(text or "", MAX_ERROR_CHARS)
+
+
+def terminal_reason(text: str | None) -> str:
+    """A stored audit reason as a terminal prints it: one escaped line of at most
+    ``MAX_REASON_CHARS``, so no row, whenever and however stored, can move the cursor,
+    clear the screen or ring the bell."""
+    return bounded_excerpt(text or "", MAX_REASON_CHARS)

@@ -11,6 +11,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.security.file_modes import owner_only_folder
+
 
 def read_or_create_private_file(path: Path, make: Callable[[], str]) -> str:
     """The file's stripped content; when it is missing or empty, ``make()`` written 0600."""
@@ -18,7 +20,7 @@ def read_or_create_private_file(path: Path, make: Callable[[], str]) -> str:
         value = path.read_text(encoding="utf-8").strip()
         if value:
             return value
-    path.parent.mkdir(parents=True, exist_ok=True)
+    owner_only_folder(path.parent)
     value = make()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -31,6 +31,7 @@ from gateway.clients.jira import JiraClient
 from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clock import as_utc, utcnow
 from gateway.models import DomainConfig, EventType
+from gateway.security.exposure import bounded_excerpt
 from gateway.settings import Settings
 from gateway.sync.ledger import Ledger
 
@@ -110,7 +111,7 @@ class Breaker:
         if self.strikes >= self.threshold and not self.is_open:
             await self.open(
                 f"{error.service} refused the credentials {self.strikes} times in a "
-                f"row (HTTP {error.status}): {error.message}"[:500]
+                f"row (HTTP {error.status}): {bounded_excerpt(error.message)}"
             )
 
     async def after_creates(self, *, refused: int, created: int) -> None:

@@ -25,6 +25,7 @@ from gateway.models import DomainConfig, EventType, SyncState, SyncStatus
 from gateway.monitoring.tick_status import TickProgress, record_report
 from gateway.monitoring.tracing import traced
 from gateway.runtime.unavailable import first_line
+from gateway.security.exposure import upstream_error_text
 from gateway.sync.breaker import refused_credentials
 from gateway.sync.completion import handle_gone, reopened_in_peopleforce
 from gateway.sync.deps import SyncDeps
@@ -265,14 +266,17 @@ async def _recorded_tick(deps: SyncDeps, ledger: Ledger, domain: DomainConfig) -
         failures = 0
     elif report.outcome == DEGRADED:
         failures = domain.consecutive_tick_failures
+    # Errors quote upstream answers: stored, queued for the progress view and printed
+    # only as one escaped, bounded line each.
+    report.errors[:] = [upstream_error_text(error) for error in report.errors]
     await ledger.update_domain(
         last_tick_duration_ms=elapsed_ms,
         last_tick_outcome=_outcome_line(report),
-        last_tick_error=report.errors[0][:500] if report.errors else None,
+        last_tick_error=report.errors[0] if report.errors else None,
         consecutive_tick_failures=failures,
     )
     if report.outcome not in ("ok", PARTIAL, DEGRADED):
-        await ledger.record(EventType.TICK_FAILED, report.errors[-1][:500])
+        await ledger.record(EventType.TICK_FAILED, report.errors[-1])
     await record_report(
         deps.redis,
         ledger.domain_id,
@@ -297,7 +301,8 @@ async def _breaker_guarded_tick(tick: TickContext) -> TickReport:
         await sync_domain(tick)
     except Exception as error:
         report.outcome = "failed"
-        cause = first_line(error)  # SQLAlchemy's text spans lines: SQL, parameters, link
+        # SQLAlchemy's text spans lines (SQL, parameters, link); an upstream's is untrusted
+        cause = upstream_error_text(first_line(error))
         report.errors.append(cause)
         log.warning("tick of domain %s failed: %s", tick.domain.name, cause)
         if refused_credentials(error):

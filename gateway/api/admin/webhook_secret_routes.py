@@ -14,6 +14,7 @@ from gateway.admin.webhook_secrets import IssuedWebhookSecret, issue_webhook_sec
 from gateway.api.admin.deps import DomainDep, FormDep, PageWriter, SessionDep, Writer
 from gateway.api.admin.json_api import PREFIX
 from gateway.api.admin.templating import render
+from gateway.api.domain_webhooks import announce_secret_change
 
 api_router = APIRouter(prefix=PREFIX, tags=["admin"])
 page_router = APIRouter(include_in_schema=False)
@@ -29,12 +30,18 @@ class WebhookSecretRequest(BaseModel):
 
 @api_router.post("/domains/{domain}/webhook-secret", response_model=IssuedWebhookSecret)
 def issue_secret(
-    _: Writer, domain: DomainDep, db: SessionDep, body: WebhookSecretRequest | None = None
+    request: Request,
+    _: Writer,
+    domain: DomainDep,
+    db: SessionDep,
+    body: WebhookSecretRequest | None = None,
 ) -> JSONResponse:
     """Generate the domain's webhook secret and return it, this once (409 when one is set
     and ``rotate`` is false; no body means ``{"rotate": false}``). Prefix ``webhook_path``
     with the gateway's https origin."""
     issued = issue_webhook_secret(db, domain, rotate=body is not None and body.rotate)
+    db.commit()  # before the announcement: a process reloading then sees the new secrets
+    announce_secret_change(request.app)
     return JSONResponse(issued.model_dump(), headers={"Cache-Control": "no-store"})
 
 
@@ -44,6 +51,8 @@ def issue_secret_page(
 ) -> HTMLResponse:
     """The new secret on a page of its own, with where to paste it in Jira."""
     issued = issue_webhook_secret(db, domain, rotate=form.get("rotate") == "1")
+    db.commit()  # before the announcement: a process reloading then sees the new secrets
+    announce_secret_change(request.app)
     origin = str(request.base_url).rstrip("/")
     return render(
         request,
