@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from gateway.cli._common import fail, out, settings_or_exit
+from gateway.cli._common import err, fail, out, settings_or_exit
 from gateway.redis import RedisTarget
 from gateway.settings import Settings
 
@@ -131,7 +131,7 @@ def db_restore(
                     "first (or pass --force)"
                 )
         searched = None if skip_jira else settings
-        report = asyncio.run(restore_sqlite(path, live, searched))
+        report = asyncio.run(restore_sqlite(path, live, searched, say=_progress))
     except BackupError as error:
         raise fail(str(error)) from None
     except UpstreamError as error:
@@ -140,6 +140,11 @@ def db_restore(
             f"backup ({error}); try again, or pass --skip-jira"
         ) from None
     out.print(report.summary(), highlight=False, soft_wrap=True)
+
+
+def _progress(line: str) -> None:
+    """How the restore's search of Jira goes, on stderr: stdout keeps the summary."""
+    err.print(line, highlight=False, soft_wrap=True)
 
 
 def _redis_url_if_running(settings: Settings) -> RedisTarget | None:
