@@ -40,12 +40,17 @@ class OrphanSearch:
     """The orphans of one tick: which pending creates were searched for, and what was found."""
 
     def __init__(
-        self, jira: JiraClient, domain: DomainConfig, *, grace: timedelta, errors: list[str]
+        self,
+        jira: JiraClient,
+        domain: DomainConfig,
+        *,
+        grace: timedelta,
+        on_error: Callable[[str], None],
     ) -> None:
         self.jira = jira
         self.domain = domain
         self.grace = grace
-        self.errors = errors
+        self.on_error = on_error
         self.found: dict[int, JiraIssue] = {}
         self.searched: set[int] = set()
 
@@ -82,7 +87,7 @@ class OrphanSearch:
         try:
             found = await self._lineage_hits(jql, wanted)
         except UpstreamError as error:
-            self.errors.append(f"orphan search failed: {error}")
+            self.on_error(f"orphan search failed: {error}")
             log.warning("domain %s: orphan search failed: %s", self.domain.name, error)
             return
         self.found.update(found)

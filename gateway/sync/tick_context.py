@@ -34,13 +34,17 @@ from gateway.sync.routing import DomainDefaults, RuleSpec
 P = ParamSpec("P")
 T = TypeVar("T")
 
+OK = "ok"
+PARTIAL = "partial"
+"""The tick's outcomes when it ran to its end; ``gateway.sync.tick`` names the others."""
+
 
 @dataclass
 class TickReport:
     """What one tick did; counters, not a log (the audit log has the details)."""
 
     domain_id: int
-    outcome: str = "ok"
+    outcome: str = OK
     open_tasks: int = 0
     unchanged: int = 0
     created: int = 0
@@ -63,6 +67,13 @@ class TickReport:
     """``dead_lettered`` by operation (create, update, complete, ...), for the metric."""
     listing_skipped: str | None = None
     """Why the tick did not read the task list (so "no open tasks" is not claimed)."""
+
+    def add_error(self, message: str) -> None:
+        """An error that left work undone for a later tick, with no task failed: the
+        tick is partial, not ``ok`` (a tick that failed as a whole says so later)."""
+        self.errors.append(message)
+        if self.outcome == OK:
+            self.outcome = PARTIAL
 
     def count_dead_letter(self, operation: str) -> None:
         self.dead_lettered += 1
@@ -121,7 +132,7 @@ class TickContext:
             self.jira,
             domain,
             grace=timedelta(seconds=deps.settings.orphan_grace_seconds),
-            errors=self.report.errors,
+            on_error=self.report.add_error,
         )
 
     async def bounded(self, items: Iterable[T], job: Callable[[T], Awaitable[None]]) -> None:
