@@ -107,7 +107,7 @@ async def create_issue(
         reason=decision.reason,
         details={"project": decision.project_key, "issue_type": decision.issue_type},
     )
-    tick.report.created += 1
+    await tick.count_create(task.id)
 
 
 async def update_issue(tick: TickContext, task: PFTask, digest: str, state: SyncState) -> None:
