@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 
 import typer
 
-from gateway.cli._common import command_group, fail, out, reachable_or_exit, settings_or_exit
+from gateway.cli._common import (
+    command_group,
+    err,
+    fail,
+    out,
+    reachable_or_exit,
+    settings_or_exit,
+)
 from gateway.redis import RedisTarget
 from gateway.settings import Settings
 
@@ -132,7 +139,7 @@ def db_restore(
                     "first (or pass --force)"
                 )
         searched = None if skip_jira else settings
-        report = asyncio.run(restore_sqlite(path, live, searched))
+        report = asyncio.run(restore_sqlite(path, live, searched, say=_progress))
     except BackupError as error:
         raise fail(str(error)) from None
     except UpstreamError as error:
@@ -141,6 +148,11 @@ def db_restore(
             f"backup ({error}); try again, or pass --skip-jira"
         ) from None
     out.print(report.summary(), highlight=False, soft_wrap=True)
+
+
+def _progress(line: str) -> None:
+    """How the restore's search of Jira goes, on stderr: stdout keeps the summary."""
+    err.print(line, highlight=False, soft_wrap=True)
 
 
 def _redis_url_if_running(settings: Settings) -> RedisTarget | None:

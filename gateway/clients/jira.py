@@ -26,6 +26,7 @@ from gateway.clients.errors import (
     UpstreamProtocolError,
 )
 from gateway.clients.jira_bulk import JiraBulkReads
+from gateway.clients.jira_edits import JiraEdits
 from gateway.clients.jira_paging import log_search_stop, offset_pages, search_stop_reason
 from gateway.clients.jira_workflow import DONE, done_preference, step_preference
 from gateway.clients.models import (
@@ -96,8 +97,9 @@ def _check_property_key(key: str) -> None:
         raise ValueError(f"entity property key must be 1-{MAX_PROPERTY_KEY_CHARS} characters")
 
 
-class JiraClient(JiraBulkReads):
-    """One Jira Cloud site, reached through the shared HTTP client (bulk reads: jira_bulk)."""
+class JiraClient(JiraBulkReads, JiraEdits):
+    """One Jira Cloud site, reached through the shared HTTP client (bulk reads: jira_bulk;
+    edits: jira_edits)."""
 
     def __init__(
         self,
@@ -169,20 +171,6 @@ class JiraClient(JiraBulkReads):
         path = ISSUE_ITEM_PATH.format(issue=_segment(id_or_key))
         response = await self._transport.request("GET", path, idempotent=True, params=params)
         return self._transport.parse(JiraIssue, self._transport.json(response), response, "issue")
-
-    async def edit_issue(
-        self,
-        id_or_key: str,
-        fields: dict[str, Any],
-        *,
-        update: dict[str, Any] | None = None,
-    ) -> None:
-        """Set fields (a PUT of absolute values, so safe to retry)."""
-        body: dict[str, Any] = {"fields": fields}
-        if update:
-            body["update"] = update
-        path = ISSUE_ITEM_PATH.format(issue=_segment(id_or_key))
-        await self._transport.request("PUT", path, idempotent=True, json_body=body)
 
     async def get_transitions(self, id_or_key: str) -> list[Transition]:
         path = TRANSITIONS_PATH.format(issue=_segment(id_or_key))

@@ -7,8 +7,9 @@ unless forced. The API keeps no such record: stop it too (the README's drill doe
 
 A backup is older than what happened since. The gateway recovers the one thing that
 matters for its guarantees, the issues it created in Jira after the backup: the
-restore asks Jira for the issues with the tracking label created since the backup's
-last recorded write and reads their lineage property; each one whose task the
+restore asks Jira for the issues with the tracking label, or made by the gateway's
+account, created since the backup's last recorded write, with their lineage property in
+the search's own pages; each one whose task the
 backup does not know gets a ``pending_create`` row dated to the backup. The first
 tick's orphan search (``gateway.sync.orphans``) then adopts those issues exactly as
 it adopts the issue of a create whose answer was lost, so nothing is created twice.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +51,9 @@ BEFORE_RESTORE_SUFFIX = ".before-restore"
 # Issues created this long before the backup's last write are searched too: clocks of
 # the gateway and Jira differ, and a create is recorded after Jira made the issue.
 RECOVERY_MARGIN = timedelta(minutes=30)
+
+# Where the restore tells the operator how a long search of Jira goes.
+Say = Callable[[str], None]
 
 
 def live_workers(target: RedisTarget | None) -> list[str]:
@@ -108,10 +113,13 @@ class RestoreReport:
         )
 
 
-async def restore_sqlite(backup: Path, live: Path, settings: Settings | None) -> RestoreReport:
+async def restore_sqlite(
+    backup: Path, live: Path, settings: Settings | None, say: Say | None = None
+) -> RestoreReport:
     """Put the gateway database ``backup`` in place of ``live`` (the caller made sure the
     gateway is stopped); with ``settings``, first mark the tasks whose issues Jira made
-    after the backup. Nothing changes at ``live`` unless every step succeeded."""
+    after the backup, telling ``say`` how the search goes. Nothing changes at ``live``
+    unless every step succeeded."""
     revision = check_gateway_database(backup)
     if backup.resolve() == live.resolve():
         raise BackupError(f"{backup} is the live database itself")
@@ -124,7 +132,7 @@ async def restore_sqlite(backup: Path, live: Path, settings: Settings | None) ->
         if settings is not None:
             engine = make_engine(f"sqlite:///{incoming}", cipher=load_cipher(settings))
             try:
-                marked = await recover_lineage(engine, settings)
+                marked = await recover_lineage(engine, settings, say)
             finally:
                 engine.dispose()
         kept = _set_aside(live)
@@ -147,18 +155,26 @@ def _last_write(session: Session) -> datetime | None:
 
 
 async def _lineage_since(
-    settings: Settings, domain: DomainConfig, since: datetime
+    settings: Settings, domain: DomainConfig, since: datetime, say: Say | None
 ) -> dict[int, str]:
     """Task id -> issue id of every issue of ``domain`` created since ``since`` (labelled,
     or made by the gateway's account), by its lineage property."""
     minutes = int((utcnow() - since + RECOVERY_MARGIN).total_seconds() // 60) + 1
     jql = orphan_jql(domain, minutes)
+    if say is not None:
+        say(f"domain {domain.name}: searching Jira for issues created in the last {minutes} min")
+
+    def on_page(pages: int, found: int) -> None:
+        # A search of one page is quick; only a longer one reports as it goes.
+        if say is not None and pages > 1:
+            say(f"domain {domain.name}: {pages} pages read, {found} issue(s) of it found")
+
     async with http_client(settings) as http:
-        found = await issues_by_lineage(jira_client(http, domain), domain, jql)
+        found = await issues_by_lineage(jira_client(http, domain), domain, jql, on_page=on_page)
     return {task_id: issue.id for task_id, issue in found.items()}
 
 
-async def recover_lineage(engine: Engine, settings: Settings) -> int:
+async def recover_lineage(engine: Engine, settings: Settings, say: Say | None = None) -> int:
     """Mark each task whose issue Jira made after the backup as a create of unknown
     outcome, for the orphan search to adopt; how many were marked."""
     since, domains = await in_session(engine, _last_write_and_domains)
@@ -166,7 +182,7 @@ async def recover_lineage(engine: Engine, settings: Settings) -> int:
         return 0
     marked = 0
     for domain in domains:
-        found = await _lineage_since(settings, domain, since)
+        found = await _lineage_since(settings, domain, since, say)
         marked += await in_session(engine, lambda s, d=domain, f=found: _mark(s, d, f, since))
     return marked
 

@@ -24,11 +24,16 @@ from gateway.sync.issue_writes import update_issue
 from gateway.sync.ledger import PARKED_COMPLETE, settled
 from gateway.sync.orphans import adopt_orphan
 from gateway.sync.tick_context import TaskWork
+from gateway.sync.write_log import NOTHING_WRITTEN
 
 if TYPE_CHECKING:
     from gateway.sync.tick_context import TickContext
 
 DONE_CATEGORY = "done"
+ALREADY_AGREED_REASON = (
+    "issue already done in Jira and task completed in PeopleForce; both sides agreed, "
+    "nothing written"
+)
 
 
 async def handle_gone(tick: TickContext, gone: list[SyncState]) -> None:
@@ -173,10 +178,18 @@ async def complete_issue(tick: TickContext, state: SyncState) -> None:
     settled(fresh)
     await tick.ledger.save(fresh)
     if transition is None:
-        reason = "task completed in PeopleForce; issue was already done"
-    else:
-        reason = f"task completed in PeopleForce; issue moved via {transition.name!r}"
-        tick.report.completed += 1
+        # Done on both sides before the tick wrote anything: the issue was closed in
+        # Jira first (a webhook job that completed the task but could not record it, or
+        # a person on both sides). Recording a transition would name the wrong origin.
+        await tick.ledger.record(
+            EventType.COMPLETED_FROM_JIRA,
+            ALREADY_AGREED_REASON,
+            state=fresh,
+            details=dict(NOTHING_WRITTEN),
+        )
+        return
+    reason = f"task completed in PeopleForce; issue moved via {transition.name!r}"
+    tick.report.completed += 1
     await tick.ledger.record(EventType.TRANSITIONED, reason, state=fresh)
 
 

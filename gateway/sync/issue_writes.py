@@ -107,7 +107,7 @@ async def create_issue(
         reason=decision.reason,
         details={"project": decision.project_key, "issue_type": decision.issue_type},
     )
-    tick.report.created += 1
+    await tick.count_create(task.id)
 
 
 async def update_issue(tick: TickContext, task: PFTask, digest: str, state: SyncState) -> None:
@@ -123,10 +123,11 @@ async def update_issue(tick: TickContext, task: PFTask, digest: str, state: Sync
     events: list[SyncEvent] = []
     if changed:
         try:
-            await tick.jira.edit_issue(state.jira_issue_id, changed)
+            edited = await tick.jira.edit_and_read(state.jira_issue_id, changed)
         except NotFoundError:
             await tick.forget_deleted_issue(state)
             return
+        events.extend(follow_key(tick, state, edited.key))
         reason = f"changed: {', '.join(sorted(changed))}"
         events.append(tick.ledger.event(EventType.UPDATED, reason, state=state))
         tick.report.updated += 1
@@ -137,3 +138,14 @@ async def update_issue(tick: TickContext, task: PFTask, digest: str, state: Sync
     await tick.ledger.save(state, *events)
     if parked:
         await tick.resolve_parked(state, parked)
+
+
+def follow_key(tick: TickContext, state: SyncState, key: str) -> list[SyncEvent]:
+    """The edit answered the issue's current key: a new one means a person moved it to
+    another project. The row follows (the write went by id either way), so the update
+    is logged under the key the issue has now; the move is audited as the reconciler
+    audits it, which then finds nothing left to record."""
+    if not key or key == state.jira_issue_key:
+        return []
+    old, state.jira_issue_key = state.jira_issue_key, key
+    return [tick.ledger.event(EventType.ISSUE_MOVED, f"moved in Jira: {old} -> {key}", state=state)]

@@ -4,14 +4,16 @@ Jira has no idempotency key. A tick records its intent (``pending_create``) befo
 each create, so a create whose answer was lost - a crash, a timeout, a 502 after the
 work was done - leaves a pending row behind. Before anything retries it, one search per
 tick (labelled, or created by the gateway's own account: a person may have removed the
-label) looks for issues whose lineage property names the task; one found
+label) looks for issues whose lineage property names the task, the property coming
+with the search's own pages (one read per candidate made the search slow); one found
 is adopted, and only a search that covered the task may conclude "never created".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import aclosing
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -30,17 +32,25 @@ log = logging.getLogger("gateway.sync.orphans")
 
 ORPHAN_WINDOW_MARGIN = timedelta(minutes=10)
 
+# Told (pages read, tasks found so far) after each page of a lineage search.
+PageProgress = Callable[[int, int], None]
+
 
 class OrphanSearch:
     """The orphans of one tick: which pending creates were searched for, and what was found."""
 
     def __init__(
-        self, jira: JiraClient, domain: DomainConfig, *, grace: timedelta, errors: list[str]
+        self,
+        jira: JiraClient,
+        domain: DomainConfig,
+        *,
+        grace: timedelta,
+        on_error: Callable[[str], None],
     ) -> None:
         self.jira = jira
         self.domain = domain
         self.grace = grace
-        self.errors = errors
+        self.on_error = on_error
         self.found: dict[int, JiraIssue] = {}
         self.searched: set[int] = set()
 
@@ -77,7 +87,7 @@ class OrphanSearch:
         try:
             found = await self._lineage_hits(jql, wanted)
         except UpstreamError as error:
-            self.errors.append(f"orphan search failed: {error}")
+            self.on_error(f"orphan search failed: {error}")
             log.warning("domain %s: orphan search failed: %s", self.domain.name, error)
             return
         self.found.update(found)
@@ -88,17 +98,37 @@ class OrphanSearch:
 
 
 async def issues_by_lineage(
-    jira: JiraClient, domain: DomainConfig, jql: str, wanted: set[int] | None = None
+    jira: JiraClient,
+    domain: DomainConfig,
+    jql: str,
+    wanted: set[int] | None = None,
+    on_page: PageProgress | None = None,
 ) -> dict[int, JiraIssue]:
     """Task id -> the first issue ``jql`` finds whose lineage property names that task of
     ``domain`` (only the ``wanted`` tasks, when given). The orphan search and the
-    restore's search for issues made after a backup both read Jira this way."""
+    restore's search for issues made after a backup both read Jira this way.
+
+    The search itself returns each hit's lineage property (the ``properties`` parameter
+    of the enhanced search), so the cost is the search pages alone: the candidates
+    include every issue the gateway's account made, other domains' too, and one
+    property read per candidate made a search over a busy site take minutes.
+    ``on_page`` hears (pages read, tasks found) after each page.
+    """
     found: dict[int, JiraIssue] = {}
-    async for issue in jira.search_jql(jql, fields=["labels", "created"]):
-        task_id = lineage_matches(await jira.get_property(issue.id, domain.property_key), domain)
-        if task_id is None or task_id in found or (wanted is not None and task_id not in wanted):
-            continue
-        found[task_id] = issue
+    pages = 0
+    key = domain.property_key
+    search = jira.iter_search_pages(jql, fields=["labels", "created"], properties=[key])
+    async with aclosing(search):
+        async for page in search:
+            pages += 1
+            for issue in page.issues:
+                task_id = lineage_matches(issue.properties.get(key), domain)
+                if task_id is None or task_id in found:
+                    continue
+                if wanted is None or task_id in wanted:
+                    found[task_id] = issue
+            if on_page is not None:
+                on_page(pages, len(found))
     return found
 
 

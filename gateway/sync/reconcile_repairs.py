@@ -66,6 +66,8 @@ class ReconcileReport:
     deleted: int = 0
     completed: int = 0
     reopened: int = 0
+    reopens_left: int = 0
+    """Issues reopened after their task was completed, left so by ``reopen_policy leave``."""
     fields_left: int = 0
     fields_overwritten: int = 0
     errors: list[str] = field(default_factory=list)
@@ -95,6 +97,8 @@ class ReconcileReport:
             parts.append(f"{self.fields_overwritten} fields overwritten")
         if self.fields_left:
             parts.append(f"{self.fields_left} edits left")
+        if self.reopens_left:
+            parts.append(f"{self.reopens_left} reopens left")
         if self.unread:
             parts.append(f"{self.unread} unread")
         if self.errors:
@@ -114,6 +118,8 @@ class RepairPlan:
     acknowledged: dict[str, Any] | None = None
     acknowledge_changed: bool = False
     status_changed: bool = False
+    reopen_left: bool = False
+    """A reopen newly seen that the policy leaves alone (the task stays completed)."""
 
     @property
     def needs_lock(self) -> bool:
@@ -134,7 +140,7 @@ def plan_repairs(domain: DomainConfig, row: TrackedRow, issue: JiraIssue) -> Rep
         return plan  # no status to judge by (Jira left it out): judge nothing this pass
     reopened_left = not issue.is_done and row.is_completed
     if reopened_left and domain.reopen_policy == ReopenPolicy.LEAVE:
-        plan.status_changed = ack.get("status") != REOPENED
+        plan.status_changed = plan.reopen_left = ack.get("status") != REOPENED
         ack["status"] = REOPENED
     else:
         plan.status_changed = issue.is_done != row.is_completed
@@ -207,6 +213,8 @@ async def repair_issue(run: RepairRun, row: TrackedRow, issue: JiraIssue | None)
             run.report.completed += 1
         elif outcome == Outcome.REOPENED:
             run.report.reopened += 1
+        elif outcome == Outcome.ALREADY_AGREES and plan.reopen_left:
+            run.report.reopens_left += 1  # audited by the webhook job's path, written nothing
 
 
 def _still_tracked(state: SyncState | None, row: TrackedRow) -> bool:

@@ -160,7 +160,8 @@ async def _record_pass(ledger: Ledger, domain: DomainConfig, report: ReconcileRe
         next_reconcile_at=report.started_at + interval,
         last_reconcile_outcome=report.summary()[:500],
     )
-    if report.repaired or report.fields_left or report.errors or report.unread:
+    noticed = report.fields_left or report.reopens_left
+    if report.repaired or noticed or report.errors or report.unread:
         await ledger.record(
             EventType.RECONCILE,
             report.summary(),

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from gateway.clients.errors import TransientUpstreamError, UpstreamError
 from gateway.clients.jira import JiraClient
@@ -23,7 +23,14 @@ from gateway.clients.models import CreatedIssue, JiraIssue, PFTask
 from gateway.clients.peopleforce import PeopleForceClient
 from gateway.clock import utcnow
 from gateway.db import in_session
-from gateway.models import DeadLetter, DomainConfig, EventType, SyncState, SyncStatus
+from gateway.models import (
+    DeadLetter,
+    DomainConfig,
+    EventType,
+    SyncEvent,
+    SyncState,
+    SyncStatus,
+)
 from gateway.sync.breaker import CREDENTIAL_STATUSES, Breaker, refused_credentials
 from gateway.sync.deps import SyncDeps
 from gateway.sync.ledger import Ledger
@@ -34,13 +41,17 @@ from gateway.sync.routing import DomainDefaults, RuleSpec
 P = ParamSpec("P")
 T = TypeVar("T")
 
+OK = "ok"
+PARTIAL = "partial"
+"""The tick's outcomes when it ran to its end; ``gateway.sync.tick`` names the others."""
+
 
 @dataclass
 class TickReport:
     """What one tick did; counters, not a log (the audit log has the details)."""
 
     domain_id: int
-    outcome: str = "ok"
+    outcome: str = OK
     open_tasks: int = 0
     unchanged: int = 0
     created: int = 0
@@ -53,6 +64,8 @@ class TickReport:
     dead_lettered: int = 0
     deleted: int = 0
     recreated: int = 0
+    gone_from_jira: int = 0
+    """Mapped issues found deleted in Jira; their tasks are ``recreated`` by the next tick."""
     deferred: int = 0
     backing_off: int = 0
     held_by_breaker: int = 0
@@ -63,6 +76,13 @@ class TickReport:
     """``dead_lettered`` by operation (create, update, complete, ...), for the metric."""
     listing_skipped: str | None = None
     """Why the tick did not read the task list (so "no open tasks" is not claimed)."""
+
+    def add_error(self, message: str) -> None:
+        """An error that left work undone for a later tick, with no task failed: the
+        tick is partial, not ``ok`` (a tick that failed as a whole says so later)."""
+        self.errors.append(message)
+        if self.outcome == OK:
+            self.outcome = PARTIAL
 
     def count_dead_letter(self, operation: str) -> None:
         self.dead_lettered += 1
@@ -121,7 +141,7 @@ class TickContext:
             self.jira,
             domain,
             grace=timedelta(seconds=deps.settings.orphan_grace_seconds),
-            errors=self.report.errors,
+            on_error=self.report.add_error,
         )
 
     async def bounded(self, items: Iterable[T], job: Callable[[T], Awaitable[None]]) -> None:
@@ -304,11 +324,42 @@ class TickContext:
             )
 
     async def forget_deleted_issue(self, state: SyncState) -> None:
-        """The mapped issue is gone from Jira: forget it, so the next tick recreates it."""
+        """The mapped issue is gone from Jira: forget it, so the next tick recreates it.
+
+        Counted as gone now; the recreate is counted by the tick that makes it.
+        """
         await self.ledger.delete(state)
         await self.ledger.record(
             EventType.ISSUE_DELETED,
             "mapped Jira issue no longer exists; it will be recreated on the next tick",
             state=state,
         )
-        self.report.recreated += 1
+        self.report.gone_from_jira += 1
+
+    async def count_create(self, pf_task_id: int) -> None:
+        """Count a create just made: ``recreated`` when the task's last issue was deleted
+        in Jira (its newest issue event says so), ``created`` otherwise."""
+        if await in_session(
+            self.deps.engine, lambda s: _lost_its_issue(s, self.domain_id, pf_task_id)
+        ):
+            self.report.recreated += 1
+        else:
+            self.report.created += 1
+
+
+ISSUE_EVENTS = (EventType.CREATED, EventType.ADOPTED, EventType.ISSUE_DELETED)
+
+
+def _lost_its_issue(session: Session, domain_id: int, pf_task_id: int) -> bool:
+    """Whether the newest issue event of the task before its latest create is a deletion."""
+    newest = session.exec(
+        select(SyncEvent.event_type)
+        .where(
+            SyncEvent.domain_id == domain_id,
+            SyncEvent.pf_task_id == pf_task_id,
+            col(SyncEvent.event_type).in_([str(e) for e in ISSUE_EVENTS]),
+        )
+        .order_by(col(SyncEvent.id).desc())
+        .limit(2)
+    ).all()
+    return len(newest) == 2 and newest[1] == EventType.ISSUE_DELETED

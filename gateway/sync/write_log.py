@@ -6,13 +6,16 @@ write, in the operator's words (``created IT-8 for task 31``), without a log cal
 beside every write. A dead letter logs at WARNING (it needs the operator); a failed
 attempt at INFO (it is retried, and its cause was logged at WARNING where it
 happened); bookkeeping (a dropped task, a historical task, an unmatched assignee, a
-failed tick already logged by the tick) at DEBUG, since the audit log has them.
+failed tick already logged by the tick) at DEBUG, since the audit log has them, as is
+an event that found both sides already agreeing (``NOTHING_WRITTEN``): no write, no
+INFO line.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from gateway.models import EventType, SyncEvent
 
@@ -35,6 +38,14 @@ WRITE_MESSAGES: dict[str, str] = {
     EventType.FAILED: "failed task {task} ({key}): {reason}",
 }
 WARNING_EVENTS = frozenset({EventType.DEAD_LETTERED})
+# The details of an event of a write type that records an agreement found, not a write
+# (say, a completion both sides already had): the audit keeps it, the log at DEBUG.
+NOTHING_WRITTEN: dict[str, Any] = {"written": False}
+
+
+def wrote(event: SyncEvent) -> bool:
+    """Whether the event records a write the gateway made (not one it found done)."""
+    return (event.details or {}).get("written") is not False
 
 
 def log_events(events: Iterable[SyncEvent]) -> None:
@@ -43,7 +54,7 @@ def log_events(events: Iterable[SyncEvent]) -> None:
         key = event.jira_issue_key or event.jira_issue_id or "no issue"
         template = WRITE_MESSAGES.get(event.event_type)
         if template is not None:
-            level = logging.INFO
+            level = logging.INFO if wrote(event) else logging.DEBUG
         else:
             level = logging.WARNING if event.event_type in WARNING_EVENTS else logging.DEBUG
             template = "{kind} task {task}: {reason}"

@@ -206,6 +206,20 @@ async def test_edit_issue(jira: JiraClient, mock: respx.MockRouter) -> None:
     }
 
 
+async def test_edit_and_read_asks_for_the_issue_and_answers_its_current_key(
+    jira: JiraClient, mock: respx.MockRouter
+) -> None:
+    answer = {"id": "10001", "key": "IT-3", "fields": {"summary": "new"}}
+    route = mock.put(f"{API}/issue/10001").mock(return_value=httpx.Response(200, json=answer))
+    edited = await jira.edit_and_read("10001", {"summary": "new"})
+    assert (edited.id, edited.key) == ("10001", "IT-3")
+    request = route.calls.last.request
+    assert request.url.params["returnIssue"] == "true"
+    assert json.loads(request.content) == {"fields": {"summary": "new"}}
+    await jira.edit_issue("10001", {"summary": "new"})
+    assert "returnIssue" not in route.calls.last.request.url.params
+
+
 async def test_transition_to_done_takes_the_direct_done_transition(
     jira: JiraClient, mock: respx.MockRouter
 ) -> None:

@@ -143,6 +143,7 @@ async def test_restore_into_a_fresh_folder_resumes_without_duplicates(
     restored = run_gateway(world, fresh, "db", "restore", str(backup))
     assert restored.returncode == 0, restored.stderr
     assert f"{50 - in_backup} issue(s) created after the backup found in Jira" in restored.stdout
+    assert "domain acme: searching Jira for issues created in the last " in restored.stderr
 
     url = resume(world, fresh)
     assert set(world.issues_by_task().values()) == {1} and len(world.issues_by_task()) == 50

@@ -342,3 +342,21 @@ async def test_completions_beyond_the_scanned_pages_are_retried_not_guessed(
 def test_a_tracking_label_with_quotes_and_backslashes_stays_one_jql_string() -> None:
     # The label is admin input: unescaped, a quote would end the string early.
     assert jql_string('Sync "HR" \\ 2') == '"Sync \\"HR\\" \\\\ 2"'
+
+
+async def test_a_tick_whose_orphan_search_failed_is_partial_not_ok(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    await lost_create(world, answer_502_after_the_create)
+    world.jira_faults.set_error_rate(1.0, status=503)
+    with caplog.at_level("INFO", logger="gateway.worker"):
+        await world.tick()
+    world.jira_faults.clear()
+    outcome = world.domain().last_tick_outcome or ""
+    assert outcome.startswith("partial: "), outcome
+    [line] = [m for m in caplog.messages if m.startswith("tick of acme ")]
+    assert line.startswith("tick of acme partial in ") and line.endswith("(1 errors)")
+
+    await world.tick()  # the search succeeds: the next tick is ok again
+
+    assert not (world.domain().last_tick_outcome or "").startswith("partial")

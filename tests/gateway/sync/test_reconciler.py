@@ -284,3 +284,33 @@ async def test_the_reconcile_command_runs_one_pass_now(world: World) -> None:
     assert world.pf.get_task(task["id"])["completed"] is True
     as_json = gateway(world, "reconcile", "acme", "--json")
     assert json.loads(as_json.stdout)["requests"] == 1
+
+
+async def test_a_reopen_left_by_the_policy_is_counted_in_both_outputs(world: World) -> None:
+    [task] = await synced(world)  # reopen_policy leave, the default
+    key = only_issue(world)["key"]
+    world.jira.transition(key, to_category="done")
+    await reconcile(world)
+    world.jira.reopen(key)
+
+    as_json = gateway(world, "reconcile", "acme", "--json")
+
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert (report["reopened"], report["reopens_left"]) == (0, 1)
+    assert world.domain().last_reconcile_outcome == "read 1 in 1 requests, 1 reopens left"
+    assert len(world.events(EventType.REOPENED_FROM_JIRA)) == 1
+    assert world.pf.get_task(task["id"])["completed"] is True
+    await reconcile(world)  # seen before: neither audited nor counted again
+    assert world.domain().last_reconcile_outcome == "read 1 in 1 requests"
+
+
+async def test_a_reopen_applied_by_the_policy_is_not_counted_as_left(world: World) -> None:
+    """Negative: under ``incomplete`` the reopen is a repair, not a reopen left alone."""
+    await synced(world, reopen_policy=ReopenPolicy.INCOMPLETE)
+    key = only_issue(world)["key"]
+    world.jira.transition(key, to_category="done")
+    await reconcile(world)
+    world.jira.reopen(key)
+    await reconcile(world)
+    assert world.domain().last_reconcile_outcome == "read 1 in 1 requests, 1 reopened"
