@@ -18,7 +18,7 @@ from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import deserialize_job_raw
 from redis.exceptions import RedisError, ResponseError
 
-from gateway.api.delivery_queue import QueuedJob, queue_delivery, resp_command
+from gateway.api.delivery_queue import QueuedJob, StaleDirectory, queue_delivery, resp_command
 from gateway.jobs import ISSUE_EVENT_JOB, QUEUE_NAME, open_pool
 from gateway.redis import EmbeddedRedis
 from gateway.runtime.replication import REPLICATION_MARK_KEY, ReplicatedArqRedis
@@ -288,3 +288,39 @@ async def test_a_pool_that_does_not_wait_writes_no_marker(arq_pool: ArqRedis) ->
     assert await waits(arq_pool) == before
     assert await arq_pool.get(REPLICATION_MARK_KEY) is None
     assert not pool.alone
+
+
+VERSION_KEY = "gateway:webhook:directory:version"
+
+
+async def test_a_delivery_verified_under_the_current_directory_version_is_queued(
+    arq_pool: ArqRedis,
+) -> None:
+    await arq_pool.set(VERSION_KEY, "7")
+    queued = await queue_delivery(
+        arq_pool,
+        dedupe_key=DEDUPE,
+        dedupe_ttl_seconds=60,
+        jobs=[job()],
+        directory=(VERSION_KEY, "7"),
+    )
+    assert queued is True
+    assert await queued_ids(arq_pool) == ["issue-event:1:10001"]
+
+
+async def test_a_delivery_verified_under_an_old_directory_version_writes_nothing(
+    arq_pool: ArqRedis,
+) -> None:
+    """A secret was rotated after the delivery was verified: the script refuses it whole,
+    so the delivery is verified again rather than queued under a retired secret."""
+    await arq_pool.set(VERSION_KEY, "8")
+    with pytest.raises(StaleDirectory):
+        await queue_delivery(
+            arq_pool,
+            dedupe_key=DEDUPE,
+            dedupe_ttl_seconds=60,
+            jobs=[job()],
+            directory=(VERSION_KEY, "7"),
+        )
+    assert await queued_ids(arq_pool) == []
+    assert await arq_pool.get(DEDUPE) is None
