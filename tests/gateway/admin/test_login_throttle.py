@@ -4,56 +4,23 @@ trusted proxy cannot lock a user out, and X-Forwarded-* counts only from that pr
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
-from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from gateway.api.app import create_app
-from gateway.cli.server import proxy_options
 from gateway.settings import Settings
 from tests.gateway.admin.conftest import ADMIN_PASSWORD, csrf_from
+from tests.serving import served_url
 
 WRONG = "not the password at all"
-
-
-@contextmanager
-def serving(settings: Settings) -> Generator[str]:
-    """The app on loopback uvicorn with the proxy options ``gateway serve`` uses."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        **proxy_options(settings),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
 def serve(settings: Settings, engine: Engine, admin_user: str) -> Callable[..., object]:
     def start(**overrides: object):
-        return serving(settings.model_copy(update=overrides))
+        return served_url(settings.model_copy(update=overrides))
 
     return start
 

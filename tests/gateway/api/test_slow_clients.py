@@ -5,52 +5,20 @@ answering meanwhile, and connections beyond the configured limit get 503 and are
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from gateway.api.app import create_app
 from gateway.api.webhooks import WEBHOOK_PATH
-from gateway.cli.server import proxy_options
-from gateway.runtime.server_settings import server_limits
 from gateway.settings import Settings
+from tests.serving import serving
 
 # Bounds how long a test waits on a socket, so a regression fails instead of hanging.
 SOCKET_WAIT_SECONDS = 30.0
-
-
-@contextmanager
-def serving(settings: Settings) -> Generator[tuple[str, int]]:
-    """The app on loopback uvicorn with the options ``gateway serve`` passes it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        **proxy_options(settings),
-        **server_limits(settings),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield "127.0.0.1", port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
